@@ -1,0 +1,53 @@
+/**
+ * The loop's notion of time. HAProxy: tv_update_date(), now, now_ms, date (src/time.c).
+ *
+ * HAProxy reads gettimeofday() and corrects backward or too-large forward jumps itself, because 1.8
+ * did not rely on a monotonic clock. hapoll reads a monotonic clock (performance.now()), which
+ * gives the same guarantee by construction, and keeps the wall clock only for log dates.
+ *
+ * `nowMs` is the 32-bit tick used by every timer. It may be started at an offset (environment
+ * variable HAPOLL_TICK_OFFSET, or setTickOffset()) so that tests can run the loop across the wrap.
+ */
+import { performance } from "node:perf_hooks";
+
+/** Mutable clock state, read directly on the hot path (no getter calls). */
+export const clock = {
+  /** HAProxy: now_ms. int32 tick, refreshed once per loop turn. */
+  nowMs: 0,
+  /** Monotonic milliseconds (float) at the last update. */
+  nowMono: 0,
+  /** Wall-clock milliseconds since the epoch at the last update. HAProxy: date. */
+  dateMs: 0,
+  /** Wall-clock ms at process start. HAProxy: start_date. */
+  startDateMs: 0,
+  /** Tick offset added to every nowMs. */
+  tickOffset: 0,
+  /** Wall ms minus monotonic ms, taken once (the wall clock is only used for display). */
+  wallDelta: 0,
+};
+
+/** HAProxy: tv_update_date(). Refresh nowMs / dateMs. */
+export function updateDate(): void {
+  const mono = performance.now();
+  clock.nowMono = mono;
+  clock.dateMs = clock.wallDelta + mono;
+  clock.nowMs = (Math.floor(clock.dateMs) + clock.tickOffset) | 0;
+}
+
+/** Start the tick counter so that nowMs is currently <tick> (tests of wrap-around). */
+export function setNowMs(tick: number): void {
+  updateDate();
+  clock.tickOffset = (clock.tickOffset + ((tick | 0) - clock.nowMs)) | 0;
+  updateDate();
+}
+
+/** HAProxy: tv_init_process_date(). */
+export function initClock(): void {
+  clock.wallDelta = Date.now() - performance.now();
+  const off = process.env.HAPOLL_TICK_OFFSET;
+  clock.tickOffset = off ? Number(off) | 0 : 0;
+  updateDate();
+  clock.startDateMs = clock.dateMs;
+}
+
+initClock();

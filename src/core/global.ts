@@ -1,0 +1,45 @@
+/**
+ * Process-wide settings and counters. HAProxy: struct global (include/types/global.h) and the
+ * counters of src/haproxy.c (jobs, actconn, totalconn, stopping).
+ */
+
+/** HAProxy: MAX_DELAY_MS (1.8): the longest a poller sleeps, even with nothing to wait for. */
+export const MAX_DELAY_MS = 1000;
+/** HAProxy: SCHEDULER_RESOLUTION: select() adds it to its timeout. */
+export const SCHEDULER_RESOLUTION = 9;
+/** HAProxy: MAX_POLL_EVENTS, the default tune.maxpollevents. */
+export const MAX_POLL_EVENTS = 200;
+
+/** HAProxy: struct global, the parts hapoll uses. */
+export const global = {
+  /** Highest number of fds the process may hold: the size of fdtab. */
+  maxsock: 0,
+  /** Global connection limit. */
+  maxconn: 0,
+  /** HAProxy: global.tune.maxpollevents. */
+  maxpollevents: MAX_POLL_EVENTS,
+  /** HAProxy: global.tune.maxaccept (0: not set). */
+  maxaccept: 0,
+  /** HAProxy: global.tune.bufsize. */
+  bufsize: 16384,
+  /** Verbosity: HAProxy MODE_DEBUG (-d), MODE_QUIET (-q), MODE_VERBOSE (-V). */
+  debug: false,
+  quiet: false,
+  verbose: false,
+};
+
+/** HAProxy's counters of live things. */
+export const counters = {
+  /** HAProxy: jobs. Listeners + sessions (+ anything that must keep the process alive). */
+  jobs: 0,
+  /** HAProxy: actconn, live connections counted against global maxconn. */
+  actconn: 0,
+  /** HAProxy: totalconn. */
+  totalconn: 0,
+  /** HAProxy: stopping (soft stop in progress). */
+  stopping: false,
+  /** Set by a hard stop (SIGTERM/SIGINT): the loop leaves at once. */
+  hardStop: false,
+  /** Loop turns run (for `hapoll top` and traces). */
+  loops: 0,
+};

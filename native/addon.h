@@ -1,0 +1,129 @@
+/*
+ * Shared by the N-API side of the addon (addon.cc, sock.cc, signal.cc):
+ * per-environment instance data and argument checking.
+ */
+#ifndef HAPOLL_ADDON_H
+#define HAPOLL_ADDON_H
+
+#include <napi.h>
+
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <string>
+
+/* Per-environment state (main thread or a worker), owned by N-API. */
+struct AddonData {
+  napi_env env = nullptr;
+  Napi::FunctionReference pollerCtor;
+  Napi::ObjectReference signalCounts; /* the Int32Array signalInit() returns */
+  ~AddonData();
+};
+
+void InitSock(Napi::Env env, Napi::Object exports);
+void InitSignal(Napi::Env env, Napi::Object exports);
+/* The environment <env> is going away: stop the handler using its memory. */
+void SignalEnvTeardown(napi_env env);
+
+/* Exact int conversion: false for NaN, infinities, fractions, out of range. */
+static inline bool ToInt(double d, int *out) {
+  if (!(d >= (double)INT_MIN && d <= (double)INT_MAX) || d != floor(d))
+    return false;
+  *out = (int)d;
+  return true;
+}
+
+/*
+ * Typed access to a call's arguments. The first wrong type throws a TypeError
+ * and clears <ok>; later accessors return dummies so the caller can check
+ * <ok> once before doing any work.
+ */
+class Args {
+public:
+  Args(const Napi::CallbackInfo &info, const char *fn) : info_(info), fn_(fn) {}
+
+  bool ok = true;
+
+  Napi::Env Env() const { return info_.Env(); }
+
+  double Num(size_t i) {
+    Napi::Value v = info_[i];
+    if (!v.IsNumber()) {
+      Fail(i, "a number");
+      return 0;
+    }
+    return v.As<Napi::Number>().DoubleValue();
+  }
+
+  /* Any fd that is not an exact int becomes -1, so the kernel says EBADF. */
+  int Fd(size_t i) {
+    int fd;
+    return ToInt(Num(i), &fd) ? fd : -1;
+  }
+
+  std::string Str(size_t i) {
+    Napi::Value v = info_[i];
+    if (!v.IsString()) {
+      Fail(i, "a string");
+      return std::string();
+    }
+    return v.As<Napi::String>().Utf8Value();
+  }
+
+  /* A Buffer (or any Uint8Array / ArrayBufferView) as raw bytes. */
+  bool Bytes(size_t i, uint8_t **data, size_t *len) {
+    Napi::Value v = info_[i];
+    *data = nullptr;
+    *len = 0;
+    if (!v.IsBuffer()) {
+      Fail(i, "a Buffer");
+      return false;
+    }
+    void *p = nullptr;
+    if (napi_get_buffer_info(info_.Env(), v, &p, len) != napi_ok) {
+      Fail(i, "a Buffer");
+      return false;
+    }
+    *data = (uint8_t *)p;
+    return true;
+  }
+
+  template <typename T>
+  bool Typed(size_t i, napi_typedarray_type type, const char *what, T **data,
+             size_t *len) {
+    Napi::Value v = info_[i];
+    *data = nullptr;
+    *len = 0;
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+      Fail(i, what);
+      return false;
+    }
+    Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
+    *data = a.Data();
+    *len = a.ElementLength();
+    return true;
+  }
+
+  bool I32(size_t i, int32_t **data, size_t *len) {
+    return Typed<int32_t>(i, napi_int32_array, "an Int32Array", data, len);
+  }
+
+  bool F64(size_t i, double **data, size_t *len) {
+    return Typed<double>(i, napi_float64_array, "a Float64Array", data, len);
+  }
+
+private:
+  void Fail(size_t i, const char *what) {
+    if (!ok)
+      return;
+    ok = false;
+    std::string msg = std::string(fn_) + ": argument " + std::to_string(i + 1) +
+                      " must be " + what;
+    Napi::TypeError::New(info_.Env(), msg).ThrowAsJavaScriptException();
+  }
+
+  const Napi::CallbackInfo &info_;
+  const char *fn_;
+};
+
+#endif /* HAPOLL_ADDON_H */

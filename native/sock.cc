@@ -1,0 +1,733 @@
+/*
+ * Socket, pipe and rlimit syscall wrappers. Every function returns >= 0 or
+ * -errno; only a wrong argument type throws (a TypeError, from Args).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "addon.h"
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+#ifndef MSG_MORE
+#define MSG_MORE 0
+#endif
+#ifndef MSG_DONTWAIT
+#define MSG_DONTWAIT 0
+#endif
+
+namespace {
+
+typedef Napi::Value (*Fn)(const Napi::CallbackInfo &);
+
+Napi::Value Ret(Napi::Env env, double r) { return Napi::Number::New(env, r); }
+Napi::Value Err(Napi::Env env) { return Napi::Number::New(env, -errno); }
+
+/* [off, off+len) must lie inside a buffer of <size> bytes; doubles keep huge
+ * or NaN arguments from wrapping around before the comparison. */
+bool RangeOk(double off, double len, size_t size) {
+  if (!(off >= 0 && len >= 0) || off != floor(off) || len != floor(len))
+    return false;
+  return off + len <= (double)size;
+}
+
+/* Without MSG_NOSIGNAL (macOS) the socket itself must refuse SIGPIPE. */
+void NoSigpipe(int fd) {
+#ifdef SO_NOSIGPIPE
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof(one));
+#endif
+}
+
+#if !defined(__linux__) || !defined(HAVE_ACCEPT4)
+int SetFlags(int fd, bool nonblock) {
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) == -1)
+    return -1;
+  if (nonblock) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+      return -1;
+  }
+  return 0;
+}
+#endif
+
+Napi::Value Socket(const Napi::CallbackInfo &info) {
+  Args a(info, "socket");
+  double f = a.Num(0), t = a.Num(1), p = a.Num(2);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int family, type, proto;
+  if (!ToInt(f, &family) || !ToInt(t, &type) || !ToInt(p, &proto))
+    return Ret(info.Env(), -EINVAL);
+#ifdef SOCK_CLOEXEC
+  int fd = socket(family, type | SOCK_CLOEXEC, proto);
+  if (fd == -1)
+    return Err(info.Env());
+#else
+  int fd = socket(family, type, proto);
+  if (fd == -1)
+    return Err(info.Env());
+  if (SetFlags(fd, false) == -1) {
+    int err = errno;
+    close(fd);
+    return Ret(info.Env(), -err);
+  }
+#endif
+  NoSigpipe(fd);
+  return Ret(info.Env(), fd);
+}
+
+Napi::Value SetNonblock(const Napi::CallbackInfo &info) {
+  Args a(info, "setNonblock");
+  int fd = a.Fd(0);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int fl = fcntl(fd, F_GETFL);
+  if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+/* bind() and connect() share the (fd, sa, salen) shape. */
+template <int (*call)(int, const struct sockaddr *, socklen_t)>
+Napi::Value SockaddrCall(const Napi::CallbackInfo &info, const char *fn) {
+  Args a(info, fn);
+  int fd = a.Fd(0);
+  uint8_t *sa;
+  size_t size;
+  a.Bytes(1, &sa, &size);
+  double dlen = a.Num(2);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int salen;
+  if (!ToInt(dlen, &salen) || salen < 0 || (size_t)salen > size)
+    return Ret(info.Env(), -EINVAL);
+  if (call(fd, (const struct sockaddr *)sa, (socklen_t)salen) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+int DoBind(int fd, const struct sockaddr *sa, socklen_t len) { return bind(fd, sa, len); }
+/* Not retried on EINTR: the connection attempt goes on asynchronously. */
+int DoConnect(int fd, const struct sockaddr *sa, socklen_t len) { return connect(fd, sa, len); }
+
+Napi::Value Bind(const Napi::CallbackInfo &info) { return SockaddrCall<DoBind>(info, "bind"); }
+Napi::Value Connect(const Napi::CallbackInfo &info) { return SockaddrCall<DoConnect>(info, "connect"); }
+
+Napi::Value Listen(const Napi::CallbackInfo &info) {
+  Args a(info, "listen");
+  int fd = a.Fd(0);
+  double b = a.Num(1);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int backlog;
+  if (!ToInt(b, &backlog))
+    return Ret(info.Env(), -EINVAL);
+  if (listen(fd, backlog) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+Napi::Value Accept(const Napi::CallbackInfo &info) {
+  Args a(info, "accept");
+  int fd = a.Fd(0);
+  uint8_t *sa;
+  size_t size;
+  a.Bytes(1, &sa, &size);
+  if (!a.ok)
+    return info.Env().Undefined();
+  if (size < sizeof(struct sockaddr_storage))
+    return Ret(info.Env(), -EINVAL);
+  /* Zeroed so that a short (e.g. unnamed AF_UNIX) address decodes cleanly
+   * even though the caller never learns its length. */
+  memset(sa, 0, sizeof(struct sockaddr_storage));
+  socklen_t len = sizeof(struct sockaddr_storage);
+  int cfd;
+#ifdef HAVE_ACCEPT4
+  do
+    cfd = accept4(fd, (struct sockaddr *)sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  while (cfd == -1 && errno == EINTR);
+  if (cfd == -1)
+    return Err(info.Env());
+#else
+  do
+    cfd = accept(fd, (struct sockaddr *)sa, &len);
+  while (cfd == -1 && errno == EINTR);
+  if (cfd == -1)
+    return Err(info.Env());
+  if (SetFlags(cfd, true) == -1) {
+    int err = errno;
+    close(cfd);
+    return Ret(info.Env(), -err);
+  }
+  NoSigpipe(cfd);
+#endif
+  return Ret(info.Env(), cfd);
+}
+
+/* recv/send/read/write share (fd, buf, off, len); EINTR is retried. */
+enum IoKind { IO_RECV, IO_SEND, IO_READ, IO_WRITE };
+
+template <IoKind kind>
+Napi::Value Io(const Napi::CallbackInfo &info, const char *fn) {
+  Args a(info, fn);
+  int fd = a.Fd(0);
+  uint8_t *buf;
+  size_t size;
+  a.Bytes(1, &buf, &size);
+  double off = a.Num(2), len = a.Num(3);
+  double more = kind == IO_SEND ? a.Num(4) : 0;
+  if (!a.ok)
+    return info.Env().Undefined();
+  if (!RangeOk(off, len, size))
+    return Ret(info.Env(), -EINVAL);
+  uint8_t *p = buf + (size_t)off;
+  size_t n = (size_t)len;
+  ssize_t r;
+  do {
+    switch (kind) {
+    case IO_RECV:
+      r = recv(fd, p, n, MSG_DONTWAIT);
+      break;
+    case IO_SEND:
+      r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT | (more != 0 ? MSG_MORE : 0));
+      break;
+    case IO_READ:
+      r = read(fd, p, n);
+      break;
+    default:
+      r = write(fd, p, n);
+      break;
+    }
+  } while (r == -1 && errno == EINTR);
+  if (r == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), (double)r);
+}
+
+Napi::Value Recv(const Napi::CallbackInfo &info) { return Io<IO_RECV>(info, "recv"); }
+Napi::Value Send(const Napi::CallbackInfo &info) { return Io<IO_SEND>(info, "send"); }
+Napi::Value Read(const Napi::CallbackInfo &info) { return Io<IO_READ>(info, "read"); }
+Napi::Value Write(const Napi::CallbackInfo &info) { return Io<IO_WRITE>(info, "write"); }
+
+Napi::Value Shutdown(const Napi::CallbackInfo &info) {
+  Args a(info, "shutdown");
+  int fd = a.Fd(0);
+  double h = a.Num(1);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int how;
+  if (!ToInt(h, &how))
+    return Ret(info.Env(), -EINVAL);
+  if (shutdown(fd, how) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+Napi::Value Close(const Napi::CallbackInfo &info) {
+  Args a(info, "close");
+  int fd = a.Fd(0);
+  if (!a.ok)
+    return info.Env().Undefined();
+  /* Never retried: after EINTR the fd is already gone on Linux and a retry
+   * could close a descriptor another thread just opened. */
+  if (close(fd) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+Napi::Value GetsockoptInt(const Napi::CallbackInfo &info) {
+  Args a(info, "getsockoptInt");
+  int fd = a.Fd(0);
+  double l = a.Num(1), o = a.Num(2);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int level, opt;
+  if (!ToInt(l, &level) || !ToInt(o, &opt))
+    return Ret(info.Env(), -EINVAL);
+  int v = 0;
+  socklen_t vlen = sizeof(v);
+  if (getsockopt(fd, level, opt, &v, &vlen) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), v);
+}
+
+Napi::Value SetsockoptInt(const Napi::CallbackInfo &info) {
+  Args a(info, "setsockoptInt");
+  int fd = a.Fd(0);
+  double l = a.Num(1), o = a.Num(2), dv = a.Num(3);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int level, opt, v;
+  if (!ToInt(l, &level) || !ToInt(o, &opt) || !ToInt(dv, &v))
+    return Ret(info.Env(), -EINVAL);
+  if (setsockopt(fd, level, opt, &v, sizeof(v)) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+Napi::Value SetLinger(const Napi::CallbackInfo &info) {
+  Args a(info, "setLinger");
+  int fd = a.Fd(0);
+  double on = a.Num(1), secs = a.Num(2);
+  if (!a.ok)
+    return info.Env().Undefined();
+  struct linger lg;
+  if (!ToInt(on, &lg.l_onoff) || !ToInt(secs, &lg.l_linger))
+    return Ret(info.Env(), -EINVAL);
+  if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+/* getsockname/getpeername: through a full-size local so that a short Buffer
+ * gets a truncated copy instead of an overrun. */
+template <int (*call)(int, struct sockaddr *, socklen_t *)>
+Napi::Value NameCall(const Napi::CallbackInfo &info, const char *fn) {
+  Args a(info, fn);
+  int fd = a.Fd(0);
+  uint8_t *sa;
+  size_t size;
+  a.Bytes(1, &sa, &size);
+  if (!a.ok)
+    return info.Env().Undefined();
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  socklen_t len = sizeof(ss);
+  if (call(fd, (struct sockaddr *)&ss, &len) == -1)
+    return Err(info.Env());
+  if (size > 0)
+    memcpy(sa, &ss, size < sizeof(ss) ? size : sizeof(ss));
+  return Ret(info.Env(), len);
+}
+
+int DoSockname(int fd, struct sockaddr *sa, socklen_t *len) { return getsockname(fd, sa, len); }
+int DoPeername(int fd, struct sockaddr *sa, socklen_t *len) { return getpeername(fd, sa, len); }
+
+Napi::Value Getsockname(const Napi::CallbackInfo &info) { return NameCall<DoSockname>(info, "getsockname"); }
+Napi::Value Getpeername(const Napi::CallbackInfo &info) { return NameCall<DoPeername>(info, "getpeername"); }
+
+/* "fe80::1%eth0" or "fe80::1%2": split off and resolve the zone. */
+bool ParseIpv6(const std::string &s, struct sockaddr_in6 *sin6) {
+  size_t pct = s.find('%');
+  std::string host = s.substr(0, pct);
+  if (inet_pton(AF_INET6, host.c_str(), &sin6->sin6_addr) != 1)
+    return false;
+  if (pct == std::string::npos)
+    return true;
+  std::string zone = s.substr(pct + 1);
+  if (zone.empty())
+    return false;
+  char *end = nullptr;
+  unsigned long idx = strtoul(zone.c_str(), &end, 10);
+  if (*end != '\0' || idx > 0xffffffffUL) {
+    idx = if_nametoindex(zone.c_str());
+    if (idx == 0)
+      return false;
+  }
+  sin6->sin6_scope_id = (uint32_t)idx;
+  return true;
+}
+
+Napi::Value SockaddrFrom(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "sockaddrFrom");
+  std::string family = a.Str(0);
+  std::string addr = a.Str(1);
+  double dport = a.Num(2);
+  uint8_t *out;
+  size_t size;
+  a.Bytes(3, &out, &size);
+  if (!a.ok)
+    return env.Undefined();
+  int port;
+  if (!ToInt(dport, &port) || port < 0 || port > 65535)
+    return Ret(env, -EINVAL);
+
+  if (family == "ipv4") {
+    struct sockaddr_in sin;
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+#ifdef SIN6_LEN
+    sin.sin_len = sizeof(sin);
+#endif
+    if (addr.find('\0') != std::string::npos ||
+        inet_pton(AF_INET, addr.c_str(), &sin.sin_addr) != 1 || size < sizeof(sin))
+      return Ret(env, -EINVAL);
+    memcpy(out, &sin, sizeof(sin));
+    return Ret(env, sizeof(sin));
+  }
+  if (family == "ipv6") {
+    struct sockaddr_in6 sin6;
+    memset(&sin6, 0, sizeof(sin6));
+    sin6.sin6_family = AF_INET6;
+    sin6.sin6_port = htons((uint16_t)port);
+#ifdef SIN6_LEN
+    sin6.sin6_len = sizeof(sin6);
+#endif
+    if (addr.find('\0') != std::string::npos || !ParseIpv6(addr, &sin6) ||
+        size < sizeof(sin6))
+      return Ret(env, -EINVAL);
+    memcpy(out, &sin6, sizeof(sin6));
+    return Ret(env, sizeof(sin6));
+  }
+  if (family == "unix") {
+    struct sockaddr_un su;
+    memset(&su, 0, sizeof(su));
+    su.sun_family = AF_UNIX;
+    size_t plen = addr.size();
+    size_t salen;
+    if (plen == 0)
+      return Ret(env, -EINVAL);
+#ifdef __linux__
+    if (addr[0] == '\0') {
+      /* Abstract namespace: the name is exactly <plen> bytes, no terminator. */
+      if (plen > sizeof(su.sun_path))
+        return Ret(env, -ENAMETOOLONG);
+      salen = offsetof(struct sockaddr_un, sun_path) + plen;
+    } else
+#endif
+    {
+      if (addr.find('\0') != std::string::npos)
+        return Ret(env, -EINVAL);
+      if (plen + 1 > sizeof(su.sun_path))
+        return Ret(env, -ENAMETOOLONG);
+      salen = offsetof(struct sockaddr_un, sun_path) + plen + 1;
+    }
+    memcpy(su.sun_path, addr.data(), plen);
+#ifdef SIN6_LEN
+    su.sun_len = (uint8_t)salen;
+#endif
+    if (size < salen)
+      return Ret(env, -EINVAL);
+    memcpy(out, &su, salen);
+    return Ret(env, (double)salen);
+  }
+  return Ret(env, -EINVAL);
+}
+
+Napi::Value SockaddrInfo(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "sockaddrInfo");
+  uint8_t *sa;
+  size_t size;
+  a.Bytes(0, &sa, &size);
+  double dlen = a.Num(1);
+  if (!a.ok)
+    return env.Undefined();
+  int salen;
+  size_t famend = offsetof(struct sockaddr_storage, ss_family) + sizeof(sa_family_t);
+  if (!ToInt(dlen, &salen) || salen < 0 || (size_t)salen > size || (size_t)salen < famend)
+    return env.Null();
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof(ss));
+  size_t n = (size_t)salen < sizeof(ss) ? (size_t)salen : sizeof(ss);
+  memcpy(&ss, sa, n);
+
+  const char *family;
+  std::string address;
+  int port = 0;
+  char text[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
+  if (ss.ss_family == AF_INET && n >= sizeof(struct sockaddr_in)) {
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+    if (inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) == nullptr)
+      return env.Null();
+    family = "ipv4";
+    address = text;
+    port = ntohs(sin->sin_port);
+  } else if (ss.ss_family == AF_INET6 && n >= sizeof(struct sockaddr_in6)) {
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+    if (inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof(text)) == nullptr)
+      return env.Null();
+    family = "ipv6";
+    address = text;
+    if (sin6->sin6_scope_id != 0) {
+      char ifname[IF_NAMESIZE];
+      address += '%';
+      if (if_indextoname(sin6->sin6_scope_id, ifname) != nullptr)
+        address += ifname;
+      else
+        address += std::to_string(sin6->sin6_scope_id);
+    }
+    port = ntohs(sin6->sin6_port);
+  } else if (ss.ss_family == AF_UNIX) {
+    const struct sockaddr_un *su = (const struct sockaddr_un *)&ss;
+    size_t off = offsetof(struct sockaddr_un, sun_path);
+    size_t plen = n > off ? n - off : 0;
+    if (plen > sizeof(su->sun_path))
+      plen = sizeof(su->sun_path);
+    family = "unix";
+    if (plen > 0 && su->sun_path[0] == '\0') {
+      /* Abstract (Linux) or unnamed: the length the caller passed may be a
+       * whole sockaddr_storage, so trailing zero padding is not part of it. */
+      while (plen > 1 && su->sun_path[plen - 1] == '\0')
+        plen--;
+      if (plen > 1)
+        address.assign(su->sun_path, plen);
+    } else {
+      address.assign(su->sun_path, strnlen(su->sun_path, plen));
+    }
+  } else {
+    return env.Null();
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("family", family);
+  o.Set("address", address);
+  o.Set("port", port);
+  return o;
+}
+
+Napi::Value ResolveHost(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "resolveHost");
+  std::string host = a.Str(0);
+  std::string fam = a.Str(1);
+  if (!a.ok)
+    return env.Undefined();
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof(hints));
+  if (fam == "ipv4")
+    hints.ai_family = AF_INET;
+  else if (fam == "ipv6")
+    hints.ai_family = AF_INET6;
+  else if (fam == "any")
+    hints.ai_family = AF_UNSPEC;
+  else
+    return Ret(env, -EINVAL);
+  if (host.empty() || host.find('\0') != std::string::npos)
+    return Ret(env, -ENOENT);
+  hints.ai_socktype = SOCK_STREAM;
+  struct addrinfo *res = nullptr;
+  if (getaddrinfo(host.c_str(), nullptr, &hints, &res) != 0 || res == nullptr)
+    return Ret(env, -ENOENT);
+  char text[INET6_ADDRSTRLEN];
+  const char *s = nullptr;
+  for (struct addrinfo *ai = res; ai != nullptr && s == nullptr; ai = ai->ai_next) {
+    if (ai->ai_family == AF_INET)
+      s = inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, text, sizeof(text));
+    else if (ai->ai_family == AF_INET6)
+      s = inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, text, sizeof(text));
+  }
+  freeaddrinfo(res);
+  if (s == nullptr)
+    return Ret(env, -ENOENT);
+  return Napi::String::New(env, s);
+}
+
+Napi::Value Socketpair(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "socketpair");
+  double t = a.Num(0);
+  int32_t *out;
+  size_t len;
+  a.I32(1, &out, &len);
+  if (!a.ok)
+    return env.Undefined();
+  int type;
+  if (!ToInt(t, &type) || len < 2)
+    return Ret(env, -EINVAL);
+  int sv[2];
+#if defined(SOCK_NONBLOCK) && defined(SOCK_CLOEXEC)
+  if (socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == -1)
+    return Err(env);
+#else
+  if (socketpair(AF_UNIX, type, 0, sv) == -1)
+    return Err(env);
+  if (SetFlags(sv[0], true) == -1 || SetFlags(sv[1], true) == -1) {
+    int err = errno;
+    close(sv[0]);
+    close(sv[1]);
+    return Ret(env, -err);
+  }
+#endif
+  NoSigpipe(sv[0]);
+  NoSigpipe(sv[1]);
+  out[0] = sv[0];
+  out[1] = sv[1];
+  return Ret(env, 0);
+}
+
+Napi::Value Pipe(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "pipe");
+  int32_t *out;
+  size_t len;
+  a.I32(0, &out, &len);
+  if (!a.ok)
+    return env.Undefined();
+  if (len < 2)
+    return Ret(env, -EINVAL);
+  int p[2];
+#ifdef __linux__
+  if (pipe2(p, O_NONBLOCK | O_CLOEXEC) == -1)
+    return Err(env);
+#else
+  if (pipe(p) == -1)
+    return Err(env);
+  if (SetFlags(p[0], true) == -1 || SetFlags(p[1], true) == -1) {
+    int err = errno;
+    close(p[0]);
+    close(p[1]);
+    return Ret(env, -err);
+  }
+#endif
+  out[0] = p[0];
+  out[1] = p[1];
+  return Ret(env, 0);
+}
+
+Napi::Value Splice(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "splice");
+  int fdin = a.Fd(0);
+  int fdout = a.Fd(1);
+  double dlen = a.Num(2);
+  if (!a.ok)
+    return env.Undefined();
+#ifdef HAVE_SPLICE
+  if (!(dlen >= 0) || dlen != floor(dlen))
+    return Ret(env, -EINVAL);
+  /* One call moves at most a pipe's worth anyway; cap to keep it in int range. */
+  size_t len = dlen > (double)(1 << 30) ? (size_t)(1 << 30) : (size_t)dlen;
+  ssize_t r;
+  do
+    r = splice(fdin, nullptr, fdout, nullptr, len, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+  while (r == -1 && errno == EINTR);
+  if (r == -1)
+    return Err(env);
+  return Ret(env, (double)r);
+#else
+  (void)fdin;
+  (void)fdout;
+  (void)dlen;
+  return Ret(env, -ENOSYS);
+#endif
+}
+
+double FromRlim(rlim_t v) {
+  return v == RLIM_INFINITY ? INFINITY : (double)v;
+}
+
+/* Infinity means unlimited; anything that is not a whole non-negative
+ * number representable as rlim_t is rejected. */
+bool ToRlim(double d, rlim_t *out) {
+  if (d == INFINITY) {
+    *out = RLIM_INFINITY;
+    return true;
+  }
+  if (!(d >= 0) || d != floor(d) || d >= 9007199254740992.0)
+    return false;
+  *out = (rlim_t)d;
+  return true;
+}
+
+Napi::Value GetNofile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "getNofile");
+  double *out;
+  size_t len;
+  a.F64(0, &out, &len);
+  if (!a.ok)
+    return env.Undefined();
+  if (len < 2)
+    return Ret(env, -EINVAL);
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+    return Err(env);
+  out[0] = FromRlim(rl.rlim_cur);
+  out[1] = FromRlim(rl.rlim_max);
+  return Ret(env, 0);
+}
+
+Napi::Value SetNofile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "setNofile");
+  double soft = a.Num(0), hard = a.Num(1);
+  if (!a.ok)
+    return env.Undefined();
+  struct rlimit rl;
+  if (!ToRlim(soft, &rl.rlim_cur) || !ToRlim(hard, &rl.rlim_max))
+    return Ret(env, -EINVAL);
+  if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+    return Err(env);
+  return Ret(env, 0);
+}
+
+Napi::Object Constants(Napi::Env env) {
+  Napi::Object obj = Napi::Object::New(env);
+  auto c = [&obj](const char *name, double v) { obj.Set(name, v); };
+  c("AF_INET", AF_INET);
+  c("AF_INET6", AF_INET6);
+  c("AF_UNIX", AF_UNIX);
+  c("SOCK_STREAM", SOCK_STREAM);
+  c("SOCK_DGRAM", SOCK_DGRAM);
+  c("SOL_SOCKET", SOL_SOCKET);
+  c("SO_REUSEADDR", SO_REUSEADDR);
+#ifdef SO_REUSEPORT
+  c("SO_REUSEPORT", SO_REUSEPORT);
+#else
+  c("SO_REUSEPORT", -1);
+#endif
+  c("SO_KEEPALIVE", SO_KEEPALIVE);
+  c("SO_ERROR", SO_ERROR);
+  c("SO_RCVBUF", SO_RCVBUF);
+  c("SO_SNDBUF", SO_SNDBUF);
+  c("IPPROTO_TCP", IPPROTO_TCP);
+  c("IPPROTO_IPV6", IPPROTO_IPV6);
+  c("TCP_NODELAY", TCP_NODELAY);
+  c("IPV6_V6ONLY", IPV6_V6ONLY);
+  c("SHUT_RD", SHUT_RD);
+  c("SHUT_WR", SHUT_WR);
+  c("SHUT_RDWR", SHUT_RDWR);
+  c("FD_SETSIZE", FD_SETSIZE);
+  c("SOCKADDR_MAX", (double)sizeof(struct sockaddr_storage));
+#ifdef HAVE_SPLICE
+  c("HAVE_SPLICE", 1);
+#else
+  c("HAVE_SPLICE", 0);
+#endif
+  return obj;
+}
+
+} // namespace
+
+void InitSock(Napi::Env env, Napi::Object exports) {
+  static const struct {
+    const char *name;
+    Fn fn;
+  } fns[] = {
+      {"socket", Socket},           {"setNonblock", SetNonblock},
+      {"bind", Bind},               {"listen", Listen},
+      {"accept", Accept},           {"connect", Connect},
+      {"recv", Recv},               {"send", Send},
+      {"shutdown", Shutdown},       {"close", Close},
+      {"getsockoptInt", GetsockoptInt}, {"setsockoptInt", SetsockoptInt},
+      {"setLinger", SetLinger},     {"getsockname", Getsockname},
+      {"getpeername", Getpeername}, {"sockaddrFrom", SockaddrFrom},
+      {"sockaddrInfo", SockaddrInfo}, {"resolveHost", ResolveHost},
+      {"socketpair", Socketpair},   {"pipe", Pipe},
+      {"splice", Splice},           {"getNofile", GetNofile},
+      {"setNofile", SetNofile},     {"write", Write},
+      {"read", Read},
+  };
+  for (const auto &f : fns)
+    exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  exports.Set("constants", Constants(env));
+}

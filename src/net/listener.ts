@@ -1,0 +1,329 @@
+/**
+ * Listeners. HAProxy 1.8: struct listener (include/types/listener.h), src/listener.c.
+ *
+ * States and transitions (HAProxy's LI_*):
+ *
+ *   NEW ──create──▶ INIT ──proto.add──▶ ASSIGNED ──bind──▶ LISTEN ──enable──▶ READY ⇄ FULL
+ *                    ▲                     ▲  ▲                                 │  ▲
+ *                    └──delete_listener────┘  └──unbind (fd closed)─── PAUSED ◀─┤  │
+ *                                                                     LIMITED ◀─┘──┘ (resume)
+ *
+ * READY listeners have their fd ACTIVE for reading; FULL (own maxconn reached), LIMITED (global
+ * or frontend maxconn reached, or out of fds) and PAUSED stop reading. A listener waiting for a
+ * slot sits in a queue (global or its frontend's) and is resumed when a connection ends.
+ */
+import { native } from "../native";
+import { clock } from "../core/clock";
+import { fdtab, fdStopRecv, fdWantRecv, fdCantRecv, fdDoneRecv, fdDelete } from "../core/fd";
+import { counters, global } from "../core/global";
+import { Task, taskNew, taskSchedule } from "../core/task";
+import { tickAdd, TICK_ETERNITY } from "../core/ticks";
+import type { Proxy } from "../proxy/server";
+import type { BindConfig } from "../config/types";
+import { logAlertLine } from "../proxy/log";
+
+/** HAProxy: LI_* listener states, in HAProxy's order. */
+export const LI_NEW = 0;
+export const LI_INIT = 1;
+export const LI_ASSIGNED = 2;
+export const LI_PAUSED = 3;
+export const LI_ZOMBIE = 4;
+export const LI_LISTEN = 5;
+export const LI_READY = 6;
+export const LI_FULL = 7;
+export const LI_LIMITED = 8;
+/** Names of the LI_* states. */
+export const LI_NAMES = ["NEW", "INIT", "ASSIGNED", "PAUSED", "ZOMBIE", "LISTEN", "READY", "FULL", "LIMITED"];
+
+/** Hook for traces: (listener, from, to). */
+export const listenerHooks: { onState: ((l: Listener, from: number, to: number) => void) | null } = { onState: null };
+
+/** The accept callback: build a session/stream for <cfd>. False = failed (the fd is closed by the caller). */
+export type AcceptFn = (l: Listener, cfd: number, addr: Buffer, addrLen: number) => boolean;
+
+/** HAProxy: struct listener. */
+export class Listener {
+  state: number = LI_NEW;
+  fd = -1;
+  /** Live connections accepted by this listener. HAProxy: nbconn. */
+  nbconn = 0;
+  maxconn: number;
+  backlog: number;
+  /** At most this many accepts per call (HAProxy: maxaccept, -1 unlimited). */
+  maxaccept: number;
+  /** Sockaddr to bind. */
+  addr: Buffer;
+  addrLen: number;
+  /** "ipv4" | "ipv6" | "unix". */
+  family: string;
+  /** Printable address as HAProxy prints it in errors: "0.0.0.0:3307" or the unix path. */
+  label: string;
+  /** Whether this listener is in a wait queue. */
+  queued: Proxy | "global" | null = null;
+  /** Unix socket path to unlink on exit. */
+  unixPath = "";
+  accept: AcceptFn;
+
+  constructor(readonly proxy: Proxy, readonly bind: BindConfig | null, opts: ListenerOptions) {
+    this.addr = opts.addr;
+    this.addrLen = opts.addrLen;
+    this.family = opts.family;
+    this.label = opts.label;
+    this.maxconn = opts.maxconn;
+    this.backlog = opts.backlog || opts.maxconn;
+    this.maxaccept = opts.maxaccept;
+    this.accept = opts.accept;
+    if (opts.family === "unix") this.unixPath = opts.label;
+  }
+
+  setState(st: number): void {
+    if (listenerHooks.onState !== null) listenerHooks.onState(this, this.state, st);
+    this.state = st;
+  }
+}
+
+/** What a Listener is built from. */
+export interface ListenerOptions {
+  addr: Buffer;
+  addrLen: number;
+  family: string;
+  label: string;
+  maxconn: number;
+  backlog: number;
+  maxaccept: number;
+  accept: AcceptFn;
+}
+
+/** Listeners limited by the global maxconn. HAProxy: global_listener_queue. */
+export const globalListenerQueue: Listener[] = [];
+/** Every listener created (for unbind at exit, `show fd`). */
+export const allListeners: Listener[] = [];
+
+/** HAProxy: create_listeners(): NEW -> INIT, one more job. */
+export function createListener(l: Listener): void {
+  l.setState(LI_INIT);
+  counters.jobs++;
+  allListeners.push(l);
+}
+
+/** HAProxy: enable_listener(): LISTEN -> READY (or FULL when already at maxconn). */
+export function enableListener(l: Listener): void {
+  if (l.state !== LI_LISTEN) return;
+  if (l.nbconn < l.maxconn) {
+    fdWantRecv(l.fd);
+    l.setState(LI_READY);
+  } else {
+    l.setState(LI_FULL);
+  }
+}
+
+/** HAProxy: disable_listener(): READY/FULL/LIMITED -> LISTEN, stop reading. */
+export function disableListener(l: Listener): void {
+  if (l.state < LI_READY) return;
+  if (l.state === LI_READY) fdStopRecv(l.fd);
+  dequeueListener(l);
+  l.setState(LI_LISTEN);
+}
+
+/**
+ * HAProxy: pause_listener(): shutdown(SHUT_RD) + listen() again makes a Linux TCP socket stop
+ * accepting without closing it (pending connections are refused); others are left as they are.
+ */
+export function pauseListener(l: Listener): boolean {
+  if (l.state <= LI_ZOMBIE) return true;
+  if (l.family !== "unix") {
+    if (native.shutdown(l.fd, native.constants.SHUT_RD) === 0) native.listen(l.fd, l.backlog);
+  }
+  dequeueListener(l);
+  fdStopRecv(l.fd);
+  l.setState(LI_PAUSED);
+  return true;
+}
+
+/** HAProxy: resume_listener(): PAUSED/FULL/LIMITED -> READY (or FULL). */
+export function resumeListener(l: Listener): boolean {
+  if (l.state < LI_PAUSED || l.state === LI_ZOMBIE) return false;
+  if (l.state === LI_PAUSED) {
+    if (native.listen(l.fd, l.backlog) < 0) return false;
+  }
+  if (l.state === LI_READY) return true;
+  dequeueListener(l);
+  if (l.nbconn >= l.maxconn) {
+    l.setState(LI_FULL);
+    return true;
+  }
+  fdWantRecv(l.fd);
+  l.setState(LI_READY);
+  return true;
+}
+
+/** HAProxy: listener_full(): READY -> FULL. */
+function listenerFull(l: Listener): void {
+  if (l.state >= LI_READY) {
+    dequeueListener(l);
+    if (l.state !== LI_FULL) {
+      fdStopRecv(l.fd);
+      l.setState(LI_FULL);
+    }
+  }
+}
+
+/** HAProxy: limit_listener(): READY -> LIMITED, waiting in <queue>. */
+function limitListener(l: Listener, queue: Listener[], owner: Proxy | "global"): void {
+  if (l.state === LI_READY) {
+    queue.push(l);
+    l.queued = owner;
+    fdStopRecv(l.fd);
+    l.setState(LI_LIMITED);
+  }
+}
+
+function dequeueListener(l: Listener): void {
+  if (l.queued === null) return;
+  const q = l.queued === "global" ? globalListenerQueue : l.queued.listenerQueue;
+  const i = q.indexOf(l);
+  if (i >= 0) q.splice(i, 1);
+  l.queued = null;
+}
+
+/** HAProxy: dequeue_all_listeners(): resume every listener waiting in <queue>. */
+export function dequeueAllListeners(queue: Listener[]): void {
+  while (queue.length) {
+    const l = queue.shift()!;
+    l.queued = null;
+    resumeListener(l);
+  }
+}
+
+/** HAProxy: unbind_listener(): >= PAUSED -> ASSIGNED, fd closed. */
+export function unbindListener(l: Listener): void {
+  if (l.state === LI_READY) fdStopRecv(l.fd);
+  dequeueListener(l);
+  if (l.state >= LI_PAUSED) {
+    fdDelete(l.fd);
+    l.fd = -1;
+    if (l.unixPath) {
+      try {
+        require("node:fs").unlinkSync(l.unixPath);
+      } catch {
+        /* already gone */
+      }
+    }
+    l.setState(LI_ASSIGNED);
+  }
+}
+
+/** HAProxy: delete_listener(): ASSIGNED -> INIT, one job less. */
+export function deleteListener(l: Listener): void {
+  if (l.state !== LI_ASSIGNED) return;
+  l.setState(LI_INIT);
+  counters.jobs--;
+}
+
+/** A task that resumes limited listeners after an fd/memory shortage (HAProxy: global.listener_queue_task). */
+let queueTask: Task | null = null;
+function getQueueTask(): Task {
+  if (queueTask === null) {
+    queueTask = taskNew((t) => {
+      dequeueAllListeners(globalListenerQueue);
+      t.expire = TICK_ETERNITY;
+      return t;
+    });
+  }
+  return queueTask;
+}
+
+/** Messages of the resource shortage cases, as HAProxy logs them. */
+function logLimit(l: Listener, what: string): void {
+  logAlertLine(`Proxy ${l.proxy.id} reached ${what} limit (maxsock=${global.maxsock}). Please check 'ulimit-n' and restart.`);
+}
+
+const errno = require("node:os").constants.errno as Record<string, number>;
+const E_AGAIN = -errno.EAGAIN;
+const E_INTR = -errno.EINTR;
+const E_CONNABORTED = -errno.ECONNABORTED;
+const E_NFILE = -errno.ENFILE;
+const E_MFILE = -errno.EMFILE;
+const E_NOBUFS = -errno.ENOBUFS;
+const E_NOMEM = -errno.ENOMEM;
+
+const acceptAddr = Buffer.alloc(128);
+
+/**
+ * HAProxy: listener_accept(), the iocb of listening fds. Accept up to maxaccept connections,
+ * stopping (and queueing the listener) when a limit is reached: the listener's own maxconn (FULL),
+ * the global maxconn or the frontend's maxconn (LIMITED), or a shortage of fds or memory
+ * (LIMITED, retried 100 ms later). Never spins, never dies.
+ */
+export function listenerAccept(fd: number): void {
+  const l = fdtab.owner[fd] as Listener;
+  const p = l.proxy;
+  if (l.state < LI_READY) return;
+  if (l.nbconn >= l.maxconn) {
+    listenerFull(l);
+    return;
+  }
+  let maxAccept = l.maxaccept > 0 ? l.maxaccept : 0x7fffffff;
+  while (maxAccept--) {
+    if (global.maxconn && counters.actconn >= global.maxconn) {
+      limitListener(l, globalListenerQueue, "global");
+      return;
+    }
+    if (p.maxconn && p.feconn >= p.maxconn) {
+      limitListener(l, p.listenerQueue, p);
+      return;
+    }
+    const cfd = native.accept(fd, acceptAddr);
+    if (cfd < 0) {
+      if (cfd === E_AGAIN) {
+        fdCantRecv(fd);
+        return;
+      }
+      if (cfd === E_INTR || cfd === E_CONNABORTED) continue;
+      if (cfd === E_NFILE || cfd === E_MFILE || cfd === E_NOBUFS || cfd === E_NOMEM) {
+        logLimit(l, cfd === E_NFILE ? "system FD" : cfd === E_MFILE ? "process FD" : "system memory");
+        limitListener(l, globalListenerQueue, "global");
+        taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 100));
+        return;
+      }
+      return;
+    }
+    if (cfd >= global.maxsock) {
+      logAlertLine(`Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
+      native.close(cfd);
+      limitListener(l, globalListenerQueue, "global");
+      taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
+      return;
+    }
+    counters.actconn++;
+    l.nbconn++;
+    const addr = Buffer.from(acceptAddr.subarray(0, 128));
+    if (!l.accept(l, cfd, addr, 128)) {
+      native.close(cfd);
+      counters.actconn--;
+      l.nbconn--;
+      continue;
+    }
+    if (l.nbconn >= l.maxconn) {
+      listenerFull(l);
+      return;
+    }
+  }
+  // maxaccept exhausted: let the poller confirm there is more.
+  fdDoneRecv(fd);
+}
+
+/**
+ * HAProxy: listener_release(): a connection of <l> ended: free its slots and resume listeners
+ * waiting for them.
+ */
+export function listenerRelease(l: Listener): void {
+  counters.actconn--;
+  l.nbconn--;
+  if (l.state === LI_FULL) resumeListener(l);
+  if (globalListenerQueue.length && (!global.maxconn || counters.actconn < global.maxconn)) {
+    dequeueAllListeners(globalListenerQueue);
+  }
+  const p = l.proxy;
+  if (p.listenerQueue.length && (!p.maxconn || p.feconn < p.maxconn)) dequeueAllListeners(p.listenerQueue);
+}

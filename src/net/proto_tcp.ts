@@ -1,0 +1,163 @@
+/**
+ * TCP (IPv4, IPv6) and unix stream sockets. HAProxy 1.8: src/proto_tcp.c (tcp_bind_listener,
+ * tcp_connect_server, tcpv4/tcpv6 protocols) and src/proto_uxst.c (uxst_bind_listener).
+ */
+import { native, C } from "../native";
+import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_LINGER_RISK } from "../core/fd";
+import { global } from "../core/global";
+import { Connection, connFdHandler, CO_FL_WAIT_L4_CONN } from "./connection";
+import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
+
+/** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
+export const SF_ERR_NONE = 0x00000000;
+export const SF_ERR_SRVTO = 0x00004000;
+export const SF_ERR_SRVCL = 0x00005000;
+export const SF_ERR_PRXCOND = 0x00006000;
+export const SF_ERR_RESOURCE = 0x00007000;
+export const SF_ERR_INTERNAL = 0x00008000;
+
+/** HAProxy: struct protocol, reduced to what differs between families. */
+export interface Protocol {
+  name: string;
+  family: number;
+}
+/** HAProxy: proto_tcpv4 / proto_tcpv6 / proto_unix. */
+export const protoTcpv4: Protocol = { name: "tcpv4", family: C.AF_INET };
+export const protoTcpv6: Protocol = { name: "tcpv6", family: C.AF_INET6 };
+export const protoUxst: Protocol = { name: "unix_stream", family: C.AF_UNIX };
+
+/** The protocol of a family name. */
+export function protoByFamily(family: string): Protocol {
+  return family === "ipv6" ? protoTcpv6 : family === "unix" ? protoUxst : protoTcpv4;
+}
+
+const errno = require("node:os").constants.errno as Record<string, number>;
+
+/** Options of bindListener(). */
+export interface BindOptions {
+  /** Set SO_REUSEPORT (HAProxy's default unless `noreuseport`). */
+  reuseport: boolean;
+  /** Unix socket permissions, -1 to leave them. */
+  unixMode?: number;
+}
+
+/**
+ * HAProxy: tcp_bind_listener() / uxst_bind_listener(). ASSIGNED -> LISTEN: socket, non-blocking,
+ * SO_REUSEADDR (+ SO_REUSEPORT), bind, listen; register the fd with listenerAccept() as its iocb.
+ * Polling is enabled later by enableListener(). Returns "" or HAProxy's error message.
+ */
+export function bindListener(l: Listener, opts: BindOptions): string {
+  if (l.state !== LI_ASSIGNED) return "";
+  const proto = protoByFamily(l.family);
+  const fd = native.socket(proto.family, C.SOCK_STREAM, 0);
+  if (fd < 0) return "cannot create listening socket";
+  if (fd >= global.maxsock) {
+    native.close(fd);
+    return "not enough free sockets (raise '-n' parameter)";
+  }
+  if (native.setNonblock(fd) < 0) {
+    native.close(fd);
+    return "cannot make socket non-blocking";
+  }
+  if (l.family !== "unix") {
+    native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+    if (opts.reuseport && C.SO_REUSEPORT >= 0) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1);
+    if (l.family === "ipv6") native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
+  } else {
+    // A stale socket file from a previous run would make bind() fail with EADDRINUSE.
+    try {
+      const fs = require("node:fs");
+      if (fs.statSync(l.unixPath).isSocket()) fs.unlinkSync(l.unixPath);
+    } catch {
+      /* absent */
+    }
+  }
+  let r = native.bind(fd, l.addr, l.addrLen);
+  if (r < 0) {
+    native.close(fd);
+    return `cannot bind socket (${sysErr(r)})`;
+  }
+  if (l.family === "unix" && opts.unixMode !== undefined && opts.unixMode >= 0) {
+    try {
+      require("node:fs").chmodSync(l.unixPath, opts.unixMode);
+    } catch {
+      /* reported by the caller if needed */
+    }
+  }
+  r = native.listen(fd, l.backlog);
+  if (r < 0) {
+    native.close(fd);
+    return `cannot listen to socket (${sysErr(r)})`;
+  }
+  l.fd = fd;
+  l.setState(LI_LISTEN);
+  fdInsert(fd, l, listenerAccept);
+  return "";
+}
+
+const ERR_TEXT: Record<string, string> = {
+  EADDRINUSE: "Address already in use",
+  EACCES: "Permission denied",
+  EADDRNOTAVAIL: "Cannot assign requested address",
+  EAFNOSUPPORT: "Address family not supported by protocol",
+  ENOENT: "No such file or directory",
+  EMFILE: "Too many open files",
+};
+
+/** strerror()-like text for -errno <r>. */
+export function sysErr(r: number): string {
+  let name: string;
+  try {
+    name = require("node:util").getSystemErrorName(r);
+  } catch {
+    return `errno ${-r}`;
+  }
+  return ERR_TEXT[name] ?? name;
+}
+
+/**
+ * HAProxy: tcp_connect_server(). Create a non-blocking socket, connect it to conn.addr and register
+ * it; returns SF_ERR_NONE with CO_FL_WAIT_L4_CONN set while the connect is in progress, or the
+ * SF_ERR_* of the failure (the fd is then closed).
+ */
+export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean): number {
+  const proto = protoByFamily(family);
+  const fd = native.socket(proto.family, C.SOCK_STREAM, 0);
+  if (fd < 0) {
+    const e = -fd;
+    if (e === errno.EMFILE || e === errno.ENFILE || e === errno.ENOBUFS || e === errno.ENOMEM) return SF_ERR_RESOURCE;
+    return SF_ERR_INTERNAL;
+  }
+  if (fd >= global.maxsock) {
+    native.close(fd);
+    return SF_ERR_PRXCOND;
+  }
+  if (native.setNonblock(fd) < 0) {
+    native.close(fd);
+    return SF_ERR_INTERNAL;
+  }
+  if (family !== "unix") native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
+  if (keepalive) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+  const r = native.connect(fd, conn.addr!, conn.addrLen);
+  if (r === 0 || r === -errno.EISCONN) {
+    conn.flags &= ~CO_FL_WAIT_L4_CONN;
+  } else if (r === -errno.EINPROGRESS || r === -errno.EALREADY) {
+    conn.flags |= CO_FL_WAIT_L4_CONN;
+  } else {
+    native.close(fd);
+    conn.errno = r;
+    if (r === -errno.EAGAIN || r === -errno.EADDRINUSE || r === -errno.EADDRNOTAVAIL) return SF_ERR_RESOURCE;
+    if (r === -errno.ETIMEDOUT) return SF_ERR_SRVTO;
+    return SF_ERR_SRVCL;
+  }
+  conn.fd = fd;
+  fdInsert(fd, conn, connFdHandler);
+  // Speculative I/O: the first send is tried before any poll (it says EAGAIN while connecting).
+  fdMayRecv(fd);
+  fdMaySend(fd);
+  // Closing a server connection we did not see closed resets it, so our ports never sit in TIME_WAIT.
+  fdtab.flags[fd] |= FD_F_LINGER_RISK;
+  // The connect's completion is reported as write readiness.
+  fdWantSend(fd);
+  return SF_ERR_NONE;
+}

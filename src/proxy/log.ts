@@ -1,0 +1,184 @@
+/**
+ * Logs, alerts and -d debug lines. HAProxy 1.8: src/log.c (send_log, sess_log, the tcplog format),
+ * src/frontend.c (the "Connect from" line and the .accept debug line), ha_alert()/ha_warning().
+ *
+ * Everything is written synchronously (fs.writeSync, or a UDP datagram sent through the native
+ * layer), because the loop owns the thread: Node's asynchronous streams would never flush.
+ */
+import * as fs from "node:fs";
+import { native, C } from "../native";
+import { clock } from "../core/clock";
+import { counters, global } from "../core/global";
+import type { LogTarget } from "../config/types";
+import type { Stream } from "./stream";
+import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT } from "./stream";
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+function pad2(n: number): string {
+  return n < 10 ? "0" + n : String(n);
+}
+
+/** HAProxy's %t date: "25/Nov/2026:15:08:49.665" (local time). */
+export function logDate(ms: number): string {
+  const d = new Date(ms);
+  const m = d.getMilliseconds();
+  return `${pad2(d.getDate())}/${MONTHS[d.getMonth()]}/${d.getFullYear()}:${pad2(d.getHours())}:` +
+    `${pad2(d.getMinutes())}:${pad2(d.getSeconds())}.${m < 10 ? "00" + m : m < 100 ? "0" + m : m}`;
+}
+
+/** Syslog header date: "Nov 25 15:08:49". */
+function syslogDate(ms: number): string {
+  const d = new Date(ms);
+  const day = d.getDate();
+  return `${MONTHS[d.getMonth()]} ${day < 10 ? " " + day : day} ${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}`;
+}
+
+const FACILITIES: Record<string, number> = {
+  kern: 0, user: 1, mail: 2, daemon: 3, auth: 4, syslog: 5, lpr: 6, news: 7, uucp: 8, cron: 9, auth2: 10,
+  ftp: 11, ntp: 12, audit: 13, alert: 14, cron2: 15, local0: 16, local1: 17, local2: 18, local3: 19,
+  local4: 20, local5: 21, local6: 22, local7: 23,
+};
+const LEVELS: Record<string, number> = {
+  emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7,
+};
+/** HAProxy: LOG_INFO. */
+export const LOG_INFO = 6;
+export const LOG_NOTICE = 5;
+export const LOG_WARNING = 4;
+export const LOG_ALERT = 1;
+
+/** A UDP socket per target, opened on first use. */
+const udpSockets = new Map<LogTarget, { fd: number; sa: Buffer; len: number }>();
+
+/** Writes a whole line to fd 1 or 2, synchronously. */
+function writeLine(fd: number, line: string): void {
+  try {
+    fs.writeSync(fd, line);
+  } catch {
+    /* a closed stdout must not kill the proxy */
+  }
+}
+
+function udpTarget(t: LogTarget): { fd: number; sa: Buffer; len: number } | null {
+  let u = udpSockets.get(t);
+  if (u) return u;
+  if (!t.addr) return null;
+  const fam = t.addr.family === "ipv6" ? "ipv6" : t.addr.family === "unix" ? "unix" : "ipv4";
+  const sa = Buffer.alloc(C.SOCKADDR_MAX);
+  const len = native.sockaddrFrom(fam, t.addr.host, t.addr.portLow || 514, sa);
+  if (len < 0) return null;
+  const fd = native.socket(fam === "ipv6" ? C.AF_INET6 : fam === "unix" ? C.AF_UNIX : C.AF_INET, C.SOCK_DGRAM, 0);
+  if (fd < 0) return null;
+  native.setNonblock(fd);
+  if (native.connect(fd, sa, len) < 0) {
+    native.close(fd);
+    return null;
+  }
+  u = { fd, sa, len };
+  udpSockets.set(t, u);
+  return u;
+}
+
+/**
+ * HAProxy: send_log() / __send_log(): send <msg> (no trailing newline) at <level> to every
+ * target. stdout/stderr get the bare message ("format raw"); syslog targets an RFC3164 line.
+ */
+export function sendLog(targets: LogTarget[], level: number, msg: string): void {
+  for (const t of targets) {
+    if (t.level !== undefined && LEVELS[t.level] !== undefined && level > LEVELS[t.level]) continue;
+    if (t.kind === "stdout" || t.kind === "stderr") {
+      writeLine(t.kind === "stdout" ? 1 : 2, msg + "\n");
+      continue;
+    }
+    const u = udpTarget(t);
+    if (!u) continue;
+    const pri = (FACILITIES[t.facility] ?? 16) * 8 + level;
+    const line = `<${pri}>${syslogDate(clock.dateMs)} hapoll[${process.pid}]: ${msg}\n`;
+    const b = Buffer.from(line);
+    native.send(u.fd, b, 0, Math.min(b.length, t.maxlen || 1024), 0);
+  }
+}
+
+/** ha_alert(): "[ALERT]    (pid) : msg" on stderr (unless quiet). */
+export function logAlertLine(msg: string): void {
+  if (global.quiet) return;
+  writeLine(2, `[ALERT]    (${process.pid}) : ${msg}\n`);
+}
+
+/** ha_warning(): "[WARNING]  (pid) : msg" on stderr (unless quiet). */
+export function logWarningLine(msg: string): void {
+  if (global.quiet) return;
+  writeLine(2, `[WARNING]  (${process.pid}) : ${msg}\n`);
+}
+
+/** ha_notice(): "[NOTICE]   (pid) : msg" on stderr (unless quiet). */
+export function logNoticeLine(msg: string): void {
+  if (global.quiet) return;
+  writeLine(2, `[NOTICE]   (${process.pid}) : ${msg}\n`);
+}
+
+/** "ip:port" of a sockaddr, as HAProxy prints %ci:%cp. */
+export function addrString(sa: Buffer, len: number): [string, number] {
+  const info = native.sockaddrInfo(sa, len);
+  if (!info) return ["-", 0];
+  if (info.family === "unix") return ["unix", 0];
+  return [info.address, info.port];
+}
+
+/**
+ * HAProxy's TCP log line (option tcplog):
+ * `%ci:%cp [%t] %ft %b/%s %Tw/%Tc/%Tt %B %ts %ac/%fc/%bc/%sc/%rc %sq/%bq`.
+ */
+export function formatTcpLog(s: Stream): string {
+  const [ci, cp] = addrString(s.cliAddr, s.cliAddrLen);
+  const srv = s.target;
+  const tw = s.tQueue >= 0 ? s.tQueue : -1;
+  const tc = s.tConnect >= 0 && s.tQueue >= 0 ? s.tConnect - s.tQueue : -1;
+  const tt = s.tClose >= 0 ? s.tClose : s.elapsed();
+  const ts = SESS_TERM_COND[(s.flags & SF_ERR_MASK) >>> SF_ERR_SHIFT] + SESS_FIN_STATE[(s.flags & SF_FINST_MASK) >>> SF_FINST_SHIFT];
+  const retries = s.be.cfg.retries - s.si[1].connRetries;
+  return `${ci}:${cp} [${logDate(s.acceptDateMs)}] ${s.fe.id} ${s.be.id}/${srv ? srv.id : "<NOSRV>"} ` +
+    `${tw}/${tc}/${tt} ${s.res.total} ${ts} ` +
+    `${counters.actconn}/${s.fe.feconn}/${s.be.beconn}/${srv ? srv.curSess : 0}/${retries < 0 ? 0 : retries > s.be.cfg.retries ? s.be.cfg.retries : retries} ` +
+    `${srv ? srv.nbpend : 0}/${s.be.nbpend}`;
+}
+
+/**
+ * HAProxy: the end-of-stream log (sess_log via s->do_log) for proxies with `option tcplog`, and the
+ * "Connect from" line at accept for proxies that log without a format. `option dontlognull` skips
+ * streams that carried no request byte.
+ */
+export function sendStreamLog(s: Stream): void {
+  const fe = s.fe;
+  if (!fe.cfg.logs.length || !fe.cfg.options.tcplog) return;
+  if (fe.cfg.options.dontlognull && s.req.total === 0) return;
+  sendLog(fe.cfg.logs, LOG_INFO, formatTcpLog(s));
+}
+
+/** HAProxy: frontend_accept()'s "Connect from" line (a proxy that logs without option tcplog). */
+export function sendConnectLog(s: Stream): void {
+  const fe = s.fe;
+  if (!fe.cfg.logs.length || fe.cfg.options.tcplog) return;
+  const [ci, cp] = addrString(s.cliAddr, s.cliAddrLen);
+  const la = Buffer.alloc(C.SOCKADDR_MAX);
+  const ln = native.getsockname(s.si[0].conn.fd, la);
+  const [li, lp] = ln > 0 ? addrString(la, ln) : ["-", 0];
+  if (ci === "unix") sendLog(fe.cfg.logs, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
+  else sendLog(fe.cfg.logs, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
+}
+
+function hex4(n: number): string {
+  return ((n & 0xffff) >>> 0).toString(16).padStart(4, "0");
+}
+
+/** -d debug line for <ev> ("accept", "clicls", "srvcls", "closed"), as HAProxy writes them to stdout. */
+export function debugStreamLine(s: Stream, ev: string, cfd: number, sfd: number): string {
+  const id = (s.uniqId >>> 0).toString(16).padStart(8, "0");
+  if (ev === "accept") {
+    const [ci, cp] = addrString(s.cliAddr, s.cliAddrLen);
+    const from = ci === "unix" ? `unix:${s.listener.fd}` : `${ci}:${cp}`;
+    return `${id}:${s.fe.id}.accept(${hex4(s.listener.fd)})=${hex4(cfd)} from [${from}] ALPN=<none>\n`;
+  }
+  return `${id}:${s.be.id}.${ev}[${hex4(cfd)}:${hex4(sfd)}]\n`;
+}

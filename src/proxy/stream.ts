@@ -1,0 +1,727 @@
+/**
+ * Streams: one proxied connection, client side + server side, and the task that drives them.
+ * HAProxy 1.8: src/stream.c (stream_new, process_stream, sess_update_stream_int,
+ * sess_update_st_con_tcp, sess_update_st_cer, sess_establish, sess_prepare_conn_req,
+ * sess_set_term_flags, default_srv_error), src/session.c (session_accept_fd, session_new).
+ *
+ * process_stream() runs when the task is woken (I/O that needs a decision, a timer, a wake-up at
+ * creation). It checks timeouts, reports errors, moves the server side through its states
+ * (see stream_interface.ts), propagates shutdowns across (a FIN read on one side becomes a
+ * shutdown(SHUT_WR) on the other once the data is flushed), then either re-arms its timers or, when
+ * both sides are closed, logs and frees the stream.
+ */
+import { native } from "../native";
+import { clock } from "../core/clock";
+import { counters, global } from "../core/global";
+import { fdInsert, fdMayRecv, fdMaySend } from "../core/fd";
+import {
+  Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
+  TASK_WOKEN_TIMER, TASK_RUNNING,
+} from "../core/task";
+import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
+import { connFdHandler, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET } from "../net/connection";
+import type { Listener } from "../net/listener";
+import { listenerRelease } from "../net/listener";
+import {
+  Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL,
+  CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR,
+  CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
+} from "./channel";
+import { assignServerAndQueue, connectServer, SRV_STATUS_OK, SRV_STATUS_QUEUED } from "./backend";
+import { sendStreamLog } from "./log";
+import { Proxy, Server, SRV_ST_RUNNING } from "./server";
+import {
+  StreamInterface, siChkRcv, siReleaseEndpoint, siShutr, siShutw, siUpdate, streamExpireHook,
+  SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR,
+  SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP,
+  SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE,
+  SI_ST_REQ, SI_ST_TAR,
+} from "./stream_interface";
+
+/* HAProxy: SF_* stream flags (include/types/stream.h). */
+export const SF_DIRECT = 0x00000001;
+export const SF_ASSIGNED = 0x00000002;
+export const SF_ADDR_SET = 0x00000004;
+export const SF_BE_ASSIGNED = 0x00000008;
+export const SF_FORCE_PRST = 0x00000010;
+export const SF_MONITOR = 0x00000020;
+export const SF_CURR_SESS = 0x00000040;
+export const SF_REDISP = 0x00000100;
+export const SF_ERR_NONE = 0x00000000;
+export const SF_ERR_LOCAL = 0x00001000;
+export const SF_ERR_CLITO = 0x00002000;
+export const SF_ERR_CLICL = 0x00003000;
+export const SF_ERR_SRVTO = 0x00004000;
+export const SF_ERR_SRVCL = 0x00005000;
+export const SF_ERR_PRXCOND = 0x00006000;
+export const SF_ERR_RESOURCE = 0x00007000;
+export const SF_ERR_INTERNAL = 0x00008000;
+export const SF_ERR_DOWN = 0x00009000;
+export const SF_ERR_KILLED = 0x0000a000;
+export const SF_ERR_UP = 0x0000b000;
+export const SF_ERR_MASK = 0x0000f000;
+export const SF_ERR_SHIFT = 12;
+export const SF_FINST_R = 0x00010000;
+export const SF_FINST_C = 0x00020000;
+export const SF_FINST_H = 0x00030000;
+export const SF_FINST_D = 0x00040000;
+export const SF_FINST_L = 0x00050000;
+export const SF_FINST_Q = 0x00060000;
+export const SF_FINST_T = 0x00070000;
+export const SF_FINST_MASK = 0x00070000;
+export const SF_FINST_SHIFT = 16;
+
+/** HAProxy: sess_term_cond[] and sess_fin_state[] (src/log.c): the two termination-state letters. */
+export const SESS_TERM_COND = "-LcCsSPRIDKUIII";
+export const SESS_FIN_STATE = "-RCHDLQTIIIIIIII";
+
+/** All live streams, for `show sess`, soft stop and tests. HAProxy: the streams list. */
+export const streams = new Set<Stream>();
+let nextUniqId = 0;
+
+/** Hook for traces and debug output: (stream, event); null when off. */
+export const streamHooks: { onEvent: ((s: Stream, ev: string) => void) | null } = { onEvent: null };
+
+/** HAProxy: struct stream (with struct session folded in: TCP mode has one stream per session). */
+export class Stream {
+  readonly uniqId = nextUniqId++;
+  flags = 0;
+  readonly req = new Channel(false);
+  readonly res = new Channel(true);
+  readonly task: Task;
+  readonly si: [StreamInterface, StreamInterface];
+  /** The backend (the frontend's default backend in TCP mode). */
+  be: Proxy;
+  /** The server chosen, or null. HAProxy: s->target. */
+  target: Server | null = null;
+  /** Wake-up reasons not yet handled. */
+  pendingEvents = 0;
+  /** Timing for logs, in ms since accept (-1 = never reached). HAProxy: s->logs. */
+  acceptDateMs: number;
+  acceptMono: number;
+  tQueue = -1;
+  tConnect = -1;
+  tClose = -1;
+  /** Client address, decoded lazily for logs. */
+  cliAddr: Buffer;
+  cliAddrLen: number;
+  /** Whether the stream has been counted in feconn / actconn (undone at free). */
+  private released = false;
+  /** The queue this stream waits in (server or backend), when in SI_ST_QUE. */
+  pendQueue: Stream[] | null = null;
+
+  constructor(readonly fe: Proxy, readonly listener: Listener, cfd: number, addr: Buffer, addrLen: number) {
+    this.task = taskNew(processStream, this);
+    this.be = fe.defbe ?? fe;
+    const siF = new StreamInterface(0, this.req, this.res, this.task);
+    const siB = new StreamInterface(1, this.res, this.req, this.task);
+    siF.opposite = siB;
+    siB.opposite = siF;
+    this.si = [siF, siB];
+    this.cliAddr = addr;
+    this.cliAddrLen = addrLen;
+    this.acceptDateMs = clock.dateMs;
+    this.acceptMono = clock.nowMono;
+    // The client side starts established on the accepted fd (HAProxy: si_reset + EST).
+    siF.state = siF.prevState = SI_ST_EST;
+    const conn = siF.conn;
+    conn.fd = cfd;
+    conn.flags = CO_FL_CONNECTED | CO_FL_ADDR_FROM_SET;
+    conn.addr = addr;
+    conn.addrLen = addrLen;
+  }
+
+  /** Milliseconds since accept (HAProxy: tv_ms_elapsed(&s->logs.tv_accept, &now)). */
+  elapsed(): number {
+    return Math.floor(clock.nowMono - this.acceptMono);
+  }
+}
+
+/**
+ * HAProxy: session_accept_fd() + session_new() + stream_new(). Build the stream for an accepted
+ * fd and wake its task. Returns false when the stream could not be created (the caller closes).
+ */
+export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
+  const fe = l.proxy;
+  const s = new Stream(fe, l, cfd, addr, addrLen);
+  const req = s.req;
+  const res = s.res;
+  fe.feconn++;
+  fe.cumFeconn++;
+  if (fe.feconn > fe.feconnMax) fe.feconnMax = fe.feconn;
+  counters.jobs++;
+  counters.totalconn++;
+  streams.add(s);
+  // TCP mode: no analysers, so the request channel connects and closes by itself.
+  req.flags |= CF_READ_ATTACHED | CF_AUTO_CONNECT | CF_AUTO_CLOSE;
+  res.flags |= CF_AUTO_CLOSE;
+  req.rto = fe.cfg.timeouts.client;
+  res.wto = fe.cfg.timeouts.client;
+  req.wto = s.be.cfg.timeouts.server;
+  res.rto = s.be.cfg.timeouts.server;
+  s.si[0].hcto = fe.cfg.timeouts.clientFin;
+  s.si[1].hcto = s.be.cfg.timeouts.serverFin;
+  req.rex = TICK_ETERNITY;
+  if (fe.cfg.options.clitcpka) native.setsockoptInt(cfd, native.constants.SOL_SOCKET, native.constants.SO_KEEPALIVE, 1);
+  fdInsert(cfd, s.si[0].conn, connFdHandler);
+  // Speculative I/O: try reading before polling.
+  fdMayRecv(cfd);
+  fdMaySend(cfd);
+  s.flags |= SF_BE_ASSIGNED;
+  s.be.beconn++;
+  s.be.cumBeconn++;
+  if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "accept");
+  taskWakeup(s.task, TASK_WOKEN_INIT);
+  return true;
+}
+
+/** HAProxy: CF_READ_ATTACHED (kept local: only streamAccept sets it). */
+const CF_READ_ATTACHED = 0x01000000;
+
+/** HAProxy: stream_int_check_timeouts(). */
+function siCheckTimeouts(si: StreamInterface, now: number): void {
+  if (tickIsExpired(si.exp, now)) si.flags |= SI_FL_EXP;
+}
+
+/** HAProxy: default_srv_error(): turn the server side's error type into termination flags. */
+function defaultSrvError(s: Stream, si: StreamInterface): void {
+  const e = si.errType;
+  let err: number;
+  let fin: number;
+  if (e & SI_ET_QUEUE_ABRT) { err = SF_ERR_CLICL; fin = SF_FINST_Q; }
+  else if (e & SI_ET_CONN_ABRT) { err = SF_ERR_CLICL; fin = SF_FINST_C; }
+  else if (e & SI_ET_QUEUE_TO) { err = SF_ERR_SRVTO; fin = SF_FINST_Q; }
+  else if (e & SI_ET_QUEUE_ERR) { err = SF_ERR_SRVCL; fin = SF_FINST_Q; }
+  else if (e & SI_ET_CONN_TO) { err = SF_ERR_SRVTO; fin = SF_FINST_C; }
+  else if (e & SI_ET_CONN_ERR) { err = SF_ERR_SRVCL; fin = SF_FINST_C; }
+  else if (e & SI_ET_CONN_RES) { err = SF_ERR_RESOURCE; fin = SF_FINST_C; }
+  else { err = SF_ERR_INTERNAL; fin = SF_FINST_C; }
+  if (!(s.flags & SF_ERR_MASK)) s.flags |= err;
+  if (!(s.flags & SF_FINST_MASK)) s.flags |= fin;
+}
+
+/** HAProxy: sess_set_term_flags(). */
+function sessSetTermFlags(s: Stream): void {
+  if (s.flags & SF_FINST_MASK) return;
+  const b = s.si[1];
+  if (b.state < SI_ST_REQ) s.flags |= SF_FINST_R;
+  else if (b.state === SI_ST_QUE) s.flags |= SF_FINST_Q;
+  else if (b.state < SI_ST_EST) s.flags |= SF_FINST_C;
+  else if (b.state === SI_ST_EST || b.prevState === SI_ST_EST) s.flags |= SF_FINST_D;
+  else s.flags |= SF_FINST_L;
+}
+
+/** HAProxy: sess_change_server(s, NULL) + the DIS bookkeeping: release the server slot. */
+function sessReleaseServer(s: Stream): void {
+  const srv = s.target;
+  if (srv && (s.flags & SF_CURR_SESS)) {
+    s.flags &= ~SF_CURR_SESS;
+    srv.curSess--;
+    backendHooks.serverSlotFreed(srv);
+  }
+}
+
+/** Filled by backend.ts: process a server's queue when one of its slots frees. */
+export const backendHooks: { serverSlotFreed: (srv: Server) => void } = { serverSlotFreed: () => {} };
+
+/**
+ * HAProxy: sess_update_st_con_tcp(). The server side is connecting: a timeout or error turns it
+ * into CER; a client that gave up before anything was written aborts it; write activity means the
+ * connection is established. Returns false when the caller must handle CER.
+ */
+function sessUpdateStConTcp(s: Stream): boolean {
+  const si = s.si[1];
+  const req = s.req;
+  const res = s.res;
+  if (si.flags & (SI_FL_EXP | SI_FL_ERR)) {
+    if (req.flags & CF_WROTE_DATA) {
+      // Data went out: the connection worked, the error is a data error.
+      si.setState(SI_ST_EST, "error after data was sent");
+      si.errType = SI_ET_DATA_ERR;
+      res.flags |= CF_READ_ERROR | CF_WRITE_ERROR;
+      return true;
+    }
+    si.exp = TICK_ETERNITY;
+    si.setState(SI_ST_CER, si.flags & SI_FL_ERR ? "connect error" : "connect timeout");
+    siReleaseEndpoint(si);
+    if (si.errType) return false;
+    si.errType = si.flags & SI_FL_ERR ? SI_ET_CONN_ERR : SI_ET_CONN_TO;
+    return false;
+  }
+  if (!(req.flags & CF_WROTE_DATA) &&
+      ((res.flags & CF_SHUTW) ||
+       ((req.flags & CF_SHUTW_NOW) &&
+        ((!(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT)) && req.isEmpty()) || s.be.cfg.options.abortonclose)))) {
+    siShutw(si);
+    si.errType |= SI_ET_CONN_ABRT;
+    defaultSrvError(s, si);
+    return true;
+  }
+  if (!(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT))) return true;
+  si.setState(SI_ST_EST, "connected");
+  si.errType = SI_ET_NONE;
+  return true;
+}
+
+/**
+ * HAProxy: sess_update_st_cer(). A connection attempt failed: retry (same server, or another with
+ * redispatch) after a turn-around delay, or give up when retries are exhausted.
+ */
+function sessUpdateStCer(s: Stream): void {
+  const si = s.si[1];
+  const be = s.be;
+  const srv = s.target;
+  if (srv) {
+    srv.failedConns++;
+    if (s.flags & SF_CURR_SESS) {
+      s.flags &= ~SF_CURR_SESS;
+      srv.curSess--;
+    }
+  }
+  si.connRetries--;
+  if (si.connRetries < 0) {
+    if (!si.errType) si.errType = SI_ET_CONN_ERR;
+    be.failedConns++;
+    if (srv) backendHooks.serverSlotFreed(srv);
+    siShutw(si);
+    s.req.flags |= CF_WRITE_ERROR;
+    s.res.flags |= CF_READ_ERROR;
+    si.setState(SI_ST_CLO, "retries exhausted");
+    defaultSrvError(s, si);
+    return;
+  }
+  if (srv) srv.retries++;
+  if (srv && be.cfg.options.redispatch && !(s.flags & SF_FORCE_PRST) &&
+      (srv.curState < SRV_ST_RUNNING ||
+       si.connRetries === 0 ||
+       (!(s.flags & SF_DIRECT) && be.activeServers() > 1 && isRoundRobin(be)))) {
+    // HAProxy 1.8's redispatch_after defaults to -1: redispatch on the last retry.
+    backendHooks.serverSlotFreed(srv);
+    srv.redispatches++;
+    s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
+    s.flags |= SF_REDISP;
+    s.target = null;
+    si.setState(SI_ST_REQ, "redispatch");
+  } else {
+    si.setState(SI_ST_ASS, "retry");
+  }
+  if (si.flags & SI_FL_ERR) {
+    let delay = 1000;
+    if (be.cfg.timeouts.connect && be.cfg.timeouts.connect < delay) delay = be.cfg.timeouts.connect;
+    if (!si.errType) si.errType = SI_ET_CONN_ERR;
+    if (si.state === SI_ST_ASS || !isRoundRobin(be) || be.activeServers() <= 1) {
+      si.setState(SI_ST_TAR, "turn-around before retry");
+      si.exp = tickAdd(clock.nowMs, delay);
+    }
+  }
+}
+
+function isRoundRobin(be: Proxy): boolean {
+  return be.cfg.balance === "roundrobin" || be.cfg.balance === "static-rr";
+}
+
+/** HAProxy: sess_establish(): the server connection is up. */
+function sessEstablish(s: Stream): void {
+  const si = s.si[1];
+  const req = s.req;
+  const res = s.res;
+  s.tConnect = s.elapsed();
+  si.exp = TICK_ETERNITY;
+  res.flags |= CF_READ_ATTACHED;
+  req.wto = s.be.cfg.timeouts.server;
+  res.rto = s.be.cfg.timeouts.server;
+  req.wex = TICK_ETERNITY;
+  const tunnel = s.be.cfg.timeouts.tunnel;
+  if (tunnel) {
+    // HAProxy: once both channels forward forever, `timeout tunnel` replaces client/server.
+    req.rto = req.wto = res.rto = res.wto = tunnel;
+    const now = clock.nowMs;
+    if (tickIsSet(req.rex)) req.rex = tickAdd(now, req.rto);
+    if (tickIsSet(res.wex)) res.wex = tickAdd(now, res.wto);
+  }
+  if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "established");
+}
+
+/**
+ * HAProxy: sess_update_stream_int(). Drive the server side from ASS (connect), QUE (wait for a
+ * slot) and TAR (turn-around before retrying).
+ */
+function sessUpdateStreamInt(s: Stream): void {
+  const si = s.si[1];
+  const req = s.req;
+  if (si.state === SI_ST_ASS) {
+    if (checkReqMayAbort(s)) {
+      si.errType |= SI_ET_CONN_ABRT;
+      abortConnection(s);
+      return;
+    }
+    const err = connectServer(s);
+    if (err === SF_ERR_NONE) {
+      si.setState(SI_ST_CON, "connect() in progress");
+      si.exp = tickAdd(clock.nowMs, s.be.cfg.timeouts.connect || 0) || TICK_ETERNITY;
+      if (!s.be.cfg.timeouts.connect) si.exp = TICK_ETERNITY;
+      return;
+    }
+    if (err === SF_ERR_INTERNAL) {
+      if (!si.errType) si.errType = SI_ET_CONN_OTHER;
+      sessReleaseServer(s);
+      siShutr(si);
+      siShutw(si);
+      req.flags |= CF_WRITE_ERROR;
+      s.tQueue = s.elapsed();
+      si.setState(SI_ST_CLO, "internal error on connect");
+      defaultSrvError(s, si);
+      return;
+    }
+    si.setState(SI_ST_CER, "connect() failed");
+    si.flags &= ~SI_FL_ERR;
+    sessUpdateStCer(s);
+    return;
+  }
+  if (si.state === SI_ST_QUE) {
+    if (s.pendQueue === null) {
+      si.exp = TICK_ETERNITY;
+      if (!(s.flags & SF_ASSIGNED)) si.setState(SI_ST_REQ, "dequeued");
+      else {
+        s.tQueue = s.elapsed();
+        si.setState(SI_ST_ASS, "dequeued");
+      }
+      return;
+    }
+    if (si.flags & SI_FL_EXP) {
+      si.exp = TICK_ETERNITY;
+      s.tQueue = s.elapsed();
+      backendQueueHooks.remove(s);
+      siShutr(si);
+      siShutw(si);
+      req.flags |= CF_WRITE_TIMEOUT;
+      if (!si.errType) si.errType = SI_ET_QUEUE_TO;
+      si.setState(SI_ST_CLO, "queue timeout");
+      defaultSrvError(s, si);
+      return;
+    }
+    if (checkReqMayAbort(s)) {
+      s.tQueue = s.elapsed();
+      backendQueueHooks.remove(s);
+      si.errType |= SI_ET_QUEUE_ABRT;
+      abortConnection(s);
+    }
+    return;
+  }
+  if (si.state === SI_ST_TAR) {
+    if (checkReqMayAbort(s)) {
+      si.errType |= SI_ET_CONN_ABRT;
+      abortConnection(s);
+      return;
+    }
+    if (!(si.flags & SI_FL_EXP)) return;
+    si.exp = TICK_ETERNITY;
+    si.setState(s.flags & SF_ASSIGNED ? SI_ST_ASS : SI_ST_REQ, "turn-around over");
+  }
+}
+
+/** Filled by backend.ts: take a stream out of the queue it waits in. */
+export const backendQueueHooks: { remove: (s: Stream) => void } = { remove: () => {} };
+
+function abortConnection(s: Stream): void {
+  const si = s.si[1];
+  si.exp = TICK_ETERNITY;
+  siShutr(si);
+  siShutw(si);
+  si.setState(SI_ST_CLO, "client aborted");
+  defaultSrvError(s, si);
+}
+
+/** HAProxy: check_req_may_abort(): the client left and nothing was sent yet. */
+function checkReqMayAbort(s: Stream): boolean {
+  const req = s.req;
+  return !!((req.flags & CF_SHUTW_NOW) && !(req.flags & CF_WROTE_DATA) &&
+    ((req.isEmpty() && !(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT))) || s.be.cfg.options.abortonclose)) ||
+    !!(s.res.flags & CF_SHUTW);
+}
+
+/**
+ * HAProxy: sess_prepare_conn_req(). Pick a server (or queue): ASS on success, QUE when queued,
+ * CLO with SC ("no server") otherwise.
+ */
+function sessPrepareConnReq(s: Stream): void {
+  const si = s.si[1];
+  if (si.state !== SI_ST_REQ) return;
+  const r = assignServerAndQueue(s);
+  if (r === SRV_STATUS_QUEUED) {
+    si.setState(SI_ST_QUE, "queued");
+    const tq = s.be.cfg.timeouts.queue || s.be.cfg.timeouts.connect;
+    si.exp = tq ? tickAdd(clock.nowMs, tq) : TICK_ETERNITY;
+    return;
+  }
+  if (r !== SRV_STATUS_OK) {
+    siShutr(si);
+    siShutw(si);
+    s.req.flags |= CF_WRITE_ERROR;
+    if (!si.errType) si.errType = SI_ET_CONN_OTHER;
+    if (r === 2 /* SRV_STATUS_NOSRV */ || r === 3 /* FULL */) si.errType = SI_ET_CONN_ERR;
+    si.setState(SI_ST_CLO, "no server available");
+    defaultSrvError(s, si);
+    return;
+  }
+  s.tQueue = s.elapsed();
+  si.setState(SI_ST_ASS, "server assigned");
+}
+
+/** The stream's expiry from its channels and interfaces (the tail of process_stream). */
+function streamComputeExpire(s: Stream): number {
+  const t = s.task;
+  const now = clock.nowMs;
+  let exp = tickFirst(tickIsExpired(t.expire, now) ? 0 : t.expire,
+    tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex)));
+  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
+  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
+  return exp;
+}
+
+streamExpireHook.fn = (t: Task) => {
+  const s = t.context as Stream;
+  // Recompute from the channels only: the old expiry may be stale after a fast-path renewal.
+  let exp = tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex));
+  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
+  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
+  t.expire = exp;
+  taskQueue(t);
+};
+
+/**
+ * HAProxy: process_stream(). The stream's task handler. Returns the task to keep it, or null once
+ * the stream is freed.
+ */
+export function processStream(t: Task): Task | null {
+  const s = t.context as Stream;
+  const req = s.req;
+  const res = s.res;
+  const siF = s.si[0];
+  const siB = s.si[1];
+  const now = clock.nowMs;
+
+  req.flags &= ~CF_READ_NOEXP;
+  res.flags &= ~CF_READ_NOEXP;
+  siF.flags |= SI_FL_DONT_WAKE;
+  siB.flags |= SI_FL_DONT_WAKE;
+  s.pendingEvents |= t.state & TASK_WOKEN_ANY;
+
+  if (s.pendingEvents & TASK_WOKEN_TIMER) {
+    siCheckTimeouts(siF, now);
+    siCheckTimeouts(siB, now);
+    req.checkTimeouts(now);
+    if ((req.flags & (CF_SHUTW | CF_WRITE_TIMEOUT)) === CF_WRITE_TIMEOUT) {
+      siB.flags |= SI_FL_NOLINGER;
+      siShutw(siB);
+    }
+    if ((req.flags & (CF_SHUTR | CF_READ_TIMEOUT)) === CF_READ_TIMEOUT) siShutr(siF);
+    res.checkTimeouts(now);
+    if ((res.flags & (CF_SHUTW | CF_WRITE_TIMEOUT)) === CF_WRITE_TIMEOUT) {
+      siF.flags |= SI_FL_NOLINGER;
+      siShutw(siF);
+    }
+    if ((res.flags & (CF_SHUTR | CF_READ_TIMEOUT)) === CF_READ_TIMEOUT) siShutr(siB);
+    if (!((req.flags | res.flags) & (CF_SHUTR | CF_READ_ACTIVITY | CF_READ_TIMEOUT | CF_SHUTW |
+          CF_WRITE_ACTIVITY | CF_WRITE_EVENT | CF_WRITE_TIMEOUT)) &&
+        !((siF.flags | siB.flags) & (SI_FL_EXP | SI_FL_ERR)) &&
+        (s.pendingEvents & TASK_WOKEN_ANY) === TASK_WOKEN_TIMER) {
+      // A timer fired early (lazy queueing): nothing to do but re-arm.
+      siF.flags &= ~SI_FL_DONT_WAKE;
+      siB.flags &= ~SI_FL_DONT_WAKE;
+      return updateExpAndLeave(s);
+    }
+  }
+
+  if (siF.flags & SI_FL_ERR) {
+    if (siF.state === SI_ST_EST || siF.state === SI_ST_DIS) {
+      siShutr(siF);
+      siShutw(siF);
+      s.be.cliAborts++;
+      s.fe.cliAborts++;
+      if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_CLICL;
+      if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
+    }
+  }
+  if (siB.flags & SI_FL_ERR) {
+    if (siB.state === SI_ST_EST || siB.state === SI_ST_DIS) {
+      siShutr(siB);
+      siShutw(siB);
+      s.be.srvAborts++;
+      s.fe.srvAborts++;
+      if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_SRVCL;
+      if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
+    }
+  }
+
+  if (siB.state === SI_ST_CON) {
+    if (!sessUpdateStConTcp(s)) sessUpdateStCer(s);
+    else if (siB.state === SI_ST_EST) sessEstablish(s);
+  }
+
+  // The loop below is HAProxy's resync_stream_interface / resync_request / resync_response, reduced
+  // to what TCP mode (no analysers) needs; it repeats until no state or flag changes.
+  for (let loops = 0; loops < 100; loops++) {
+    if (siF.state === SI_ST_DIS) siF.setState(SI_ST_CLO, "disconnected");
+    if (siB.state === SI_ST_DIS) {
+      siB.setState(SI_ST_CLO, "disconnected");
+      sessReleaseServer(s);
+    }
+    const rqf = req.flags;
+    const rpf = res.flags;
+    const stF = siF.state;
+    const stB = siB.state;
+
+    // Errors and timeouts become termination flags once.
+    if (!(s.flags & SF_ERR_MASK)) {
+      if (req.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
+        if (req.flags & CF_READ_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
+        else if (req.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
+        else if (req.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.srvAborts++; }
+        else { s.flags |= SF_ERR_SRVTO; s.be.srvAborts++; }
+        sessSetTermFlags(s);
+      } else if (res.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
+        if (res.flags & CF_READ_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.srvAborts++; }
+        else if (res.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_SRVTO; s.be.srvAborts++; }
+        else if (res.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
+        else { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
+        sessSetTermFlags(s);
+      }
+    }
+
+    // Request side: a client FIN becomes a pending shutw toward the server, done once flushed.
+    if ((req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_AUTO_CLOSE | CF_SHUTR)) === (CF_AUTO_CLOSE | CF_SHUTR)) {
+      req.shutwNow();
+    }
+    if ((req.flags & (CF_SHUTW | CF_SHUTW_NOW)) === CF_SHUTW_NOW && req.isEmpty() && siB.state >= SI_ST_EST) {
+      if (req.flags & CF_READ_ERROR) siB.flags |= SI_FL_NOLINGER;
+      siShutw(siB);
+    }
+    if ((req.flags & (CF_SHUTW | CF_SHUTR | CF_SHUTR_NOW)) === CF_SHUTW) req.shutrNow();
+    if ((req.flags & (CF_SHUTR | CF_SHUTR_NOW)) === CF_SHUTR_NOW) siShutr(siF);
+
+    // Server side connection setup.
+    if (siB.state === SI_ST_INI) {
+      if (!(req.flags & CF_SHUTW)) {
+        if ((req.flags & CF_AUTO_CONNECT) || !req.isEmpty()) {
+          siB.setState(SI_ST_REQ, "auto-connect");
+          siB.connRetries = s.be.cfg.retries;
+        }
+      } else {
+        siReleaseEndpoint(siB);
+        siB.setState(SI_ST_CLO, "shutw before connect");
+        req.shutwNow();
+        res.shutrNow();
+      }
+    }
+    if (siB.state >= SI_ST_REQ && siB.state < SI_ST_CON) {
+      do {
+        if (siB.state !== SI_ST_REQ) sessUpdateStreamInt(s);
+        if (siB.state === SI_ST_REQ) sessPrepareConnReq(s);
+        if (siB.state === SI_ST_EST) sessEstablish(s);
+      } while (siB.state === SI_ST_ASS);
+    }
+    if (siF.state === SI_ST_DIS || siB.state === SI_ST_DIS) continue;
+
+    // Response side: mirror of the request side.
+    if ((res.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_AUTO_CLOSE | CF_SHUTR)) === (CF_AUTO_CLOSE | CF_SHUTR)) {
+      res.shutwNow();
+    }
+    if ((res.flags & (CF_SHUTW | CF_SHUTW_NOW)) === CF_SHUTW_NOW && res.isEmpty()) siShutw(siF);
+    if ((res.flags & (CF_SHUTW | CF_SHUTR | CF_SHUTR_NOW)) === CF_SHUTW) res.shutrNow();
+    if ((res.flags & (CF_SHUTR | CF_SHUTR_NOW)) === CF_SHUTR_NOW) siShutr(siB);
+
+    if (siF.state === SI_ST_DIS || siB.state === SI_ST_DIS) continue;
+    if (req.flags === rqf && res.flags === rpf && siF.state === stF && siB.state === stB) break;
+  }
+
+  siF.flags &= ~SI_FL_DONT_WAKE;
+  siB.flags &= ~SI_FL_DONT_WAKE;
+
+  if (siF.state !== SI_ST_CLO || (siB.state > SI_ST_INI && siB.state < SI_ST_CLO)) {
+    // Debug lines, as HAProxy prints them with -d.
+    if (streamHooks.onEvent !== null) {
+      if (siB.state === SI_ST_CLO && siB.prevState === SI_ST_EST) streamHooks.onEvent(s, "srvcls");
+      if (siF.state === SI_ST_CLO && siF.prevState === SI_ST_EST) streamHooks.onEvent(s, "clicls");
+    }
+    if (siF.state === SI_ST_EST) siUpdate(siF);
+    if (siB.state === SI_ST_EST) siUpdate(siB);
+    const clr = ~(CF_READ_NULL | CF_READ_PARTIAL | CF_WRITE_NULL | CF_WRITE_PARTIAL | CF_READ_ATTACHED | CF_WRITE_EVENT);
+    req.flags &= clr;
+    res.flags &= clr;
+    siF.prevState = siF.state;
+    siB.prevState = siB.state;
+    siF.flags &= ~(SI_FL_ERR | SI_FL_EXP);
+    siB.flags &= ~(SI_FL_ERR | SI_FL_EXP);
+    // HAProxy: when the response cannot end (no auto-close, no shutr) and a write or response read
+    // timer runs, the request's read timer is suspended.
+    if ((res.flags & (CF_AUTO_CLOSE | CF_SHUTR)) === 0 && (tickIsSet(req.wex) || tickIsSet(res.rex))) {
+      req.flags |= CF_READ_NOEXP;
+      req.rex = TICK_ETERNITY;
+    }
+    s.pendingEvents = 0;
+    // Give back empty buffers (HAProxy: stream_release_buffers()).
+    req.releaseIfEmpty();
+    res.releaseIfEmpty();
+    return updateExpAndLeave(s);
+  }
+
+  // Both sides closed: log and free.
+  if (streamHooks.onEvent !== null) {
+    if (siB.prevState === SI_ST_EST) streamHooks.onEvent(s, "srvcls");
+    if (siF.prevState === SI_ST_EST) streamHooks.onEvent(s, "clicls");
+    streamHooks.onEvent(s, "closed");
+  }
+  s.tClose = s.elapsed();
+  sendStreamLog(s);
+  streamFree(s);
+  taskDelete(t);
+  taskFree(t);
+  return null;
+}
+
+function updateExpAndLeave(s: Stream): Task {
+  const t = s.task;
+  t.expire = streamComputeExpire(s);
+  s.pendingEvents &= ~TASK_WOKEN_TIMER;
+  return t;
+}
+
+/** HAProxy: stream_free() + session_free(): close what is left, release counters and slots. */
+export function streamFree(s: Stream): void {
+  const siF = s.si[0];
+  const siB = s.si[1];
+  siReleaseEndpoint(siF);
+  siReleaseEndpoint(siB);
+  sessReleaseServer(s);
+  if (s.pendQueue !== null) backendQueueHooks.remove(s);
+  s.req.erase();
+  s.res.erase();
+  s.fe.bytesIn += s.req.total;
+  s.fe.bytesOut += s.res.total;
+  s.be.bytesIn += s.req.total;
+  s.be.bytesOut += s.res.total;
+  if (s.target) {
+    s.target.bytesIn += s.req.total;
+    s.target.bytesOut += s.res.total;
+  }
+  if (s.flags & SF_BE_ASSIGNED) s.be.beconn--;
+  streams.delete(s);
+  s.fe.feconn--;
+  counters.jobs--;
+  listenerRelease(s.listener);
+}
+
+/** Kill a stream now (SIGTERM-like `shutdown session`, hard stop): both sides shut. */
+export function streamShutdown(s: Stream, why: number): void {
+  const siF = s.si[0];
+  const siB = s.si[1];
+  if (siF.state >= SI_ST_CLO && siB.state >= SI_ST_CLO) return;
+  if (!(s.flags & SF_ERR_MASK)) s.flags |= why;
+  siShutw(siF);
+  siShutr(siF);
+  siShutw(siB);
+  siShutr(siB);
+  sessSetTermFlags(s);
+  if (!(s.task.state & TASK_RUNNING)) taskWakeup(s.task, 0x80 /* TASK_WOKEN_OTHER */);
+}

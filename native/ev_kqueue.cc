@@ -51,7 +51,7 @@ class KqueueBackend : public Backend {
     nchg_ = 0;
   }
 
-  void queue(int fd, int filter, int flags) {
+  void queue(int fd, short filter, unsigned short flags) {
     if (nchg_ == KQ_CHANGES_MAX)
       flush_changes();
     EV_SET(&chg_[nchg_], fd, filter, flags, 0, 0, 0);
@@ -135,11 +135,19 @@ public:
       int newm = changes[3 * i + 2] & (POLL_DIR_R | POLL_DIR_W);
       if (fd < 0 || fd >= maxsock_ || fd == sfd)
         continue;
-      int diff = oldm ^ newm;
-      if (diff & POLL_DIR_R)
-        queue(fd, EVFILT_READ, (newm & POLL_DIR_R) ? EV_ADD : EV_DELETE);
-      if (diff & POLL_DIR_W)
-        queue(fd, EVFILT_WRITE, (newm & POLL_DIR_W) ? EV_ADD : EV_DELETE);
+      if (oldm == newm)
+        continue;
+      /* Every wanted filter is (re)added, not only the new ones: closing the
+       * fd without clo() silently dropped its filters, and EV_ADD on a live
+       * filter is a harmless update. */
+      if (newm & POLL_DIR_R)
+        queue(fd, EVFILT_READ, EV_ADD);
+      else if (oldm & POLL_DIR_R)
+        queue(fd, EVFILT_READ, EV_DELETE);
+      if (newm & POLL_DIR_W)
+        queue(fd, EVFILT_WRITE, EV_ADD);
+      else if (oldm & POLL_DIR_W)
+        queue(fd, EVFILT_WRITE, EV_DELETE);
     }
 
     /* Up to two events per fd, plus the self-pipe. */

@@ -12,7 +12,9 @@
  * Event bits written by NativePoller.poll() into its output array are HAProxy's FD_POLL_* values;
  * the backends translate EPOLL*, POLL*, fd_set and EVFILT_* to them, so TypeScript never sees those.
  */
-import bindings from "bindings";
+// "bindings" ships no type declarations (and @types/bindings is not a dependency): type it here.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const bindings = require("bindings") as (name: string) => unknown;
 
 /** FD_POLL_* bits as HAProxy 1.8 defines them (include/types/fd.h). */
 export const FD_POLL_IN = 0x01;
@@ -162,5 +164,5 @@ export interface NativeBinding {
 }
 
 /** The loaded addon. */
-export const native: NativeBinding = bindings("hapoll");
+export const native = bindings("hapoll") as NativeBinding;
 export const C = native.constants;

@@ -45,6 +45,8 @@ export interface ConnDataCb {
 export class Connection {
   /** The socket, -1 when none. */
   fd = -1;
+  /** The last fd this connection had (kept after close for the -d debug lines). */
+  lastFd = -1;
   /** CO_FL_*. */
   flags = 0;
   /** The data layer (a stream interface). */

@@ -150,7 +150,7 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     if (r === -errno.ETIMEDOUT) return SF_ERR_SRVTO;
     return SF_ERR_SRVCL;
   }
-  conn.fd = fd;
+  conn.fd = conn.lastFd = fd;
   fdInsert(fd, conn, connFdHandler);
   // Speculative I/O: the first send is tried before any poll (it says EAGAIN while connecting).
   fdMayRecv(fd);

@@ -9,7 +9,8 @@ import { taskWakeup, TASK_WOKEN_RES } from "../core/task";
 import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL } from "../net/proto_tcp";
 import { Proxy, Server, SRV_ST_RUNNING } from "./server";
 import type { Stream } from "./stream";
-import { backendHooks, backendQueueHooks, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT } from "./stream";
+import { SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT } from "./stream";
+import { backendHooks, backendQueueHooks } from "./hooks";
 import { SI_ST_QUE } from "./stream_interface";
 
 /** HAProxy: SRV_STATUS_* results of assign_server_and_queue(). */

@@ -28,6 +28,7 @@ import {
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
 } from "./channel";
 import { assignServerAndQueue, connectServer, SRV_STATUS_OK, SRV_STATUS_QUEUED } from "./backend";
+import { backendHooks, backendQueueHooks } from "./hooks";
 import { sendStreamLog } from "./log";
 import { Proxy, Server, SRV_ST_RUNNING } from "./server";
 import {
@@ -125,7 +126,7 @@ export class Stream {
     // The client side starts established on the accepted fd (HAProxy: si_reset + EST).
     siF.state = siF.prevState = SI_ST_EST;
     const conn = siF.conn;
-    conn.fd = cfd;
+    conn.fd = conn.lastFd = cfd;
     conn.flags = CO_FL_CONNECTED | CO_FL_ADDR_FROM_SET;
     conn.addr = addr;
     conn.addrLen = addrLen;
@@ -221,8 +222,6 @@ function sessReleaseServer(s: Stream): void {
   }
 }
 
-/** Filled by backend.ts: process a server's queue when one of its slots frees. */
-export const backendHooks: { serverSlotFreed: (srv: Server) => void } = { serverSlotFreed: () => {} };
 
 /**
  * HAProxy: sess_update_st_con_tcp(). The server side is connecting: a timeout or error turns it
@@ -420,8 +419,6 @@ function sessUpdateStreamInt(s: Stream): void {
   }
 }
 
-/** Filled by backend.ts: take a stream out of the queue it waits in. */
-export const backendQueueHooks: { remove: (s: Stream) => void } = { remove: () => {} };
 
 function abortConnection(s: Stream): void {
   const si = s.si[1];
@@ -556,7 +553,7 @@ export function processStream(t: Task): Task | null {
 
   if (siB.state === SI_ST_CON) {
     if (!sessUpdateStConTcp(s)) sessUpdateStCer(s);
-    else if (siB.state === SI_ST_EST) sessEstablish(s);
+    else if ((siB.state as number) === SI_ST_EST) sessEstablish(s);
   }
 
   // The loop below is HAProxy's resync_stream_interface / resync_request / resync_response, reduced

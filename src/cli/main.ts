@@ -1,0 +1,603 @@
+/**
+ * The hapoll command. HAProxy 1.8: main() and init() of src/haproxy.c: parse the arguments, read the
+ * configuration, size the process (maxconn, maxsock, RLIMIT_NOFILE), pick a poller, build proxies,
+ * servers and listeners, bind, install the signal handlers, then hand the thread to run_poll_loop().
+ */
+import * as fs from "node:fs";
+import { native, C } from "../native";
+import { clock, updateDate } from "../core/clock";
+import { fdtab, fdStateString } from "../core/fd";
+import { counters, global, MAX_POLL_EVENTS } from "../core/global";
+import { runPollLoop } from "../core/loop";
+import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
+import { signalRegisterFct } from "../core/signal";
+import { taskNew, taskSchedule } from "../core/task";
+import { tickAdd } from "../core/ticks";
+import { parseConfigFiles, formatDiag } from "../config/cfgparse";
+import type { ParsedAddress, ParsedConfig, ProxyConfig } from "../config/types";
+import {
+  Listener, createListener, enableListener, pauseListener, resumeListener, unbindListener,
+  deleteListener, LI_ASSIGNED, LI_PAUSED,
+} from "../net/listener";
+import { bindListener } from "../net/proto_tcp";
+import { initBufPool } from "../proxy/buffer";
+import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
+import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_RUNNING } from "../proxy/server";
+import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { startEchoServer } from "./echo";
+
+/** hapoll's version, and the HAProxy release it mirrors. */
+export const VERSION = "0.1.0";
+export const MIRRORS = "HA-Proxy 1.8.0 (TCP mode)";
+/** HAProxy: DEFAULT_MAXCONN. */
+const DEFAULT_MAXCONN = 2000;
+
+/** What the command line asked for. HAProxy: the arguments of main(). */
+export interface CliOptions {
+  files: string[];
+  check: boolean;
+  debug: boolean;
+  foreground: boolean;
+  daemon: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  pidfile: string;
+  maxconn: number;
+  maxpconn: number;
+  noEpoll: boolean;
+  noKqueue: boolean;
+  noPoll: boolean;
+  noSplice: boolean;
+  noReuseport: boolean;
+  oldPids: number[];
+  oldPidsSig: string;
+  echo: string[];
+  version: 0 | 1 | 2;
+}
+
+/** Writes to stdout/stderr synchronously (the loop never lets Node flush asynchronous streams). */
+function out(s: string): void {
+  try {
+    fs.writeSync(1, s);
+  } catch {
+    /* closed stdout */
+  }
+}
+function err(s: string): void {
+  try {
+    fs.writeSync(2, s);
+  } catch {
+    /* closed stderr */
+  }
+}
+
+function displayVersion(): void {
+  out(`hapoll version ${VERSION}, a TypeScript reimplementation of ${MIRRORS}\n`);
+  out(`Node.js ${process.version} on ${process.platform}/${process.arch}\n\n`);
+}
+
+function displayBuildOpts(): void {
+  out("Build options :\n  TARGET  = " + process.platform + "\n  NATIVE  = node-addon-api (" +
+    native.pollerNames().join(", ") + ")\n  OPTIONS = " + (C.HAVE_SPLICE ? "USE_LINUX_SPLICE=1 " : "") + "USE_TPROXY=0\n\n");
+  out(`Default settings :\n  maxconn = ${DEFAULT_MAXCONN}, bufsize = 16384, maxrewrite = 1024, maxpollevents = ${MAX_POLL_EVENTS}\n\n`);
+  out(listPollers());
+  out("\n");
+}
+
+/** HAProxy: usage(). */
+export function usageText(): string {
+  return "Usage : hapoll [-f <cfgfile>]* [ -vdVD ] [ -n <maxconn> ] [ -N <maxpconn> ]\n" +
+    "        [ -p <pidfile> ] [ -sf|-st <pid>* ] [-- <cfgfile>*]\n" +
+    "        -v displays version ; -vv shows known build options.\n" +
+    "        -d enters debug mode ; -db only disables background mode.\n" +
+    "        -V enters verbose mode (disables quiet mode)\n" +
+    "        -D goes daemon\n" +
+    "        -q quiet mode : don't display messages\n" +
+    "        -c check mode : only check config files and exit\n" +
+    `        -n sets the maximum total # of connections (${DEFAULT_MAXCONN})\n` +
+    "        -N sets the default, per-proxy maximum # of connections (2000)\n" +
+    "        -p writes pids of all children to this file\n" +
+    "        -de disables epoll() usage even when available\n" +
+    "        -dk disables kqueue() usage even when available\n" +
+    "        -dp disables poll() usage even when available\n" +
+    "        -dS disables splice usage (broken on old kernels)\n" +
+    "        -dR disables SO_REUSEPORT usage\n" +
+    "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
+    "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n\n";
+}
+
+/** Thrown by parseArgs for bad arguments: the message is printed with the usage, exit 1. */
+export class UsageError extends Error {}
+
+/** HAProxy: the argument loop of init(). */
+export function parseArgs(argv: string[]): CliOptions {
+  const o: CliOptions = {
+    files: [], check: false, debug: false, foreground: false, daemon: false, quiet: false, verbose: false,
+    pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
+    noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], version: 0,
+  };
+  const num = (flag: string, v: string | undefined): number => {
+    if (v === undefined) throw new UsageError(`option '${flag}' expects an argument`);
+    if (!/^\d+$/.test(v)) throw new UsageError(`option '${flag}' expects a positive number, not '${v}'`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") {
+      o.files.push(...argv.slice(i + 1));
+      break;
+    }
+    if (a === "--echo") {
+      const v = argv[++i];
+      if (!v) throw new UsageError("option '--echo' expects an address");
+      o.echo.push(v);
+      continue;
+    }
+    if (!a.startsWith("-") || a.length < 2) throw new UsageError(`unexpected argument '${a}'`);
+    const f = a.slice(1);
+    if (f === "v") o.version = Math.max(o.version, 1) as 1;
+    else if (f === "vv") o.version = 2;
+    else if (f === "de") o.noEpoll = true;
+    else if (f === "dk") o.noKqueue = true;
+    else if (f === "dp") o.noPoll = true;
+    else if (f === "dS") o.noSplice = true;
+    else if (f === "dR") o.noReuseport = true;
+    else if (f === "db") o.foreground = true;
+    else if (f === "d") o.debug = true;
+    else if (f === "V") o.verbose = true;
+    else if (f === "c") o.check = true;
+    else if (f === "D") o.daemon = true;
+    else if (f === "q") o.quiet = true;
+    else if (f === "sf" || f === "st") {
+      o.oldPidsSig = f === "sf" ? "SIGUSR1" : "SIGTERM";
+      while (i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
+        const pid = Number(argv[++i]);
+        if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`invalid pid '${argv[i]}' after -${f}`);
+        o.oldPids.push(pid);
+      }
+    } else if (f === "f") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError("option '-f' expects a file name");
+      o.files.push(v);
+    } else if (f === "p") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError("option '-p' expects a file name");
+      o.pidfile = v;
+    } else if (f === "n") o.maxconn = num("-n", argv[++i]);
+    else if (f === "N") o.maxpconn = num("-N", argv[++i]);
+    else throw new UsageError(`unknown option '${a}'`);
+  }
+  return o;
+}
+
+/** Read the configuration files; a directory contributes its *.cfg files in order (HAProxy 1.7+). */
+function readConfigFiles(names: string[]): { name: string; text: string }[] | string {
+  const files: { name: string; text: string }[] = [];
+  for (const n of names) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(n);
+    } catch (e) {
+      return `Cannot open configuration file/directory ${n} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+    }
+    const list = st.isDirectory()
+      ? fs.readdirSync(n).filter((x) => x.endsWith(".cfg")).sort().map((x) => `${n}/${x}`)
+      : [n];
+    for (const f of list) {
+      try {
+        files.push({ name: f, text: fs.readFileSync(f, "utf8") });
+      } catch (e) {
+        return `Could not open configuration file ${f} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+      }
+    }
+  }
+  return files;
+}
+
+/** The numeric address of a parsed address (resolving a DNS name at start-up, as HAProxy does). */
+function resolveAddr(a: ParsedAddress): string | null {
+  if (a.family === "unix") return a.host;
+  if (!a.needsResolve) return a.host;
+  const r = native.resolveHost(a.host, a.family === "ipv6" ? "ipv6" : a.familyForced ? "ipv4" : "any");
+  return typeof r === "string" ? r : null;
+}
+
+/** Build a sockaddr for <host>/<port>; the family is taken from the numeric address. */
+function makeSockaddr(fam: string, host: string, port: number): { buf: Buffer; len: number; family: string } | null {
+  const family = fam === "unix" ? "unix" : host.includes(":") ? "ipv6" : "ipv4";
+  const buf = Buffer.alloc(C.SOCKADDR_MAX);
+  const len = native.sockaddrFrom(family, host, port, buf);
+  if (len < 0) return null;
+  return { buf, len, family };
+}
+
+/** The process being run: proxies by name, in configuration order. */
+export const runtime = {
+  cfg: null as ParsedConfig | null,
+  proxies: [] as Proxy[],
+  opts: null as CliOptions | null,
+};
+
+/** HAProxy: proxy_cap_str(). */
+function capStr(p: ProxyConfig): string {
+  if (p.cap.fe && p.cap.be) return "proxy";
+  return p.cap.fe ? "frontend" : "backend";
+}
+
+/**
+ * Build proxies, servers and listeners from the configuration. Returns the alerts (empty when all
+ * went well).
+ */
+function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
+  const alerts: string[] = [];
+  const byName = new Map<string, Proxy>();
+  let uuid = 1;
+  for (const pc of cfg.proxies) {
+    if (pc.disabled) continue;
+    const p = new Proxy(pc, uuid++);
+    if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
+    byName.set(pc.name, p);
+    runtime.proxies.push(p);
+  }
+  for (const p of runtime.proxies) {
+    const pc = p.cfg;
+    if (pc.cap.fe) {
+      const target = pc.useBackends.length ? pc.useBackends[0].name : pc.defaultBackend;
+      p.defbe = target ? byName.get(target) ?? null : pc.cap.be ? p : null;
+      if (target && !p.defbe) alerts.push(`Proxy '${pc.name}': unable to find required default_backend: '${target}'.`);
+    }
+    let puid = 1;
+    for (const sc of pc.servers) {
+      const srv = new Server(sc, p, puid++);
+      const host = resolveAddr(sc.addr);
+      if (host === null) {
+        alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'.`);
+        continue;
+      }
+      const sa = makeSockaddr(sc.addr.family, host, sc.addr.portLow);
+      if (!sa) {
+        alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : invalid address '${sc.addr.raw}'.`);
+        continue;
+      }
+      srv.addr = sa.buf;
+      srv.addrLen = sa.len;
+      srv.host = host;
+      srv.port = sc.addr.portLow;
+      // The server's family follows its numeric address (a DNS name may give either).
+      (sc.addr as { family: string }).family = sa.family;
+      p.servers.push(srv);
+    }
+    if (!pc.cap.fe) continue;
+    for (const bc of pc.binds) {
+      const host = resolveAddr(bc.addr);
+      if (host === null) {
+        alerts.push(`parsing [${bc.file}:${bc.line}] : 'bind ${bc.raw}' : could not resolve address '${bc.addr.host}'.`);
+        continue;
+      }
+      for (let port = bc.addr.portLow; port <= Math.max(bc.addr.portLow, bc.addr.portHigh); port++) {
+        const sa = makeSockaddr(bc.addr.family, host, port);
+        if (!sa) {
+          alerts.push(`parsing [${bc.file}:${bc.line}] : 'bind ${bc.raw}' : invalid address.`);
+          break;
+        }
+        const label = sa.family === "unix" ? host : sa.family === "ipv6" ? `${host}:${port}` : `${host}:${port}`;
+        const l = new Listener(p, bc, {
+          addr: sa.buf, addrLen: sa.len, family: sa.family, label,
+          maxconn: bc.maxconn || p.maxconn, backlog: bc.backlog || pc.backlog || 0,
+          maxaccept: cfg.global.tuneMaxaccept || 64,
+          accept: acceptStream,
+        });
+        createListener(l);
+        l.setState(LI_ASSIGNED);
+        p.listeners.push(l);
+      }
+    }
+  }
+  return alerts;
+}
+
+/** l->accept for proxy listeners: build the stream, print the debug line and the connect log. */
+function acceptStream(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
+  if (!streamAccept(l, cfd, addr, addrLen)) return false;
+  return true;
+}
+
+/** -d output: HAProxy's per-stream debug lines on stdout. */
+function installDebugHooks(o: CliOptions): void {
+  const debug = o.debug && (!o.quiet || o.verbose);
+  streamHooks.onEvent = (s, ev) => {
+    if (ev === "accept") sendConnectLog(s);
+    if (!debug || ev === "established") return;
+    out(debugStreamLine(s, ev, s.si[0].conn.lastFd, s.si[1].conn.lastFd));
+  };
+}
+
+/** HAProxy: soft_stop(): stop accepting, let live streams end, exit when none is left. */
+function softStop(): void {
+  if (counters.stopping) return;
+  counters.stopping = true;
+  const cfg = runtime.cfg!;
+  if (cfg.global.hardStopAfter) {
+    const t = taskNew((task) => {
+      logWarningLine("soft-stop running for too long, performing a hard-stop.");
+      for (const s of [...streams]) streamShutdown(s, SF_ERR_KILLED);
+      counters.hardStop = true;
+      return task;
+    });
+    taskSchedule(t, tickAdd(clock.nowMs, cfg.global.hardStopAfter));
+  }
+  for (const p of runtime.proxies) {
+    if (p.state === PR_STSTOPPED) continue;
+    const msg = `Stopping ${capStr(p.cfg)} ${p.id} in 0 ms.`;
+    logWarningLine(msg);
+    sendLog(p.cfg.logs, LOG_WARNING, msg);
+    stopProxy(p);
+  }
+}
+
+/** HAProxy: stop_proxy(): close the proxy's listeners. */
+function stopProxy(p: Proxy): void {
+  for (const l of p.listeners) {
+    unbindListener(l);
+    if (l.state === LI_ASSIGNED) deleteListener(l);
+  }
+  p.state = PR_STSTOPPED;
+  const msg = `Proxy ${p.id} stopped (FE: ${p.cumFeconn} conns, BE: ${p.cumBeconn} conns).`;
+  logWarningLine(msg);
+  sendLog(p.cfg.logs, LOG_WARNING, msg);
+}
+
+/** HAProxy: pause_proxies() (SIGTTOU). */
+function pauseProxies(): void {
+  for (const p of runtime.proxies) {
+    if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) continue;
+    logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
+    sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
+    for (const l of p.listeners) pauseListener(l);
+    p.state = PR_STPAUSED;
+  }
+}
+
+/** HAProxy: resume_proxies() (SIGTTIN). */
+function resumeProxies(): void {
+  for (const p of runtime.proxies) {
+    if (p.state !== PR_STPAUSED) continue;
+    logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
+    sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
+    for (const l of p.listeners) if (l.state === LI_PAUSED) resumeListener(l);
+    p.state = PR_STREADY;
+  }
+}
+
+/** HAProxy: sig_dump_state() (SIGHUP). */
+function dumpState(): void {
+  for (const p of runtime.proxies) {
+    for (const s of p.servers) {
+      const st = s.curState === SRV_ST_RUNNING ? "UP" : "DOWN";
+      const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.cumSess} tot.`;
+      logWarningLine(msg);
+      sendLog(p.cfg.logs, LOG_NOTICE, msg);
+    }
+    if (p.cfg.cap.be) {
+      const act = p.activeServers();
+      const msg = `SIGHUP: Proxy ${p.id} ${act ? `has ${act} active servers` : "has no server available"}` +
+        ` and ${p.servers.filter((x) => x.cfg.backup && x.curState === SRV_ST_RUNNING).length} backup servers available.` +
+        ` ${p.feconn} active sessions, ${p.nbpend} requeued, ${p.cumBeconn} total in queue.`;
+      logWarningLine(msg);
+      sendLog(p.cfg.logs, LOG_NOTICE, msg);
+    }
+  }
+}
+
+/** SIGQUIT: HAProxy dumps its memory pools; hapoll dumps its buffer pool and fdtab summary. */
+function dumpPools(): void {
+  const { bufPool } = require("../proxy/buffer");
+  err(`Dumping pools usage.\n  - Pool buffer (${bufPool.size} bytes) : ${bufPool.allocated} allocated (${bufPool.allocated * bufPool.size} bytes), ${bufPool.used} used.\n`);
+  err(`Total: 1 pools, ${bufPool.allocated * bufPool.size} bytes allocated, ${bufPool.used * bufPool.size} used.\n`);
+  let n = 0;
+  for (let fd = 0; fd < fdtab.maxfd; fd++) if (fdtab.owner[fd] !== null) n++;
+  err(`fdtab: ${n} fds in use, maxfd=${fdtab.maxfd}, cache=${fdtab.cacheNum}; example state ${fdStateString(0)}\n`);
+}
+
+/** Install HAProxy's signal handlers. */
+function installSignals(): void {
+  const S = require("node:os").constants.signals as Record<string, number>;
+  signalRegisterFct(S.SIGUSR1, () => softStop());
+  signalRegisterFct(S.SIGTTOU, () => pauseProxies());
+  signalRegisterFct(S.SIGTTIN, () => resumeProxies());
+  signalRegisterFct(S.SIGHUP, () => dumpState());
+  signalRegisterFct(S.SIGQUIT, () => dumpPools());
+  signalRegisterFct(S.SIGPIPE, null);
+  signalRegisterFct(S.SIGUSR2, null);
+  const hard = () => {
+    for (const s of [...streams]) streamShutdown(s, SF_ERR_KILLED);
+    counters.hardStop = true;
+  };
+  signalRegisterFct(S.SIGTERM, hard);
+  signalRegisterFct(S.SIGINT, hard);
+}
+
+/** The fd budget: RLIMIT_NOFILE soft, hard. */
+function getNofile(): [number, number] {
+  const a = new Float64Array(2);
+  if (native.getNofile(a) < 0) return [1024, 1024];
+  return [a[0], a[1]];
+}
+
+/** Node itself holds fds (stdio, libuv's epoll and pipes): keep room for them in fdtab. */
+const NODE_FD_RESERVE = 64;
+
+/** Run the command. Returns the exit code (the loop has ended, or it never started). */
+export function main(argv: string[]): number {
+  let o: CliOptions;
+  try {
+    o = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      displayVersion();
+      err(`[ALERT]    (${process.pid}) : ${e.message}\n` + usageText());
+      return 1;
+    }
+    throw e;
+  }
+  runtime.opts = o;
+  if (o.version) {
+    displayVersion();
+    if (o.version === 2) {
+      global.maxsock = 10;
+      if (o.noEpoll) disablePoller("epoll");
+      if (o.noKqueue) disablePoller("kqueue");
+      if (o.noPoll) disablePoller("poll");
+      displayBuildOpts();
+    }
+    return 0;
+  }
+  if (!o.files.length && !o.echo.length) {
+    displayVersion();
+    err(usageText());
+    return 1;
+  }
+
+  const files = readConfigFiles(o.files);
+  if (typeof files === "string") {
+    err(`[ALERT]    (${process.pid}) : ${files}\n`);
+    return 1;
+  }
+  const parsed = parseConfigFiles(files, { pid: process.pid });
+  for (const d of parsed.diags) {
+    if (d.level === "alert" || !o.quiet) err(formatDiag(d, process.pid) + "\n");
+  }
+  if (parsed.fatal) return 1;
+  const cfg = parsed.config;
+  runtime.cfg = cfg;
+  const g = cfg.global;
+  global.quiet = (o.quiet || g.quiet) && !o.verbose;
+  global.debug = o.debug;
+  global.verbose = o.verbose;
+  global.bufsize = g.tuneBufsize || 16384;
+  global.maxpollevents = g.tuneMaxpollevents || MAX_POLL_EVENTS;
+  global.maxaccept = g.tuneMaxaccept;
+  initBufPool(global.bufsize);
+
+  const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
+  if (o.check) {
+    if (nListeners === 0 && !o.echo.length) {
+      err(`[ALERT]    (${process.pid}) : config : Configuration file has no error but will not start (no listener) => exit(2).\n`);
+      return 2;
+    }
+    out("Configuration file is valid\n");
+    return 0;
+  }
+
+  // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
+  const [soft, hard] = getNofile();
+  const extra = nListeners + o.echo.length + g.statsSockets.length + g.logs.length + NODE_FD_RESERVE;
+  if (o.maxconn) global.maxconn = o.maxconn;
+  else if (g.maxconn) global.maxconn = g.maxconn;
+  else {
+    const lim = g.ulimitN || (Number.isFinite(hard) ? hard : soft);
+    global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra) / 2)));
+    if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
+  }
+  global.maxsock = 2 * global.maxconn + extra;
+  const wantFds = g.ulimitN || global.maxsock;
+  if (wantFds > soft) {
+    const r = native.setNofile(Math.min(wantFds, hard), hard);
+    if (r < 0 || wantFds > hard) {
+      logWarningLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot raise FD limit to ${wantFds}, limit is ${Math.min(soft, hard) === soft && r < 0 ? soft : hard}.`);
+    }
+  }
+  if (g.ulimitN) global.maxsock = Math.min(global.maxsock, g.ulimitN);
+
+  if (o.noEpoll || g.noepoll) disablePoller("epoll");
+  if (o.noKqueue || g.nokqueue) disablePoller("kqueue");
+  if (o.noPoll || g.nopoll) disablePoller("poll");
+  if (o.verbose || o.debug) err(listPollers() + "\n");
+  const poller = initPollers();
+  if (!poller) {
+    logAlertLine("No polling mechanism available.\n  It is likely that haproxy was built with TARGET=generic and that FD_SETSIZE\n" +
+      "  is too low on this platform to support maxconn and the number of listeners\n" +
+      "  and servers. You should rebuild haproxy specifying your system using TARGET=\n" +
+      "  in order to support other polling systems (poll, epoll, kqueue) or reduce the\n" +
+      "  global maxconn setting to accommodate the system's limitation. For reference,\n" +
+      `  FD_SETSIZE=${C.FD_SETSIZE} on this system, global.maxconn=${global.maxconn} resulting in a maximum of\n` +
+      `  ${global.maxsock} file descriptors. You should thus reduce global.maxconn by ${Math.ceil((global.maxsock - C.FD_SETSIZE) / 2)}. Also,\n` +
+      "  check build settings using 'hapoll -vv'.\n");
+    return 1;
+  }
+  if (o.verbose || o.debug) out(`Using ${poller.name}() as the polling mechanism.\n`);
+
+  const alerts = buildProxies(cfg, o);
+  if (alerts.length) {
+    for (const a of alerts) logAlertLine(`config : ${a}`);
+    logAlertLine("config : Fatal errors found in configuration.");
+    return 1;
+  }
+
+  // Bind every listener; a failure names the address, as HAProxy does.
+  let bindErr = false;
+  for (const p of runtime.proxies) {
+    for (const l of p.listeners) {
+      const e = bindListener(l, { reuseport: !(o.noReuseport || g.noreuseport), unixMode: l.bind?.unixMode });
+      if (e) {
+        logAlertLine(`Starting ${capStr(p.cfg)} ${p.id}: ${e} [${l.label}]`);
+        bindErr = true;
+      }
+    }
+  }
+  for (const a of o.echo) {
+    const e = startEchoServer(a);
+    if (e) {
+      logAlertLine(`Starting echo server: ${e}`);
+      bindErr = true;
+    }
+  }
+  if (bindErr) return 1;
+
+  installSignals();
+  installDebugHooks(o);
+
+  // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen.
+  if (o.oldPids.length) {
+    for (const pid of o.oldPids) {
+      try {
+        process.kill(pid, o.oldPidsSig);
+      } catch {
+        /* already gone */
+      }
+    }
+  }
+  const pidfile = o.pidfile || g.pidfile;
+  if (pidfile) {
+    try {
+      fs.writeFileSync(pidfile, `${process.pid}\n`);
+    } catch (e) {
+      logAlertLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot create pidfile ${pidfile}`);
+      return 1;
+    }
+  }
+
+  for (const p of runtime.proxies) {
+    p.state = PR_STREADY;
+    for (const l of p.listeners) enableListener(l);
+  }
+  if (counters.jobs === 0) {
+    logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
+    return 1;
+  }
+  if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
+  updateDate();
+  runPollLoop();
+
+  // HAProxy: deinit().
+  for (const p of runtime.proxies) for (const l of p.listeners) unbindListener(l);
+  deinitPollers();
+  if (pidfile) {
+    try {
+      fs.unlinkSync(pidfile);
+    } catch {
+      /* gone */
+    }
+  }
+  return 0;
+}

@@ -197,5 +197,5 @@ export function hasProgram(name: string): boolean {
 export const POLLER_VARIANTS: { name: string; args: string[] }[] = [
   { name: "default", args: [] },
   { name: "poll", args: ["-de", "-dk"] },
-  { name: "select", args: ["-de", "-dk", "-dp"] },
+  { name: "select", args: ["-de", "-dk", "-dp", "-n", "400"] },
 ];

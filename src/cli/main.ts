@@ -427,6 +427,43 @@ function getNofile(): [number, number] {
 /** Node itself holds fds (stdio, libuv's epoll and pipes): keep room for them in fdtab. */
 const NODE_FD_RESERVE = 64;
 
+/**
+ * HAProxy's -D. Node cannot fork() safely (it runs threads), so the command starts itself again,
+ * detached, and waits until that copy has bound its listeners (it writes "ok" to a file named in
+ * HAPOLL_DAEMON_READY) or has failed (it exits). The parent then exits: 0 on success.
+ */
+function daemonize(argv: string[]): number {
+  const { spawn } = require("node:child_process") as typeof import("node:child_process");
+  const os = require("node:os") as typeof import("node:os");
+  const path = require("node:path") as typeof import("node:path");
+  const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-d-")), "ready");
+  const child = spawn(process.execPath, [process.argv[1], ...argv], {
+    detached: true,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, HAPOLL_DAEMON_READY: ready },
+  });
+  child.unref();
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 30_000;
+  let ok = false;
+  while (Date.now() < deadline) {
+    try {
+      ok = fs.readFileSync(ready, "utf8").startsWith("ok");
+      if (ok) break;
+    } catch {
+      /* not yet */
+    }
+    try {
+      process.kill(child.pid!, 0);
+    } catch {
+      break;
+    }
+    Atomics.wait(sleeper, 0, 0, 20);
+  }
+  fs.rmSync(path.dirname(ready), { recursive: true, force: true });
+  return ok ? 0 : 1;
+}
+
 /** Run the command. Returns the exit code (the loop has ended, or it never started). */
 export function main(argv: string[]): number {
   let o: CliOptions;
@@ -457,6 +494,7 @@ export function main(argv: string[]): number {
     err(usageText());
     return 1;
   }
+  if (o.daemon && !o.debug && !o.foreground && !o.check && !process.env.HAPOLL_DAEMON_READY) return daemonize(argv);
 
   const files = readConfigFiles(o.files);
   if (typeof files === "string") {
@@ -584,6 +622,10 @@ export function main(argv: string[]): number {
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
     return 1;
+  }
+  if (process.env.HAPOLL_DAEMON_READY) {
+    fs.writeFileSync(process.env.HAPOLL_DAEMON_READY, "ok\n");
+    delete process.env.HAPOLL_DAEMON_READY;
   }
   if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
   updateDate();

@@ -18,7 +18,7 @@ import {
   Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
   TASK_WOKEN_TIMER, TASK_RUNNING,
 } from "../core/task";
-import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
+import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
 import { connFdHandler, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET } from "../net/connection";
 import type { Listener } from "../net/listener";
 import { listenerRelease } from "../net/listener";
@@ -357,8 +357,7 @@ function sessUpdateStreamInt(s: Stream): void {
     const err = connectServer(s);
     if (err === SF_ERR_NONE) {
       si.setState(SI_ST_CON, "connect() in progress");
-      si.exp = tickAdd(clock.nowMs, s.be.cfg.timeouts.connect || 0) || TICK_ETERNITY;
-      if (!s.be.cfg.timeouts.connect) si.exp = TICK_ETERNITY;
+      si.exp = tickAddIfSet(clock.nowMs, s.be.cfg.timeouts.connect);
       return;
     }
     if (err === SF_ERR_INTERNAL) {

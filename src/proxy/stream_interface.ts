@@ -225,7 +225,7 @@ export function streamIntNotify(si: StreamInterface): void {
        ((oc.flags & CF_SHUTW) ||
         ((oc.flags & CF_WAKE_WRITE) && (other.state !== SI_ST_EST || oc.isEmpty()))))) {
     taskWakeup(si.task, TASK_WOKEN_IO);
-  } else if (!(si.task.state & 1 /* TASK_RUNNING */)) {
+  } else if (!(si.task.state & 1 /* TASK_RUNNING */) && si.task.rq.idx === -1) {
     // The task is not woken, but the channel timers moved: keep its expiry in step. task_queue()
     // is lazy, so this costs nothing unless the expiry moved earlier.
     streamUpdateExpire(si.task);

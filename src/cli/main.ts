@@ -22,7 +22,7 @@ import {
 import { bindListener } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
 import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
-import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_RUNNING } from "../proxy/server";
+import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { startEchoServer } from "./echo";
 
@@ -371,21 +371,26 @@ function resumeProxies(): void {
 
 /** HAProxy: sig_dump_state() (SIGHUP). */
 function dumpState(): void {
+  logWarningLine("SIGHUP received, dumping servers states.");
   for (const p of runtime.proxies) {
+    sendLog(p.cfg.logs, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
+    let totpend = p.nbpend;
     for (const s of p.servers) {
-      const st = s.curState === SRV_ST_RUNNING ? "UP" : "DOWN";
+      totpend += s.nbpend;
+      const st = s.curState !== SRV_ST_STOPPED ? "UP" : "DOWN";
       const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.cumSess} tot.`;
       logWarningLine(msg);
       sendLog(p.cfg.logs, LOG_NOTICE, msg);
     }
-    if (p.cfg.cap.be) {
-      const act = p.activeServers();
-      const msg = `SIGHUP: Proxy ${p.id} ${act ? `has ${act} active servers` : "has no server available"}` +
-        ` and ${p.servers.filter((x) => x.cfg.backup && x.curState === SRV_ST_RUNNING).length} backup servers available.` +
-        ` ${p.feconn} active sessions, ${p.nbpend} requeued, ${p.cumBeconn} total in queue.`;
-      logWarningLine(msg);
-      sendLog(p.cfg.logs, LOG_NOTICE, msg);
-    }
+    const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.cumFeconn}+${p.cumBeconn}.`;
+    const act = p.activeServers();
+    const bck = p.servers.filter((x) => x.cfg.backup && x.curState !== SRV_ST_STOPPED).length;
+    let msg: string;
+    if (!p.servers.length) msg = `SIGHUP: Proxy ${p.id} has no servers. ${conn}`;
+    else if (act === 0) msg = `SIGHUP: Proxy ${p.id} ${bck ? "is running on backup servers" : "has no server available"} ! ${conn}`;
+    else msg = `SIGHUP: Proxy ${p.id} has ${act} active servers and ${bck} backup servers available. ${conn}`;
+    logWarningLine(msg);
+    sendLog(p.cfg.logs, LOG_NOTICE, msg);
   }
 }
 
@@ -516,6 +521,7 @@ export function main(argv: string[]): number {
   global.maxpollevents = g.tuneMaxpollevents || MAX_POLL_EVENTS;
   global.maxaccept = g.tuneMaxaccept;
   initBufPool(global.bufsize);
+  global.splice = C.HAVE_SPLICE === 1 && !o.noSplice && !g.nosplice;
 
   const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
   if (o.check) {
@@ -538,6 +544,10 @@ export function main(argv: string[]): number {
     if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
   }
   global.maxsock = 2 * global.maxconn + extra;
+  // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
+  const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
+  global.maxpipes = usesSplice ? Math.max(1, Math.floor(global.maxconn / 4)) : 0;
+  global.maxsock += 2 * global.maxpipes;
   const wantFds = g.ulimitN || global.maxsock;
   if (wantFds > soft) {
     const r = native.setNofile(Math.min(wantFds, hard), hard);

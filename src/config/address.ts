@@ -10,7 +10,10 @@
 import { isIPv6 } from "net";
 import type { AddressFamily, ParsedAddress } from "./types";
 
-/** Options of str2saRange(). */
+/**
+ * Options of str2saRange(): the port checks HAProxy's callers make on str2sa_range()'s
+ * results (HAProxy: str2listener() in src/cfgparse.c for binds, parse_server() in src/server.c).
+ */
 export interface Str2saOptions {
   /** IPv4/IPv6 addresses must carry a port (binds). Error: "missing port number: '%s'". */
   portRequired?: boolean;
@@ -25,7 +28,7 @@ export interface Str2saOptions {
   kw?: string;
 }
 
-/** Error result of the parsers of this module. */
+/** Error result of the parsers of this module. HAProxy: the <err> message (memprintf) of str2sa_range(). */
 export interface ParseError {
   error: string;
 }
@@ -276,7 +279,7 @@ function mkAddr(family: AddressFamily, host: string, raw: string, o: { forced: b
   };
 }
 
-/** True when <r> is an error returned by str2saRange(), parseTime() or parseSize(). */
+/** True when <r> is an error returned by str2saRange(), parseTime() or parseSize() (hapoll helper: HAProxy returns NULL / an error pointer). */
 export function isParseError(r: unknown): r is ParseError {
   return typeof r === "object" && r !== null && "error" in r;
 }
@@ -284,10 +287,10 @@ export function isParseError(r: unknown): r is ParseError {
 /** Unit of a time value. HAProxy: TIME_UNIT_US .. TIME_UNIT_DAY, include/common/standard.h. */
 export type TimeUnit = "us" | "ms" | "s" | "m" | "h" | "d";
 
-/** Largest time value accepted, in the output unit (2^31-1 ms, ~24.8 days, like HAProxy 2.x). */
+/** Largest time value accepted, in the output unit (2^31-1 ms, ~24.8 days). HAProxy 2.x: PARSE_TIME_OVER check of parse_time_err(). */
 export const TIME_MAX = 2147483647;
 
-/** Error of parseTime()/parseSize(). */
+/** Error of parseTime()/parseSize(). HAProxy: the pointer to the offending character returned by parse_time_err()/parse_size_err(). */
 export interface ParseTimeError extends ParseError {
   /**
    * The text from the first unexpected character on (HAProxy returns a

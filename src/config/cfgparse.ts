@@ -128,13 +128,13 @@ const LOG_FORMATS = ["rfc3164", "rfc5424", "short", "raw", "priority", "iso", "t
 /* Public API                                                               */
 /* ------------------------------------------------------------------------ */
 
-/** One configuration file: its name (as printed in messages) and its text. */
+/** One configuration file: its name (as printed in messages) and its text. HAProxy: an entry of cfg_cfgfiles (-f), src/haproxy.c. */
 export interface ConfigFile {
   name: string;
   text: string;
 }
 
-/** Options of parseConfigFiles(). */
+/** Options of parseConfigFiles() (hapoll: the parser reads no global state). */
 export interface ParseOptions {
   /** Pid printed by the `output` lines (default: process.pid). */
   pid?: number;
@@ -142,7 +142,7 @@ export interface ParseOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** Result of parseConfigFiles(). */
+/** Result of parseConfigFiles(). HAProxy: the err_code of readcfgfile()/check_config_validity() plus what ha_alert()/ha_warning() printed. */
 export interface ParseResult {
   /** The configuration; still filled as far as possible when fatal. */
   config: ParsedConfig;
@@ -171,7 +171,7 @@ export function formatDiag(d: Diag, pid: number): string {
   return `${tag.padEnd(11)}(${pid}) : config : ${loc}${d.msg}`;
 }
 
-/** Result of tokenizeLine(). */
+/** Result of tokenizeLine(). HAProxy: the args[] array built by readcfgfile(), src/cfgparse.c. */
 export interface TokenizedLine {
   /** The words; empty when the line holds nothing (or was dropped). */
   words: string[];
@@ -480,7 +480,7 @@ function newGlobal(): GlobalConfig {
   };
 }
 
-/** C's atol(): optional blanks and sign, then digits; anything else stops the number (0 if none). */
+/** C's atol() as HAProxy 1.8 uses it for integer arguments: optional blanks and sign, then digits; anything else stops the number (0 if none). */
 export function atol(s: string): number {
   const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(s);
   return m ? parseInt(m[1], 10) : 0;

@@ -303,7 +303,7 @@ export interface ProxyConfig {
   id: number;
 }
 
-/** The whole configuration. */
+/** The whole configuration. HAProxy: the `global` struct plus `proxies_list`. */
 export interface ParsedConfig {
   global: GlobalConfig;
   /** listen/frontend/backend sections in declaration order (defaults sections are not proxies). */
@@ -313,7 +313,7 @@ export interface ParsedConfig {
 /** Severity of a configuration diagnostic. HAProxy: ha_alert()/ha_warning()/ha_notice(). */
 export type DiagLevel = "alert" | "warning" | "notice";
 
-/** Location prefix `parsing [file:line] : ` (the most common one). */
+/** Location prefix `parsing [file:line] : ` (the most common one). HAProxy: ha_alert("parsing [%s:%d] : ..."). */
 export const DIAG_FORM_PARSING = 0;
 /** Location prefix `parsing [file:line]: ` (no space before the colon, used by some 1.8 messages). */
 export const DIAG_FORM_PARSING_TIGHT = 1;

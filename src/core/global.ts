@@ -20,6 +20,10 @@ export const global = {
   maxpollevents: MAX_POLL_EVENTS,
   /** HAProxy: global.tune.maxaccept (0: not set). */
   maxaccept: 0,
+  /** HAProxy: GTUNE_USE_SPLICE: kernel splicing allowed (Linux, not `nosplice`, not -dS). */
+  splice: false,
+  /** HAProxy: global.maxpipes. */
+  maxpipes: 0,
   /** HAProxy: global.tune.bufsize. */
   bufsize: 16384,
   /** Verbosity: HAProxy MODE_DEBUG (-d), MODE_QUIET (-q), MODE_VERBOSE (-V). */

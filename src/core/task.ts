@@ -43,6 +43,8 @@ export class QueueNode {
   seq = 0;
   /** Index in the heap array, -1 when not queued. */
   idx = -1;
+  /** The heap this node is in (the run queue has two during a walk, see processRunnableTasks). */
+  heap: TickHeap | null = null;
   constructor(readonly task: Task) {}
 }
 
@@ -87,6 +89,7 @@ export class TickHeap {
   /** Insert <n> (not already in). */
   insert(n: QueueNode): void {
     n.seq = this.seq++;
+    n.heap = this;
     const a = this.nodes;
     a.push(n);
     this.up(a.length - 1);
@@ -97,6 +100,7 @@ export class TickHeap {
     const a = this.nodes;
     const i = n.idx;
     n.idx = -1;
+    n.heap = null;
     const last = a.pop()!;
     if (last === n) return;
     a[i] = last;
@@ -147,6 +151,16 @@ export class TickHeap {
 export const sched = {
   /** HAProxy: rqueue. */
   runQueue: new TickHeap(),
+  /**
+   * Tasks woken during a run-queue walk with a key behind the walk's cursor: HAProxy's walk only
+   * reaches them after wrapping to the start of the tree, i.e. after every task ahead of it.
+   */
+  runQueueBehind: new TickHeap(),
+  /** Whether processRunnableTasks() is walking, and the key of the task it took last. */
+  walking: false,
+  /** The key of the next task the walk will take (HAProxy: rq_next), when there is one. */
+  hasCursor: false,
+  cursor: 0,
   /** HAProxy: timers. */
   waitQueue: new TickHeap(),
   /** HAProxy: rqueue_ticks, the insertion counter. */
@@ -181,13 +195,14 @@ function taskWakeupInsert(t: Task): void {
   let key = ++sched.rqueueTicks | 0;
   sched.rqueueTicks = key;
   if (t.nice !== 0) {
-    const len = sched.runQueue.size + 1;
+    const len = sched.runQueue.size + sched.runQueueBehind.size + 1;
     const offset = t.nice > 0 ? Math.floor((len * t.nice) / 32) : -Math.floor((len * -t.nice) / 32);
     key = (key + offset) | 0;
   }
   t.rq.key = key;
   t.state = t.pendingState;
-  sched.runQueue.insert(t.rq);
+  if (sched.walking && sched.hasCursor && ((key - sched.cursor) | 0) < 0) sched.runQueueBehind.insert(t.rq);
+  else sched.runQueue.insert(t.rq);
 }
 
 /** HAProxy: task_wakeup(): make <t> run soon with reason <f> (TASK_WOKEN_*). */
@@ -208,7 +223,7 @@ export function taskUnlinkWq(t: Task): void {
 
 /** HAProxy: task_unlink_rq(). */
 export function taskUnlinkRq(t: Task): void {
-  if (t.rq.idx !== -1) sched.runQueue.delete(t.rq);
+  if (t.rq.heap !== null) t.rq.heap.delete(t.rq);
 }
 
 /** HAProxy: __task_queue(): (re)insert into the wait queue at t.expire. */
@@ -274,13 +289,21 @@ export function wakeExpiredTasks(): number {
  * queue by its expiry.
  */
 export function processRunnableTasks(): void {
-  const rq = sched.runQueue;
   let max = MAX_TASKS_PER_TURN;
+  sched.walking = true;
+  sched.hasCursor = true;
   while (max-- > 0) {
-    const n = rq.first();
-    if (n === null) return;
+    // No cursor: HAProxy's walk fell off the end of the tree and restarts from its first node,
+    // which may be one of the tasks that were inserted behind the old cursor.
+    if (!sched.hasCursor) mergeBehind();
+    const n = sched.runQueue.first();
+    if (n === null) break;
     let t: Task | null = n.task;
-    rq.delete(n);
+    sched.runQueue.delete(n);
+    // HAProxy takes the next node (its cursor) before running the task.
+    const next = sched.runQueue.first();
+    sched.hasCursor = next !== null;
+    if (next !== null) sched.cursor = next.key;
     t.state |= TASK_RUNNING;
     t.pendingState = 0;
     t.calls++;
@@ -293,19 +316,37 @@ export function processRunnableTasks(): void {
       else taskQueue(t);
     }
   }
+  sched.walking = false;
+  // The next call starts from the lowest key again: one queue is enough between walks.
+  mergeBehind();
+}
+
+function mergeBehind(): void {
+  const behind = sched.runQueueBehind;
+  while (behind.size) {
+    const n = behind.first()!;
+    behind.delete(n);
+    sched.runQueue.insert(n);
+  }
 }
 
 /** True when tasks wait in the run queue (the loop must not sleep). */
 export function runQueueNonEmpty(): boolean {
-  return sched.runQueue.size !== 0;
+  return sched.runQueue.size !== 0 || sched.runQueueBehind.size !== 0;
 }
 
 /** Drop every task (tests, deinit). */
 export function resetScheduler(): void {
-  for (const n of sched.runQueue.nodes) n.idx = -1;
-  for (const n of sched.waitQueue.nodes) n.idx = -1;
+  for (const h of [sched.runQueue, sched.runQueueBehind, sched.waitQueue]) {
+    for (const n of h.nodes) {
+      n.idx = -1;
+      n.heap = null;
+    }
+  }
   sched.runQueue = new TickHeap();
+  sched.runQueueBehind = new TickHeap();
   sched.waitQueue = new TickHeap();
+  sched.walking = false;
   sched.rqueueTicks = 0;
   sched.nbTasks = 0;
   sched.currTask = null;

@@ -16,6 +16,7 @@ import {
   FD_F_LINGER_RISK,
 } from "../core/fd";
 import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
+import { global } from "../core/global";
 import { Channel } from "../proxy/channel";
 
 /* HAProxy: CO_FL_* connection flags (the ones a TCP proxy needs). */
@@ -157,6 +158,79 @@ function rawRead0(conn: Connection): void {
   connSockRead0(conn);
   conn.flags &= ~CO_FL_WAIT_L4_CONN;
   if (fdtab.ev[conn.fd] & FD_POLL_ERR) conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH;
+}
+
+/** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
+const SPLICE_FULL_HINT = 16 * 1448;
+const EINVAL = -(require("node:os").constants.errno.EINVAL as number);
+const ENOSYS = -(require("node:os").constants.errno.ENOSYS as number);
+const EBADF = -(require("node:os").constants.errno.EBADF as number);
+
+/**
+ * HAProxy: raw_sock_to_pipe(). Move data from the socket into <ic>'s kernel pipe without copying it
+ * through user space. Returns the bytes moved, or -1 when splice() does not work on this fd (the
+ * caller falls back to buffers). EAGAIN with data already in the pipe most likely means the pipe is
+ * full: stop (CO_FL_WAIT_ROOM) until the other side drains it.
+ */
+export function rawSockToPipe(conn: Connection, ic: Channel): number {
+  const fd = conn.fd;
+  let done = 0;
+  if (!fdRecvReady(fd)) return 0;
+  const ev = fdtab.ev[fd];
+  if (!(ev & FD_POLL_IN) && (ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) {
+    rawRead0(conn);
+    return 0;
+  }
+  for (;;) {
+    const ret = native.splice(fd, ic.pipeW, 1 << 30);
+    if (ret > 0) {
+      done += ret;
+      ic.pipeData += ret;
+      if (ic.pipeData >= SPLICE_FULL_HINT || ret >= global.bufsize) {
+        conn.flags |= CO_FL_WAIT_ROOM;
+        fdDoneRecv(fd);
+        break;
+      }
+      continue;
+    }
+    if (ret === 0) {
+      rawRead0(conn);
+      break;
+    }
+    if (ret === EAGAIN) {
+      if (ic.pipeData) conn.flags |= CO_FL_WAIT_ROOM;
+      else fdCantRecv(fd);
+      break;
+    }
+    if (ret === ENOSYS || ret === EINVAL || ret === EBADF) return done ? done : -1;
+    conn.errno = ret;
+    conn.flags |= CO_FL_ERROR;
+    break;
+  }
+  return done;
+}
+
+/** HAProxy: raw_sock_from_pipe(). Drain <oc>'s pipe into the socket. Returns the bytes sent. */
+export function rawSockFromPipe(conn: Connection, oc: Channel): number {
+  const fd = conn.fd;
+  let done = 0;
+  if (!fdSendReady(fd)) return 0;
+  while (oc.pipeData > 0) {
+    const ret = native.splice(oc.pipeR, fd, oc.pipeData);
+    if (ret > 0) {
+      done += ret;
+      oc.pipeData -= ret;
+      continue;
+    }
+    if (ret === 0 || ret === EAGAIN) {
+      fdCantSend(fd);
+      break;
+    }
+    conn.errno = ret;
+    conn.flags |= CO_FL_ERROR;
+    break;
+  }
+  return done;
 }
 
 /**

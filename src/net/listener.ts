@@ -126,13 +126,17 @@ export function disableListener(l: Listener): void {
 }
 
 /**
- * HAProxy: pause_listener(): shutdown(SHUT_RD) + listen() again makes a Linux TCP socket stop
- * accepting without closing it (pending connections are refused); others are left as they are.
+ * HAProxy: pause_listener() / tcp_pause_listener(): on Linux, shutdown(SHUT_WR), listen() and
+ * shutdown(SHUT_RD) leave a TCP socket bound but refusing new connections (and let a new process
+ * bound with SO_REUSEPORT receive them); listen() again resumes it. Unix sockets are only
+ * stopped from being polled.
  */
 export function pauseListener(l: Listener): boolean {
   if (l.state <= LI_ZOMBIE) return true;
   if (l.family !== "unix") {
-    if (native.shutdown(l.fd, native.constants.SHUT_RD) === 0) native.listen(l.fd, l.backlog);
+    if (native.shutdown(l.fd, native.constants.SHUT_WR) === 0 && native.listen(l.fd, l.backlog) === 0) {
+      native.shutdown(l.fd, native.constants.SHUT_RD);
+    }
   }
   dequeueListener(l);
   fdStopRecv(l.fd);
@@ -200,15 +204,10 @@ export function unbindListener(l: Listener): void {
   if (l.state === LI_READY) fdStopRecv(l.fd);
   dequeueListener(l);
   if (l.state >= LI_PAUSED) {
+    // A unix socket's file is left in place, as HAProxy does: after a reload it belongs to the
+    // new process, which renamed its own socket over it.
     fdDelete(l.fd);
     l.fd = -1;
-    if (l.unixPath) {
-      try {
-        require("node:fs").unlinkSync(l.unixPath);
-      } catch {
-        /* already gone */
-      }
-    }
     l.setState(LI_ASSIGNED);
   }
 }

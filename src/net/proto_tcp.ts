@@ -2,6 +2,7 @@
  * TCP (IPv4, IPv6) and unix stream sockets. HAProxy 1.8: src/proto_tcp.c (tcp_bind_listener,
  * tcp_connect_server, tcpv4/tcpv6 protocols) and src/proto_uxst.c (uxst_bind_listener).
  */
+import * as fs from "node:fs";
 import { native, C } from "../native";
 import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
@@ -59,29 +60,46 @@ export function bindListener(l: Listener, opts: BindOptions): string {
     native.close(fd);
     return "cannot make socket non-blocking";
   }
+  let bindAddr = l.addr;
+  let bindLen = l.addrLen;
+  let tempName = "";
   if (l.family !== "unix") {
     native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
     if (opts.reuseport && C.SO_REUSEPORT >= 0) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1);
     if (l.family === "ipv6") native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
-  } else {
-    // A stale socket file from a previous run would make bind() fail with EADDRINUSE.
+  } else if (!l.unixPath.startsWith("\0")) {
+    // HAProxy: uxst_bind_listener() binds "<path>.<pid>.tmp" and renames it over <path>, so a
+    // running process (a reload's old one) keeps serving until the new socket is in place.
+    tempName = `${l.unixPath}.${process.pid}.tmp`;
     try {
-      const fs = require("node:fs");
-      if (fs.statSync(l.unixPath).isSocket()) fs.unlinkSync(l.unixPath);
+      fs.unlinkSync(tempName);
     } catch {
       /* absent */
     }
+    bindAddr = Buffer.alloc(C.SOCKADDR_MAX);
+    bindLen = native.sockaddrFrom("unix", tempName, 0, bindAddr);
+    if (bindLen < 0) {
+      native.close(fd);
+      return "name too long for UNIX socket (limit usually 97)";
+    }
   }
-  let r = native.bind(fd, l.addr, l.addrLen);
+  let r = native.bind(fd, bindAddr, bindLen);
   if (r < 0) {
     native.close(fd);
     return `cannot bind socket (${sysErr(r)})`;
   }
-  if (l.family === "unix" && opts.unixMode !== undefined && opts.unixMode >= 0) {
+  if (tempName) {
     try {
-      require("node:fs").chmodSync(l.unixPath, opts.unixMode);
-    } catch {
-      /* reported by the caller if needed */
+      if (opts.unixMode !== undefined && opts.unixMode >= 0) fs.chmodSync(tempName, opts.unixMode);
+      fs.renameSync(tempName, l.unixPath);
+    } catch (e) {
+      native.close(fd);
+      try {
+        fs.unlinkSync(tempName);
+      } catch {
+        /* gone */
+      }
+      return `cannot switch final and temporary UNIX sockets (${(e as Error).message})`;
     }
   }
   r = native.listen(fd, l.backlog);

@@ -6,7 +6,16 @@
  * (HAProxy: channel_forward_forever(), to_forward = CHN_INFINITE_FORWARD): the buffer only holds
  * output data, in [head, tail). It is allocated on the first read and freed when it empties.
  */
+import { native } from "../native";
 import { bAlloc, bFree } from "./buffer";
+
+/** Empty pipes kept for reuse, and how many pipes exist. HAProxy: src/pipe.c. */
+const pipePool: [number, number][] = [];
+let pipesUsed = 0;
+/** Number of kernel pipes in use or pooled (HAProxy: pipes_used). */
+export function pipesInUse(): number {
+  return pipesUsed;
+}
 import { TICK_ETERNITY } from "../core/ticks";
 
 /* HAProxy: CF_* channel flags (include/types/channel.h), the ones TCP mode uses. */
@@ -57,6 +66,8 @@ export class Channel {
   pipeR = -1;
   pipeW = -1;
   pipeData = 0;
+  /** Splicing policy of this channel: 0 never, 1 always (splice-request/-response), 2 auto. */
+  spliceMode = 0;
   /** Consecutive full / small reads (HAProxy's streamer detection for splice-auto). */
   xferLarge = 0;
   xferSmall = 0;
@@ -75,9 +86,40 @@ export class Channel {
     return this.tail - this.head;
   }
 
-  /** HAProxy: channel_may_recv(): room left for another read. */
+  /** HAProxy: channel_may_recv(): room left for another read (a pipe with data counts as full). */
   mayRecv(): boolean {
+    if (this.pipeData !== 0) return false;
     return this.buf === null || this.tail < this.buf.length || this.head > 0;
+  }
+
+  /** HAProxy: get_pipe(): a kernel pipe for splicing; false when none can be had. */
+  getPipe(): boolean {
+    if (this.pipeR >= 0) return true;
+    if (pipePool.length) {
+      const p = pipePool.pop()!;
+      this.pipeR = p[0];
+      this.pipeW = p[1];
+      return true;
+    }
+    const fds = new Int32Array(2);
+    if (native.pipe(fds) < 0) return false;
+    pipesUsed++;
+    this.pipeR = fds[0];
+    this.pipeW = fds[1];
+    return true;
+  }
+
+  /** HAProxy: put_pipe(): give an empty pipe back; a pipe with data is closed. */
+  putPipe(): void {
+    if (this.pipeR < 0) return;
+    if (this.pipeData === 0 && pipePool.length < 64) pipePool.push([this.pipeR, this.pipeW]);
+    else {
+      native.close(this.pipeR);
+      native.close(this.pipeW);
+      pipesUsed--;
+    }
+    this.pipeR = this.pipeW = -1;
+    this.pipeData = 0;
   }
 
   /**
@@ -126,6 +168,7 @@ export class Channel {
 
   /** Drop all data (the stream is going away). */
   erase(): void {
+    this.putPipe();
     if (this.buf !== null) {
       bFree(this.buf);
       this.buf = null;

@@ -26,6 +26,7 @@ import {
   Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL,
   CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR,
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
+  CF_KERN_SPLICING, CF_STREAMER_FAST, pipesInUse,
 } from "./channel";
 import { assignServerAndQueue, connectServer, SRV_STATUS_OK, SRV_STATUS_QUEUED } from "./backend";
 import { backendHooks, backendQueueHooks } from "./hooks";
@@ -464,6 +465,30 @@ function sessPrepareConnReq(s: Stream): void {
   si.setState(SI_ST_ASS, "server assigned");
 }
 
+/**
+ * HAProxy's splice decision: splice a channel when both ends are connections, pipes are left, and
+ * `option splice-request`/`splice-response` asks for it, or `option splice-auto` and the channel
+ * was seen streaming fast.
+ */
+function streamSpliceDecide(s: Stream): void {
+  if (s.si[0].state !== SI_ST_EST || s.si[1].state !== SI_ST_EST) return;
+  const fo = s.fe.cfg.options;
+  const bo = s.be.cfg.options;
+  const req = s.req;
+  const res = s.res;
+  if (req.spliceMode === 0) req.spliceMode = fo.spliceRequest || bo.spliceRequest ? 1 : fo.spliceAuto || bo.spliceAuto ? 2 : -1;
+  if (res.spliceMode === 0) res.spliceMode = fo.spliceResponse || bo.spliceResponse ? 1 : fo.spliceAuto || bo.spliceAuto ? 2 : -1;
+  if (pipesInUse() >= global.maxpipes) return;
+  if (!(req.flags & (CF_KERN_SPLICING | CF_SHUTR)) &&
+      (req.spliceMode === 1 || (req.spliceMode === 2 && (req.flags & CF_STREAMER_FAST)))) {
+    req.flags |= CF_KERN_SPLICING;
+  }
+  if (!(res.flags & (CF_KERN_SPLICING | CF_SHUTR)) &&
+      (res.spliceMode === 1 || (res.spliceMode === 2 && (res.flags & CF_STREAMER_FAST)))) {
+    res.flags |= CF_KERN_SPLICING;
+  }
+}
+
 /** The stream's expiry from its channels and interfaces (the tail of process_stream). */
 function streamComputeExpire(s: Stream): number {
   const t = s.task;
@@ -619,6 +644,9 @@ export function processStream(t: Task): Task | null {
     }
     if (siF.state === SI_ST_DIS || siB.state === SI_ST_DIS) continue;
 
+    // Kernel splicing (HAProxy: the CF_KERN_SPLICING decisions of process_stream).
+    if (global.splice) streamSpliceDecide(s);
+
     // Response side: mirror of the request side.
     if ((res.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_AUTO_CLOSE | CF_SHUTR)) === (CF_AUTO_CLOSE | CF_SHUTR)) {
       res.shutwNow();
@@ -667,6 +695,11 @@ export function processStream(t: Task): Task | null {
     if (siB.prevState === SI_ST_EST) streamHooks.onEvent(s, "srvcls");
     if (siF.prevState === SI_ST_EST) streamHooks.onEvent(s, "clicls");
     streamHooks.onEvent(s, "closed");
+  }
+  // HAProxy: beconn drops before the log line, so %bc does not count the stream being logged.
+  if (s.flags & SF_BE_ASSIGNED) {
+    s.flags &= ~SF_BE_ASSIGNED;
+    s.be.beconn--;
   }
   s.tClose = s.elapsed();
   sendStreamLog(s);

@@ -23,13 +23,15 @@ import { global } from "../core/global";
 import { Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connFullClose, connSockShutw, rawSockFromBuf, rawSockToBuf,
+  Connection, ConnDataCb, connFullClose, connSockShutw, rawSockFromBuf, rawSockToBuf, rawSockFromPipe,
+  rawSockToPipe, CO_FL_WAIT_ROOM,
   CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_L4_CONN,
 } from "../net/connection";
 import {
   Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
   CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WAKE_WRITE, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT,
-  CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WROTE_DATA, CF_READ_ACTIVITY,
+  CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WROTE_DATA, CF_KERN_SPLICING, CF_STREAMER,
+  CF_STREAMER_FAST, pipesInUse,
 } from "./channel";
 
 /** HAProxy: SI_ST_* (include/types/stream_interface.h), in HAProxy's order (comparisons rely on it). */
@@ -112,22 +114,47 @@ export class StreamInterface implements ConnDataCb {
 
   /* ---- ConnDataCb: called by connFdHandler ---- */
 
-  /** HAProxy: si_cs_recv_cb(). Read as much as fits; report EOF as a read shutdown. */
+  /**
+   * HAProxy: si_cs_recv_cb(). Read as much as fits (into the kernel pipe when splicing, else into
+   * the buffer); report EOF as a read shutdown.
+   */
   recv(conn: Connection): void {
     const ic = this.ic;
     if (conn.flags & CO_FL_ERROR) return;
     if (ic.flags & CF_SHUTR) return;
-    if (!ic.mayRecv()) {
-      this.flags |= SI_FL_WAIT_ROOM;
-      return;
+    let ret = 0;
+    let spliced = false;
+    if ((ic.flags & CF_KERN_SPLICING) && ic.tail === ic.head) {
+      if (ic.getPipe()) {
+        conn.flags &= ~CO_FL_WAIT_ROOM;
+        ret = rawSockToPipe(conn, ic);
+        if (ret < 0) {
+          // splice() does not work on this fd: never try again for this channel.
+          ic.flags &= ~CF_KERN_SPLICING;
+          ret = 0;
+        } else {
+          spliced = true;
+          if (conn.flags & CO_FL_WAIT_ROOM) this.flags |= SI_FL_WAIT_ROOM;
+        }
+      } else {
+        ic.flags &= ~CF_KERN_SPLICING;
+      }
     }
-    // rawSockToBuf loops until the buffer is full, EAGAIN, a short read or EOF.
-    const ret = rawSockToBuf(conn, ic, 0x7fffffff);
+    if (!spliced) {
+      if (ic.pipeR >= 0 && ic.pipeData === 0) ic.putPipe();
+      if (!ic.mayRecv()) {
+        this.flags |= SI_FL_WAIT_ROOM;
+        return;
+      }
+      // rawSockToBuf loops until the buffer is full, EAGAIN, a short read or EOF.
+      ret = rawSockToBuf(conn, ic, 0x7fffffff);
+      if (ret > 0) streamerDetect(ic, ret);
+      if (!ic.mayRecv()) this.flags |= SI_FL_WAIT_ROOM;
+    }
     if (ret > 0) {
       ic.flags |= CF_READ_PARTIAL;
       ic.total += ret;
     }
-    if (!ic.mayRecv()) this.flags |= SI_FL_WAIT_ROOM;
     if (conn.flags & CO_FL_ERROR) return;
     if (conn.flags & CO_FL_SOCK_RD_SH) {
       // HAProxy: out_shutdown_r
@@ -163,11 +190,42 @@ export class StreamInterface implements ConnDataCb {
   }
 }
 
-/** HAProxy: si_cs_send(). Send oc's data; flag the activity. */
+/**
+ * HAProxy's streamer detection (in si_cs_recv_cb): three reads in a row that nearly fill the buffer
+ * mark the channel CF_STREAMER_FAST (what `option splice-auto` waits for); small reads clear it.
+ */
+function streamerDetect(ic: Channel, curRead: number): void {
+  const size = global.bufsize;
+  if ((ic.flags & (CF_STREAMER | CF_STREAMER_FAST)) && curRead <= size / 2) {
+    ic.xferLarge = 0;
+    ic.xferSmall++;
+    if (ic.xferSmall >= 3) ic.flags &= ~(CF_STREAMER | CF_STREAMER_FAST);
+    else if (ic.xferSmall >= 2) ic.flags &= ~CF_STREAMER_FAST;
+  } else if (!(ic.flags & CF_STREAMER_FAST) && curRead >= size - 1024) {
+    ic.xferSmall = 0;
+    ic.xferLarge++;
+    if (ic.xferLarge >= 3) {
+      ic.flags |= CF_STREAMER | CF_STREAMER_FAST;
+      // HAProxy decides this in process_stream; the fast path never wakes the task, so the
+      // splice-auto decision is taken where the streamer is detected.
+      if (ic.spliceMode === 2 && pipesInUse() < global.maxpipes) ic.flags |= CF_KERN_SPLICING;
+    }
+  } else {
+    ic.xferSmall = 0;
+    ic.xferLarge = 0;
+  }
+}
+
+/** HAProxy: si_cs_send(). Send oc's data (the pipe first, then the buffer); flag the activity. */
 function siConnSend(si: StreamInterface): void {
   const conn = si.conn;
   const oc = si.oc;
   oc.flags &= ~CF_WRITE_PARTIAL;
+  if (oc.pipeData !== 0 && !(conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH)) && !(oc.flags & CF_SHUTW)) {
+    const n = rawSockFromPipe(conn, oc);
+    if (n > 0) oc.flags |= CF_WRITE_PARTIAL | CF_WROTE_DATA | CF_WRITE_EVENT;
+    if (oc.pipeData !== 0 || (conn.flags & CO_FL_ERROR)) return;
+  }
   if (oc.tail === oc.head) return;
   if (conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH)) return;
   if (oc.flags & CF_SHUTW) return;
@@ -205,9 +263,9 @@ export function streamIntNotify(si: StreamInterface): void {
   ic.flags &= ~CF_WRITE_PARTIAL;
 
   if (!ic.isEmpty() && (other.flags & SI_FL_WAIT_DATA)) {
-    const lastLen = ic.outLen();
+    const lastLen = ic.outLen() + ic.pipeData;
     siChkSnd(other);
-    if (ic.mayRecv() && ic.outLen() < lastLen) si.flags &= ~SI_FL_WAIT_ROOM;
+    if (ic.mayRecv() && ic.outLen() + ic.pipeData < lastLen) si.flags &= ~SI_FL_WAIT_ROOM;
   }
 
   if (si.flags & SI_FL_WAIT_ROOM) {

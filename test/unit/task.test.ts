@@ -481,3 +481,75 @@ describe.each(BASES)("%s", (_baseName, base) => {
     });
   });
 });
+
+/* ------------------------------------------------------------------------------------------ */
+/* HAProxy 1.8's run-queue walk is a cursor                                                   */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * HAProxy 1.8 src/task.c process_runnable_tasks() (single-thread path, lines 203-216):
+ *
+ *     rq_next = eb32sc_lookup_ge(&rqueue, rqueue_ticks - TIMER_LOOK_BACK, tid_bit);
+ *     while (1) {
+ *         if (!rq_next) { rq_next = eb32sc_first(&rqueue, tid_bit); if (!rq_next) break; }
+ *         t = eb32sc_entry(rq_next, struct task, rq);
+ *         rq_next = eb32sc_next(rq_next, tid_bit);      <- taken BEFORE t->process() runs
+ *         ...  t = t->process(t);  ...
+ *
+ * The walk goes forward from a cursor and only comes back to the start of the tree when it falls
+ * off the end. A task inserted during the walk with a key behind the cursor (possible only with a
+ * nice value) therefore runs after the tasks still ahead of the cursor, not immediately.
+ * With nice 0 every new key is the largest one, so cursor order and "always take the first"
+ * order agree; these cases need nice != 0.
+ */
+describe.each(RQ_STARTS)("HAProxy 1.8 run-queue cursor, %s", (_rqName, rqStart) => {
+  let log: string[];
+  const named = (name: string, body?: (t: Task) => Task | null): Task =>
+    taskNew((t) => {
+      log.push(name);
+      return body ? body(t) : t;
+    });
+
+  beforeEach(() => {
+    resetScheduler();
+    sched.rqueueTicks = rqStart;
+    log = [];
+  });
+
+  it("a task woken by A while a niced-later task B is next runs after B (A, B, X)", () => {
+    const b = named("b");
+    b.nice = 1024; // key +1+32: far ahead
+    taskWakeup(b, TASK_WOKEN_IO);
+    const x = named("x");
+    const a = named("a", (t) => { taskWakeup(x, TASK_WOKEN_MSG); return t; });
+    taskWakeup(a, TASK_WOKEN_IO); // key +2: runs first; cursor then points at b
+    processRunnableTasks();
+    // x (key +3) was inserted behind the cursor (b, key +33): HAProxy runs b, then wraps to x.
+    expect(log).toEqual(["a", "b", "x"]);
+  });
+
+  it("a nice -1024 task woken during the walk runs after the tasks ahead of the cursor (A, B, N)", () => {
+    const n = named("n");
+    n.nice = -1024;
+    const a = named("a", (t) => { taskWakeup(n, TASK_WOKEN_MSG); return t; });
+    const b = named("b");
+    taskWakeup(a, TASK_WOKEN_IO);
+    taskWakeup(b, TASK_WOKEN_IO);
+    processRunnableTasks();
+    // n gets key +3-64, behind the cursor (b): HAProxy runs b first, then wraps to n.
+    expect(log).toEqual(["a", "b", "n"]);
+  });
+
+  it("a nice -1024 task that wakes itself while running does not run twice in a row (N, A, B, N)", () => {
+    const a = named("a");
+    const b = named("b");
+    taskWakeup(a, TASK_WOKEN_IO);
+    taskWakeup(b, TASK_WOKEN_IO);
+    const n = named("n", (t) => { if (t.calls === 1) taskWakeup(t, TASK_WOKEN_MSG); return t; });
+    n.nice = -1024;
+    taskWakeup(n, TASK_WOKEN_IO); // key +3-96: first
+    processRunnableTasks();
+    // requeued at +4-96, behind the cursor (a): HAProxy runs a and b before n again.
+    expect(log).toEqual(["n", "a", "b", "n"]);
+  });
+});

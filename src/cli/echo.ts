@@ -25,6 +25,11 @@ class EchoConn {
 
 const acceptAddr = Buffer.alloc(128);
 
+/** The echo server's listening socket (the fd owner). */
+class EchoListener {
+  constructor(readonly addr: string) {}
+}
+
 function echoClose(c: EchoConn): void {
   fdDelete(c.fd);
 }
@@ -107,7 +112,7 @@ export function startEchoServer(addr: string): string {
     native.close(fd);
     return `cannot bind socket [${addr}]`;
   }
-  fdInsert(fd, { echo: addr }, echoAccept);
+  fdInsert(fd, new EchoListener(addr), echoAccept);
   fdMayRecv(fd);
   fdWantRecv(fd);
   return "";

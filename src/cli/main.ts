@@ -25,6 +25,10 @@ import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, 
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { startEchoServer } from "./echo";
+import { enableTrace, parseTraceSpec, TraceSubsystem } from "../core/trace";
+import { enableProxyTrace } from "./trace_proxy";
+import { startTourClient } from "./tour_client";
+import { runTour } from "./tour";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
@@ -52,6 +56,10 @@ export interface CliOptions {
   oldPids: number[];
   oldPidsSig: string;
   echo: string[];
+  /** --trace[=subsystems]: null when off. */
+  trace: string | null;
+  /** --tour-client <addr>: the tour's in-loop client. */
+  tourClient: string;
   version: 0 | 1 | 2;
 }
 
@@ -103,7 +111,8 @@ export function usageText(): string {
     "        -dS disables splice usage (broken on old kernels)\n" +
     "        -dR disables SO_REUSEPORT usage\n" +
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
-    "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n\n";
+    "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
+    "        --trace[=fd,updt,poll,cache,task,listener,si,stream] traces internal events to stdout\n\n";
 }
 
 /** Thrown by parseArgs for bad arguments: the message is printed with the usage, exit 1. */
@@ -114,7 +123,7 @@ export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
     files: [], check: false, debug: false, foreground: false, daemon: false, quiet: false, verbose: false,
     pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
-    noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], version: 0,
+    noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
   };
   const num = (flag: string, v: string | undefined): number => {
     if (v === undefined) throw new UsageError(`option '${flag}' expects an argument`);
@@ -126,6 +135,18 @@ export function parseArgs(argv: string[]): CliOptions {
     if (a === "--") {
       o.files.push(...argv.slice(i + 1));
       break;
+    }
+    if (a === "--trace" || a.startsWith("--trace=")) {
+      o.trace = a === "--trace" ? "all" : a.slice(8);
+      const t = parseTraceSpec(o.trace);
+      if (typeof t === "string") throw new UsageError(t);
+      continue;
+    }
+    if (a === "--tour-client") {
+      const v = argv[++i];
+      if (!v) throw new UsageError("option '--tour-client' expects an address");
+      o.tourClient = v;
+      continue;
     }
     if (a === "--echo") {
       const v = argv[++i];
@@ -471,6 +492,7 @@ function daemonize(argv: string[]): number {
 
 /** Run the command. Returns the exit code (the loop has ended, or it never started). */
 export function main(argv: string[]): number {
+  if (argv[0] === "tour") return runTour(process.argv[1]);
   let o: CliOptions;
   try {
     o = parseArgs(argv);
@@ -575,6 +597,11 @@ export function main(argv: string[]): number {
   }
   if (o.verbose || o.debug) out(`Using ${poller.name}() as the polling mechanism.\n`);
 
+  installDebugHooks(o);
+  if (o.trace !== null) {
+    enableTrace(parseTraceSpec(o.trace) as Set<TraceSubsystem>);
+    enableProxyTrace();
+  }
   const alerts = buildProxies(cfg, o);
   if (alerts.length) {
     for (const a of alerts) logAlertLine(`config : ${a}`);
@@ -601,9 +628,15 @@ export function main(argv: string[]): number {
     }
   }
   if (bindErr) return 1;
+  if (o.tourClient) {
+    const e = startTourClient(o.tourClient);
+    if (e) {
+      logAlertLine(`tour client: ${e}`);
+      return 1;
+    }
+  }
 
   installSignals();
-  installDebugHooks(o);
 
   // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen.
   if (o.oldPids.length) {

@@ -110,8 +110,21 @@ export const fdtab: FdTab = {
  * Hook called with (fd, what, stateBefore) after every state change; null when tracing is off,
  * so the hot path pays one null test. Set by the trace module.
  */
-export const fdHooks: { onState: ((fd: number, what: number, before: number) => void) | null } = {
+export const fdHooks: {
+  onState: ((fd: number, what: number, before: number) => void) | null;
+  /** fd_insert / fd_delete (<closed> false for fd_remove). */
+  onInsert: ((fd: number) => void) | null;
+  onDelete: ((fd: number, closed: boolean) => void) | null;
+  /** An fd was appended to the update list. */
+  onUpdt: ((fd: number) => void) | null;
+  /** fd_process_cached_events is about to call <fd>'s iocb with <ev>. */
+  onIocb: ((fd: number, ev: number) => void) | null;
+} = {
   onState: null,
+  onInsert: null,
+  onDelete: null,
+  onUpdt: null,
+  onIocb: null,
 };
 
 /** Codes passed to fdHooks.onState, indexing FD_OP_NAMES. */
@@ -153,6 +166,7 @@ export function updtFdPolling(fd: number): void {
   if (fdtab.flags[fd] & FD_F_UPDATED) return;
   fdtab.flags[fd] |= FD_F_UPDATED;
   fdtab.updt[fdtab.nbUpdt++] = fd;
+  if (fdHooks.onUpdt !== null) fdHooks.onUpdt(fd);
 }
 
 /** HAProxy: fd_alloc_cache_entry(). */
@@ -328,6 +342,7 @@ export function fdInsert(fd: number, owner: unknown, iocb: IoCb): void {
   fdtab.flags[fd] = FD_F_NEW | (fdtab.flags[fd] & FD_F_UPDATED);
   fdtab.cacheIdx[fd] = 0;
   if (fd + 1 > fdtab.maxfd) fdtab.maxfd = fd + 1;
+  if (fdHooks.onInsert !== null) fdHooks.onInsert(fd);
 }
 
 /**
@@ -350,6 +365,7 @@ export const fdOps: {
  * it because the owner is gone (or applies it to the fd's next user).
  */
 function fdDoDelete(fd: number, doClose: boolean): void {
+  if (fdHooks.onDelete !== null) fdHooks.onDelete(fd, doClose);
   if (fdtab.flags[fd] & FD_F_LINGER_RISK) fdOps.nolinger(fd);
   fdOps.clo(fd);
   fdReleaseCacheEntry(fd);
@@ -392,6 +408,7 @@ export function fdProcessCachedEvents(): void {
     t.ev[fd] = ev;
     const cb = t.iocb[fd];
     if (cb !== null && t.owner[fd] !== null && ev !== 0) {
+      if (fdHooks.onIocb !== null) fdHooks.onIocb(fd, ev);
       cb(fd);
     } else {
       fdReleaseCacheEntry(fd);

@@ -172,7 +172,11 @@ export const sched = {
 };
 
 /** Hook for traces: called on every wake-up with (task, reason bits); null when off. */
-export const taskHooks: { onWakeup: ((t: Task, f: number) => void) | null } = { onWakeup: null };
+export const taskHooks: {
+  onWakeup: ((t: Task, f: number) => void) | null;
+  /** process_runnable_tasks is about to run <t>. */
+  onRun: ((t: Task) => void) | null;
+} = { onWakeup: null, onRun: null };
 
 /** HAProxy: task_new(). */
 export function taskNew(process: TaskProcess, context: unknown = null): Task {
@@ -308,6 +312,7 @@ export function processRunnableTasks(): void {
     t.pendingState = 0;
     t.calls++;
     sched.currTask = t;
+    if (taskHooks.onRun !== null) taskHooks.onRun(t);
     t = t.process(t);
     sched.currTask = null;
     if (t !== null) {

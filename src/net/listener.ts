@@ -110,8 +110,8 @@ export function createListener(l: Listener): void {
 export function enableListener(l: Listener): void {
   if (l.state !== LI_LISTEN) return;
   if (l.nbconn < l.maxconn) {
-    fdWantRecv(l.fd);
     l.setState(LI_READY);
+    fdWantRecv(l.fd);
   } else {
     l.setState(LI_FULL);
   }

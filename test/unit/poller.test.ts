@@ -26,8 +26,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { C, native } from "../../src/native";
 import { clock, updateDate } from "../../src/core/clock";
 import {
-  fdCantRecv, fdCantSend, fdDelete, fdInsert, fdMaySend, fdOps, fdProcessCachedEvents, fdStopRecv,
-  fdStopSend, fdtab, fdWantRecv, fdWantSend, initFdtab,
+  fdCantRecv, fdCantSend, fdDelete, fdInsert, fdMaySend, fdOps, fdProcessCachedEvents, fdRemove,
+  fdStopRecv, fdStopSend, fdtab, fdWantRecv, fdWantSend, initFdtab,
 } from "../../src/core/fd";
 import { counters, global } from "../../src/core/global";
 import { runOneTurn } from "../../src/core/loop";
@@ -415,6 +415,8 @@ describe.each(NAMES)("poller %s", (name) => {
       expect(ev & HUP).toBe(reportsHup ? HUP : 0);
       expect(ev & ERR).toBe(0);
       expect(results[0]).toEqual([0]);
+      // fd_update_events(): HUP makes the fd read-ready only (no ERR: not write-ready).
+      expect(io.calls[0].state & (READY_R | READY_W)).toBe(READY_R);
       // epoll and Linux poll() report POLLRDHUP, which sets the poller's RDHUP flag (HAProxy does
       // the same in ev_epoll.c/ev_poll.c); select() never can.
       expect(poller.flags & HAP_POLL_F_RDHUP).toBe(reportsHup ? HAP_POLL_F_RDHUP : 0);
@@ -446,6 +448,9 @@ describe.each(NAMES)("poller %s", (name) => {
       expect(ev & ERR).toBe(reportsErr ? ERR : 0);
       expect(ev & HUP).toBe(reportsHup ? HUP : 0);
       expect(results[0]).toEqual([-E.ECONNRESET, 0]);
+      // fd_update_events(): ERR makes both directions ready (fd_may_recv + fd_may_send), although
+      // only reading was wanted; select reports IN only, so only READY_R.
+      expect(io.calls[0].state & (READY_R | READY_W)).toBe(reportsErr ? READY_R | READY_W : READY_R);
     });
 
     it("peer closed with our data unread (write side): " + (reportsErr ? "OUT|ERR|HUP" : "OUT only") + ", send() gives -EPIPE", () => {
@@ -781,6 +786,81 @@ describe.each(NAMES)("poller %s", (name) => {
       expect(old.calls).toHaveLength(1);
     });
 
+    it("fd_delete() of a polled fd: the poller forgets it (an idle turn still sleeps; a reuse of the number that wants nothing gets nothing)", () => {
+      const [a, b] = pair();
+      const old = recorder();
+      fdInsert(a, "old", old.cb);
+      fdWantRecv(a);
+      runOneTurn(0);
+      sendStr(b, "pending");
+      // polled for reading, with data pending, when it is deleted
+      expect(show(fdtab.state[a])).toBe("R:PrA W:pra");
+      fdDelete(a);
+      // poll/select must drop the closed fd from their sets (clo), or the wait fails at once
+      // (POLLNVAL / EBADF) on every turn.
+      updateDate();
+      const t0 = performance.now();
+      expect(runOneTurn(100)).toBe(true);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(80);
+
+      const [x, y] = pairWithFd(a);
+      sendStr(y, "new data"); // readable, but its new owner does not want to read
+      const neu = recorder();
+      fdInsert(x, "new", neu.cb);
+      const from = polls.length;
+      runOneTurn(20);
+      runOneTurn(20);
+      expect(reportedFor(x, from)).toEqual([]);
+      expect(fdtab.state[x]).toBe(0);
+      expect(fdtab.ev[x]).toBe(0);
+      expect(neu.calls).toHaveLength(0);
+    });
+
+    it("fd_remove() of a polled fd (left open): its events never reach fdtab", () => {
+      const [a, b] = pair();
+      const old = recorder();
+      fdInsert(a, "old", old.cb);
+      fdWantRecv(a);
+      runOneTurn(0);
+      sendStr(b, "pending");
+      fdRemove(a);
+      expect(open.has(a)).toBe(true); // not closed
+      runOneTurn(0);
+      runOneTurn(0);
+      expect(fdtab.state[a]).toBe(0);
+      expect(fdtab.ev[a]).toBe(0);
+      expect(old.calls).toHaveLength(0);
+    });
+
+    it("fd_remove() of a polled fd (left open): the poller stops watching it (an idle turn sleeps, a re-insert is not reported)", () => {
+      const [a, b] = pair();
+      fdInsert(a, "old", recorder().cb);
+      fdWantRecv(a);
+      runOneTurn(0);
+      sendStr(b, "pending");
+      fdRemove(a);
+      updateDate();
+      const t0 = performance.now();
+      expect(runOneTurn(100)).toBe(true);
+      const dt = performance.now() - t0;
+      // epoll: still reported by the kernel registration that fd_remove() left behind, so the
+      // wait ends at once (0 ms) on every turn while the fd is readable.
+      expect(reportedFor(a)).toEqual([]);
+      expect(dt).toBeGreaterThanOrEqual(80);
+
+      // The same open fd given back to fdtab, by an owner that does not want to read (yet):
+      // fdtab says "not polled", so the poller must not report it either.
+      const neu = recorder();
+      fdInsert(a, "new", neu.cb);
+      const from = polls.length;
+      runOneTurn(0);
+      runOneTurn(0);
+      expect(reportedFor(a, from)).toEqual([]);
+      expect(show(fdtab.state[a])).toBe("R:pra W:pra");
+      expect(fdtab.ev[a]).toBe(0);
+      expect(neu.calls).toHaveLength(0);
+    });
+
     it("a deleted fd's queued update is applied to the fd's next user with its own state (one list entry)", () => {
       const [a] = pair();
       const old = recorder();
@@ -857,9 +937,13 @@ describe.each(NAMES)("poller %s", (name) => {
       const order: string[] = [];
       const sigs: number[] = [];
       signalRegisterFct(SIGUSR2, (sig) => { sigs.push(sig); order.push("signal"); });
+      // A wake-up byte left in the self-pipe by an earlier signal would end the first wait at once:
+      // let one non-sleeping turn drain it.
+      runOneTurn(0);
+      let exited: Promise<void> | null = null;
       try {
         const child = spawn("sh", ["-c", `sleep 0.2; kill -USR2 ${process.pid}`], { stdio: "ignore" });
-        const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+        exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
         const t0 = performance.now();
         expect(runOneTurn(5000)).toBe(true); // would sleep MAX_DELAY_MS = 1000 without the signal
         const dt = performance.now() - t0;
@@ -883,8 +967,10 @@ describe.each(NAMES)("poller %s", (name) => {
         // handled once
         runOneTurn(0);
         expect(sigs).toEqual([SIGUSR2]);
-        await exited;
       } finally {
+        // Never restore the default action (terminate) before the child's signal has arrived.
+        if (exited) await exited;
+        native.signalTake(new Int32Array(65));
         signalUnregister(SIGUSR2);
       }
     });

@@ -350,7 +350,8 @@ export function fdInsert(fd: number, owner: unknown, iocb: IoCb): void {
  * (kept as hooks so this file has no native dependency and can be tested in-process).
  */
 export const fdOps: {
-  clo: (fd: number) => void;
+  /** The poller's clo(); <closing> is false for fd_remove (the fd stays open elsewhere). */
+  clo: (fd: number, closing: boolean) => void;
   close: (fd: number) => void;
   nolinger: (fd: number) => void;
 } = {
@@ -367,7 +368,7 @@ export const fdOps: {
 function fdDoDelete(fd: number, doClose: boolean): void {
   if (fdHooks.onDelete !== null) fdHooks.onDelete(fd, doClose);
   if (fdtab.flags[fd] & FD_F_LINGER_RISK) fdOps.nolinger(fd);
-  fdOps.clo(fd);
+  fdOps.clo(fd, doClose);
   fdReleaseCacheEntry(fd);
   fdtab.state[fd] = 0;
   fdtab.owner[fd] = null;

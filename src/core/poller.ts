@@ -40,8 +40,8 @@ export interface Poller {
   fork(): boolean;
   /** HAProxy: p->poll. Apply the update list, wait until about <exp> (a tick), record events. */
   poll(exp: number): void;
-  /** HAProxy: p->clo. */
-  clo(fd: number): void;
+  /** HAProxy: p->clo. <closing> is false when the fd stays open (fd_remove). */
+  clo(fd: number, closing?: boolean): void;
 }
 
 /** Turn the POLLED bits of a state byte into the native POLL_DIR_* mask. */
@@ -102,12 +102,17 @@ export class NativeBackedPoller implements Poller {
     return this.np !== null && this.np.fork() === 0;
   }
 
-  clo(fd: number): void {
+  clo(fd: number, closing = true): void {
     if (this.np === null) return;
     const s = fdtab.state[fd];
-    if (this.bitmapBackend ? (s & FD_EV_POLLED_RW) !== 0 : (fdtab.flags[fd] & FD_F_CLONED) !== 0) {
-      this.np.clo(fd);
-    }
+    // poll/select keep bitmaps that must forget the fd. The kernel drops a closed fd from an epoll
+    // or kqueue set by itself, unless it was duplicated (cloned) or is not being closed at all
+    // (fd_remove: HAProxy 1.8 leaves it registered there, so a readable removed fd would wake
+    // every epoll_wait; hapoll deletes it).
+    const need = this.bitmapBackend
+      ? (s & FD_EV_POLLED_RW) !== 0
+      : (s & FD_EV_POLLED_RW) !== 0 && (!closing || (fdtab.flags[fd] & FD_F_CLONED) !== 0);
+    if (need) this.np.clo(fd);
   }
 
   poll(exp: number): void {
@@ -179,7 +184,7 @@ export function disablePoller(name: string): boolean {
 
 /** Wire fd.ts's deletion hooks to the chosen poller and the native close. */
 function wireFdOps(p: Poller): void {
-  fdOps.clo = (fd) => p.clo(fd);
+  fdOps.clo = (fd, closing) => p.clo(fd, closing);
   fdOps.close = (fd) => { native.close(fd); };
   fdOps.nolinger = (fd) => { native.setLinger(fd, 1, 0); };
 }

@@ -27,10 +27,12 @@ export function runOneTurn(maxWaitMs = -1): boolean {
   signalProcessQueue();
   let next = wakeExpiredTasks();
   if (counters.jobs === 0 || counters.hardStop) return false;
-  if (fdtab.cacheNum !== 0 || runQueueNonEmpty() || signalQueued()) next = clock.nowMs;
+  // Work is pending: do not sleep. A now_ms of exactly 0 would read as TICK_ETERNITY (HAProxy has
+  // that quirk: a 1 s sleep once every 49.7 days); a tick just before now says "expired" instead.
+  if (fdtab.cacheNum !== 0 || runQueueNonEmpty() || signalQueued()) next = clock.nowMs || -1;
   if (maxWaitMs >= 0) {
     const cap = (clock.nowMs + maxWaitMs) | 0 || 1;
-    if (next === 0 || ((cap - next) | 0) < 0) next = maxWaitMs === 0 ? clock.nowMs : cap;
+    if (next === 0 || ((cap - next) | 0) < 0) next = maxWaitMs === 0 ? clock.nowMs || -1 : cap;
   }
   registry.cur!.poll(next);
   fdProcessCachedEvents();

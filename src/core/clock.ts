@@ -5,8 +5,8 @@
  * did not rely on a monotonic clock. hapoll reads a monotonic clock (performance.now()), which
  * gives the same guarantee by construction, and keeps the wall clock only for log dates.
  *
- * `nowMs` is the 32-bit tick used by every timer. It may be started at an offset (environment
- * variable HAPOLL_TICK_OFFSET, or setTickOffset()) so that tests can run the loop across the wrap.
+ * `nowMs` is the 32-bit tick used by every timer. It may be started at a chosen value (environment
+ * variable HAPOLL_NOW_MS, or setNowMs()) so that tests can run the loop across the wrap.
  */
 import { performance } from "node:perf_hooks";
 
@@ -44,10 +44,13 @@ export function setNowMs(tick: number): void {
 /** HAProxy: tv_init_process_date(). */
 export function initClock(): void {
   clock.wallDelta = Date.now() - performance.now();
-  const off = process.env.HAPOLL_TICK_OFFSET;
-  clock.tickOffset = off ? Number(off) | 0 : 0;
+  clock.tickOffset = 0;
   updateDate();
   clock.startDateMs = clock.dateMs;
+  // HAPOLL_NOW_MS starts the tick counter at a chosen value, e.g. -2000 to cross the 32-bit wrap
+  // (and the TICK_ETERNITY value 0) two seconds after start.
+  const start = process.env.HAPOLL_NOW_MS;
+  if (start !== undefined && /^-?\d+$/.test(start)) setNowMs(Number(start) | 0);
 }
 
 initClock();

@@ -21,7 +21,7 @@ import {
 } from "../net/listener";
 import { bindListener } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
-import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
+import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { startEchoServer } from "./echo";
@@ -671,6 +671,7 @@ export function main(argv: string[]): number {
     delete process.env.HAPOLL_DAEMON_READY;
   }
   if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
+  logState.starting = false;
   updateDate();
   runPollLoop();
 

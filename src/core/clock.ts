@@ -41,7 +41,7 @@ export function setNowMs(tick: number): void {
   updateDate();
 }
 
-/** HAProxy: tv_init_process_date(). */
+/** HAProxy: the start-up part of tv_update_date() (start_date, now). */
 export function initClock(): void {
   clock.wallDelta = Date.now() - performance.now();
   clock.tickOffset = 0;

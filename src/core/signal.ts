@@ -65,7 +65,7 @@ export function signalUnregisterHandler(sh: SigHandler): void {
   if (i >= 0) list.splice(i, 1);
 }
 
-/** HAProxy: signal_unregister(): forget all handlers of <sig> and restore its default action. */
+/** Forget all handlers of <sig> and restore its default action (HAProxy 1.8 has only signal_unregister_handler(); deinit_signals() does this for every signal). */
 export function signalUnregister(sig: number): void {
   if (sig <= 0 || sig >= MAX_SIGNAL) return;
   handlers[sig].length = 0;

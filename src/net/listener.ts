@@ -241,6 +241,7 @@ const errno = require("node:os").constants.errno as Record<string, number>;
 const E_AGAIN = -errno.EAGAIN;
 const E_INTR = -errno.EINTR;
 const E_CONNABORTED = -errno.ECONNABORTED;
+const E_INVAL = -errno.EINVAL;
 const E_NFILE = -errno.ENFILE;
 const E_MFILE = -errno.EMFILE;
 const E_NOBUFS = -errno.ENOBUFS;
@@ -266,6 +267,8 @@ export function listenerAccept(fd: number): void {
   while (maxAccept--) {
     if (global.maxconn && counters.actconn >= global.maxconn) {
       limitListener(l, globalListenerQueue, "global");
+      // A slot freeing resumes it at once (listenerRelease); this is the safety net HAProxy keeps.
+      taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
       return;
     }
     if (p.maxconn && p.feconn >= p.maxconn) {
@@ -279,12 +282,20 @@ export function listenerAccept(fd: number): void {
         return;
       }
       if (cfd === E_INTR || cfd === E_CONNABORTED) continue;
+      if (cfd === E_INVAL) {
+        // The socket was paused (shut down) by another process sharing it: retry soon.
+        limitListener(l, globalListenerQueue, "global");
+        taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 100));
+        return;
+      }
       if (cfd === E_NFILE || cfd === E_MFILE || cfd === E_NOBUFS || cfd === E_NOMEM) {
         logLimit(l, cfd === E_NFILE ? "system FD" : cfd === E_MFILE ? "process FD" : "system memory");
         limitListener(l, globalListenerQueue, "global");
         taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 100));
         return;
       }
+      // Any other error: let the poller confirm before trying again (no spinning on a bad socket).
+      fdDoneRecv(fd);
       return;
     }
     if (cfd >= global.maxsock) {

@@ -100,9 +100,12 @@ export function sendLog(targets: LogTarget[], level: number, msg: string): void 
   }
 }
 
-/** ha_alert(): "[ALERT]    (pid) : msg" on stderr (unless quiet). */
+/** Set once the loop runs: HAProxy's MODE_STARTING ends there. */
+export const logState = { starting: true };
+
+/** ha_alert(): "[ALERT]    (pid) : msg" on stderr (quiet mode hides it, but not while starting). */
 export function logAlertLine(msg: string): void {
-  if (global.quiet) return;
+  if (global.quiet && !global.verbose && !logState.starting) return;
   writeLine(2, `[ALERT]    (${process.pid}) : ${msg}\n`);
 }
 

@@ -164,6 +164,8 @@ export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: nu
   s.si[0].hcto = fe.cfg.timeouts.clientFin;
   s.si[1].hcto = s.be.cfg.timeouts.serverFin;
   req.rex = TICK_ETERNITY;
+  // HAProxy: session_accept_fd() sets TCP_NODELAY on the client socket.
+  if (l.family !== "unix") native.setsockoptInt(cfd, native.constants.IPPROTO_TCP, native.constants.TCP_NODELAY, 1);
   if (fe.cfg.options.clitcpka) native.setsockoptInt(cfd, native.constants.SOL_SOCKET, native.constants.SO_KEEPALIVE, 1);
   fdInsert(cfd, s.si[0].conn, connFdHandler);
   // Speculative I/O: try reading before polling.

@@ -199,3 +199,28 @@ export const POLLER_VARIANTS: { name: string; args: string[] }[] = [
   { name: "poll", args: ["-de", "-dk"] },
   { name: "select", args: ["-de", "-dk", "-dp", "-n", "400"] },
 ];
+
+/**
+ * Wait until 127.0.0.1:<port> (or any address) is in LISTEN state, without connecting to it (a probe
+ * connection would go through the proxy to the backend). Linux /proc/net/tcp and tcp6.
+ */
+export async function waitListen(port: number, ms = 10_000): Promise<void> {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  const deadline = Date.now() + ms;
+  for (;;) {
+    for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      let text = "";
+      try {
+        text = fs.readFileSync(f, "utf8");
+      } catch {
+        continue;
+      }
+      for (const line of text.split("\n").slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length > 3 && cols[1].endsWith(":" + hex) && cols[3] === "0A") return;
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`port ${port} not listening after ${ms} ms`);
+    await sleep(20);
+  }
+}

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import * as dgram from "node:dgram";
 import * as crypto from "node:crypto";
 import * as net from "node:net";
-import { cleanup, echoServer, freePort, randomBytes, roundTrip, sleep, startHapoll } from "./helpers";
+import { cleanup, echoServer, freePort, randomBytes, roundTrip, sleep, startHapoll, waitListen } from "./helpers";
 
 afterEach(cleanup);
 
@@ -112,7 +112,7 @@ listen up
     option ${opt}
     server s1 127.0.0.1:${sink2.port}
 `);
-    await sleep(300);
+    await waitListen(port2);
     const c = net.connect({ port: port2, host: "127.0.0.1" });
     await new Promise<void>((r, j) => {
       c.once("connect", () => r());

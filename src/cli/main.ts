@@ -23,7 +23,8 @@ import { bindListener } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
 import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
-import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { sessionAcceptFd } from "../proxy/session";
 import { startEchoServer } from "./echo";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
@@ -296,10 +297,12 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
   return alerts;
 }
 
-/** l->accept for proxy listeners: build the stream, print the debug line and the connect log. */
+/**
+ * l->accept for proxy listeners (HAProxy: session_accept_fd): a stream, or first an embryonic
+ * session waiting for its PROXY header (accept-proxy).
+ */
 function acceptStream(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  if (!streamAccept(l, cfd, addr, addrLen)) return false;
-  return true;
+  return sessionAcceptFd(l, cfd, addr, addrLen);
 }
 
 /** -d output: HAProxy's per-stream debug lines on stdout. */
@@ -402,6 +405,11 @@ function dumpPools(): void {
   let n = 0;
   for (let fd = 0; fd < fdtab.maxfd; fd++) if (fdtab.owner[fd] !== null) n++;
   err(`fdtab: ${n} fds in use, maxfd=${fdtab.maxfd}, cache=${fdtab.cacheNum}; example state ${fdStateString(0)}\n`);
+  for (const p of runtime.proxies) {
+    if (p.cfg.cap.fe && p.listeners.some((l) => l.bind?.acceptProxy)) {
+      err(`Frontend ${p.id}: ${p.failedHandshakes} failed handshakes (PROXY protocol), ${p.cumFeconn} conns.\n`);
+    }
+  }
 }
 
 /** Install HAProxy's signal handlers. */

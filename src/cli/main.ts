@@ -23,12 +23,14 @@ import { bindListener } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
 import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
-import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { sessionAcceptFd } from "../proxy/session";
 import { startEchoServer } from "./echo";
 import { enableTrace, parseTraceSpec, TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
+import { runMaster, workerNumber, workerReady } from "./master";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
@@ -43,6 +45,8 @@ export interface CliOptions {
   debug: boolean;
   foreground: boolean;
   daemon: boolean;
+  /** -W: master-worker mode (implied by nbproc > 1). */
+  masterWorker: boolean;
   quiet: boolean;
   verbose: boolean;
   pidfile: string;
@@ -100,6 +104,7 @@ export function usageText(): string {
     "        -d enters debug mode ; -db only disables background mode.\n" +
     "        -V enters verbose mode (disables quiet mode)\n" +
     "        -D goes daemon\n" +
+    "        -W master-worker mode (implied by nbproc > 1).\n" +
     "        -q quiet mode : don't display messages\n" +
     "        -c check mode : only check config files and exit\n" +
     `        -n sets the maximum total # of connections (${DEFAULT_MAXCONN})\n` +
@@ -121,7 +126,7 @@ export class UsageError extends Error {}
 /** HAProxy: the argument loop of init(). */
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
-    files: [], check: false, debug: false, foreground: false, daemon: false, quiet: false, verbose: false,
+    files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, quiet: false, verbose: false,
     pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
     noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
   };
@@ -168,6 +173,7 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (f === "V") o.verbose = true;
     else if (f === "c") o.check = true;
     else if (f === "D") o.daemon = true;
+    else if (f === "W") o.masterWorker = true;
     else if (f === "q") o.quiet = true;
     else if (f === "sf" || f === "st") {
       o.oldPidsSig = f === "sf" ? "SIGUSR1" : "SIGTERM";
@@ -305,7 +311,7 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
         const l = new Listener(p, bc, {
           addr: sa.buf, addrLen: sa.len, family: sa.family, label,
           maxconn: bc.maxconn || p.maxconn, backlog: bc.backlog || pc.backlog || 0,
-          maxaccept: cfg.global.tuneMaxaccept || 64,
+          maxaccept: listenerMaxaccept(cfg.global.tuneMaxaccept || 64, cfg.global.nbproc),
           accept: acceptStream,
         });
         createListener(l);
@@ -317,10 +323,22 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
   return alerts;
 }
 
-/** l->accept for proxy listeners: build the stream, print the debug line and the connect log. */
+/**
+ * HAProxy's per-listener maxaccept (check_config_validity()): with several processes, each takes a
+ * share of half of it, for fairness between processes; -1 (unlimited) stays.
+ */
+function listenerMaxaccept(maxaccept: number, nbproc: number): number {
+  if (maxaccept <= 0) return maxaccept;
+  if (nbproc > 1) maxaccept = Math.floor((maxaccept + 1) / 2);
+  return Math.floor((maxaccept + nbproc - 1) / nbproc);
+}
+
+/**
+ * l->accept for proxy listeners (HAProxy: session_accept_fd): a stream, or first an embryonic
+ * session waiting for its PROXY header (accept-proxy).
+ */
 function acceptStream(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  if (!streamAccept(l, cfd, addr, addrLen)) return false;
-  return true;
+  return sessionAcceptFd(l, cfd, addr, addrLen);
 }
 
 /** -d output: HAProxy's per-stream debug lines on stdout. */
@@ -423,6 +441,11 @@ function dumpPools(): void {
   let n = 0;
   for (let fd = 0; fd < fdtab.maxfd; fd++) if (fdtab.owner[fd] !== null) n++;
   err(`fdtab: ${n} fds in use, maxfd=${fdtab.maxfd}, cache=${fdtab.cacheNum}; example state ${fdStateString(0)}\n`);
+  for (const p of runtime.proxies) {
+    if (p.cfg.cap.fe && p.listeners.some((l) => l.bind?.acceptProxy)) {
+      err(`Frontend ${p.id}: ${p.failedHandshakes} failed handshakes (PROXY protocol), ${p.cumFeconn} conns.\n`);
+    }
+  }
 }
 
 /** Install HAProxy's signal handlers. */
@@ -490,8 +513,12 @@ function daemonize(argv: string[]): number {
   return ok ? 0 : 1;
 }
 
-/** Run the command. Returns the exit code (the loop has ended, or it never started). */
-export function main(argv: string[]): number {
+/**
+ * Run the command. Returns the exit code (the loop has ended, or it never started), or null when
+ * this process became the master of `nbproc` workers: it then lives on Node's event loop and exits
+ * by itself once the last worker is gone.
+ */
+export function main(argv: string[]): number | null {
   if (argv[0] === "tour") return runTour(process.argv[1]);
   let o: CliOptions;
   try {
@@ -521,7 +548,7 @@ export function main(argv: string[]): number {
     err(usageText());
     return 1;
   }
-  if (o.daemon && !o.debug && !o.foreground && !o.check && !process.env.HAPOLL_DAEMON_READY) return daemonize(argv);
+  if (o.daemon && !o.debug && !o.foreground && !o.check && !process.env.HAPOLL_DAEMON_READY && !workerNumber()) return daemonize(argv);
 
   const files = readConfigFiles(o.files);
   if (typeof files === "string") {
@@ -529,8 +556,10 @@ export function main(argv: string[]): number {
     return 1;
   }
   const parsed = parseConfigFiles(files, { pid: process.pid });
+  // A worker's master has already shown the warnings of the same files.
+  const worker = workerNumber();
   for (const d of parsed.diags) {
-    if (d.level === "alert" || !o.quiet) err(formatDiag(d, process.pid) + "\n");
+    if (d.level === "alert" || (!o.quiet && !worker)) err(formatDiag(d, process.pid) + "\n");
   }
   if (parsed.fatal) return 1;
   const cfg = parsed.config;
@@ -553,6 +582,16 @@ export function main(argv: string[]): number {
     }
     out("Configuration file is valid\n");
     return 0;
+  }
+
+  // HAProxy: nbproc > 1 (or -W): this process becomes the master of the workers (master.ts).
+  if (!worker && (g.nbproc > 1 || o.masterWorker)) {
+    global.quiet = (o.quiet || g.quiet) && !o.verbose;
+    if (g.nbproc > 1 && (o.noReuseport || g.noreuseport)) {
+      logAlertLine(`config : 'nbproc ${g.nbproc}' needs SO_REUSEPORT: each worker binds its own listeners (remove 'noreuseport' / -dR).`);
+      return 1;
+    }
+    return runMaster({ argv, nbproc: g.nbproc, pidfile: o.pidfile || g.pidfile || "", oldPids: o.oldPids, oldPidsSig: o.oldPidsSig });
   }
 
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
@@ -620,7 +659,8 @@ export function main(argv: string[]): number {
       }
     }
   }
-  for (const a of o.echo) {
+  // The built-in echo backend binds without SO_REUSEPORT: with nbproc, worker #1 serves it.
+  for (const a of worker > 1 ? [] : o.echo) {
     const e = startEchoServer(a);
     if (e) {
       logAlertLine(`Starting echo server: ${e}`);
@@ -638,8 +678,9 @@ export function main(argv: string[]): number {
 
   installSignals();
 
-  // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen.
-  if (o.oldPids.length) {
+  // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen (a worker's
+  // master does it once every worker listens).
+  if (o.oldPids.length && !worker) {
     for (const pid of o.oldPids) {
       try {
         process.kill(pid, o.oldPidsSig);
@@ -648,7 +689,7 @@ export function main(argv: string[]): number {
       }
     }
   }
-  const pidfile = o.pidfile || g.pidfile;
+  const pidfile = worker ? "" : o.pidfile || g.pidfile;
   if (pidfile) {
     try {
       fs.writeFileSync(pidfile, `${process.pid}\n`);
@@ -670,6 +711,7 @@ export function main(argv: string[]): number {
     fs.writeFileSync(process.env.HAPOLL_DAEMON_READY, "ok\n");
     delete process.env.HAPOLL_DAEMON_READY;
   }
+  if (worker) workerReady();
   if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
   logState.starting = false;
   updateDate();

@@ -18,6 +18,10 @@ import {
 import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
 import { global } from "../core/global";
 import { Channel } from "../proxy/channel";
+import { bAlloc } from "../proxy/buffer";
+import {
+  ProxyHeader, ppParse, makeProxyLine, PP_MAX_SEND, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TRUNCATED,
+} from "./proxy_protocol";
 
 /* HAProxy: CO_FL_* connection flags (the ones a TCP proxy needs). */
 export const CO_FL_WAIT_L4_CONN = 0x00000001;
@@ -28,12 +32,21 @@ export const CO_FL_ERROR = 0x00000010;
 export const CO_FL_WAIT_ROOM = 0x00000020;
 export const CO_FL_ADDR_FROM_SET = 0x00000040;
 export const CO_FL_ADDR_TO_SET = 0x00000080;
+/** Handshake: a PROXY protocol header must be read before anything else (bind `accept-proxy`). */
+export const CO_FL_ACCEPT_PROXY = 0x00000100;
+/** Handshake: a PROXY protocol header must be sent before anything else (server `send-proxy[-v2]`). */
+export const CO_FL_SEND_PROXY = 0x00000200;
+/** A PROXY protocol header was received on this connection. */
+export const CO_FL_RCVD_PROXY = 0x00000400;
+/** HAProxy: CO_FL_HANDSHAKE: any handshake still pending (no data I/O until it is done). */
+export const CO_FL_HANDSHAKE = CO_FL_ACCEPT_PROXY | CO_FL_SEND_PROXY;
 
 const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
 const ENOTCONN = -(require("node:os").constants.errno.ENOTCONN as number);
 const EALREADY = -(require("node:os").constants.errno.EALREADY as number);
 const EINPROGRESS = -(require("node:os").constants.errno.EINPROGRESS as number);
 const EISCONN = -(require("node:os").constants.errno.EISCONN as number);
+const EINTR = -(require("node:os").constants.errno.EINTR as number);
 
 /** What a connection calls in its data layer. HAProxy 1.7: struct data_cb. */
 export interface ConnDataCb {
@@ -54,11 +67,156 @@ export class Connection {
   data: ConnDataCb | null = null;
   /** The object the data layer hangs on (the stream interface). */
   owner: unknown = null;
-  /** Peer (client side) or destination (server side) sockaddr bytes. */
+  /**
+   * Client side: the source address (HAProxy addr.from: the peer, or what a PROXY header said).
+   * Server side: the destination.
+   */
   addr: Buffer | null = null;
   addrLen = 0;
+  /**
+   * Client side: the address the client connected to (HAProxy addr.to), set by a PROXY header or
+   * read lazily with getsockname() (connGetToAddr). Valid when CO_FL_ADDR_TO_SET.
+   */
+  toAddr: Buffer | null = null;
+  toAddrLen = 0;
   /** Last socket error seen (-errno), 0 when none. */
   errno = 0;
+  /** HAProxy: err_code: why a handshake failed (CO_ER_*, proxy_protocol.ts), 0 when none. */
+  errCode = 0;
+  /**
+   * accept-proxy: the buffer (from the pool) the header is read into, and how many bytes it holds.
+   * Bytes past the header stay there: the buffer becomes the request channel's (no copy).
+   */
+  hsBuf: Buffer | null = null;
+  hsLen = 0;
+  /** accept-proxy: the header's length once parsed. */
+  hsHdrLen = 0;
+  /**
+   * HAProxy: send_proxy_ofs: 0 when there is nothing to send, 1 before the first attempt, then
+   * minus the number of bytes of the header still to send (it may go out in pieces).
+   */
+  sendProxyOfs = 0;
+  /** send-proxy: 1 or 2 (send-proxy-v2). */
+  ppVersion = 0;
+  /** send-proxy: the client connection whose addresses the header describes. */
+  ppRemote: Connection | null = null;
+}
+
+/** The header being decoded (one at a time: the loop is single-threaded). */
+const ppHdr = new ProxyHeader();
+/** HAProxy: the trash chunk make_proxy_line() writes into. */
+const ppOut = Buffer.alloc(PP_MAX_SEND);
+
+/**
+ * HAProxy: conn_get_to_addr(): the address the client connected to, read with getsockname() the
+ * first time it is needed (a PROXY header sets it instead).
+ */
+export function connGetToAddr(conn: Connection): void {
+  if (conn.flags & CO_FL_ADDR_TO_SET) return;
+  if (conn.fd < 0) return;
+  const sa = Buffer.alloc(C.SOCKADDR_MAX);
+  const len = native.getsockname(conn.fd, sa);
+  if (len <= 0) return;
+  conn.toAddr = sa;
+  conn.toAddrLen = len;
+  conn.flags |= CO_FL_ADDR_TO_SET;
+}
+
+/** The failure exit of the handshakes: stop polling, flag the error, keep the reason. */
+function connHandshakeFail(conn: Connection, code: number): boolean {
+  if (code) conn.errCode = code;
+  fdStopBoth(conn.fd);
+  conn.flags |= CO_FL_ERROR;
+  return false;
+}
+
+/**
+ * HAProxy: conn_recv_proxy(). Read the PROXY header of a freshly accepted connection: returns true
+ * once it is complete (the addresses it carries replace the connection's, CO_FL_ACCEPT_PROXY is
+ * cleared), false while more bytes are needed (waiting for the poller) or on failure (CO_FL_ERROR,
+ * errCode says why).
+ *
+ * 1.8 peeks at the socket (MSG_PEEK) and re-reads exactly the header once parsed. hapoll reads into
+ * a pool buffer instead and keeps whatever follows the header there: that buffer becomes the request
+ * channel's, so nothing is copied, the addon needs no peek call, and a header split over several
+ * segments can be waited for without the level-triggered spin that makes 1.8 reject it.
+ */
+export function connRecvProxy(conn: Connection): boolean {
+  const fd = conn.fd;
+  if (conn.flags & CO_FL_SOCK_RD_SH) return connHandshakeFail(conn, CO_ER_PRX_ABORT);
+  if (!fdRecvReady(fd)) return false;
+  let buf = conn.hsBuf;
+  if (buf === null) {
+    buf = conn.hsBuf = bAlloc();
+    conn.hsLen = 0;
+  }
+  for (;;) {
+    const room = buf.length - conn.hsLen;
+    if (room === 0) return connHandshakeFail(conn, CO_ER_PRX_TRUNCATED);
+    const ret = native.recv(fd, buf, conn.hsLen, room);
+    if (ret > 0) {
+      conn.hsLen += ret;
+      const r = ppParse(buf, conn.hsLen, buf.length, ppHdr);
+      if (r < 0) return connHandshakeFail(conn, -r);
+      if (r === 0) continue;
+      conn.hsHdrLen = r;
+      if (ppHdr.addrSet) {
+        conn.addr = Buffer.from(ppHdr.from.subarray(0, ppHdr.fromLen));
+        conn.addrLen = ppHdr.fromLen;
+        conn.toAddr = Buffer.from(ppHdr.to.subarray(0, ppHdr.toLen));
+        conn.toAddrLen = ppHdr.toLen;
+        conn.flags |= CO_FL_ADDR_FROM_SET | CO_FL_ADDR_TO_SET;
+      }
+      conn.flags = (conn.flags & ~CO_FL_ACCEPT_PROXY) | CO_FL_RCVD_PROXY;
+      return true;
+    }
+    if (ret === 0) {
+      // The client closed: before sending anything, or in the middle of the header.
+      conn.flags |= CO_FL_SOCK_RD_SH;
+      return connHandshakeFail(conn, conn.hsLen ? CO_ER_PRX_TRUNCATED : CO_ER_PRX_EMPTY);
+    }
+    if (ret === EAGAIN) {
+      fdCantRecv(fd);
+      return false;
+    }
+    if (ret === EINTR) continue;
+    conn.errno = ret;
+    conn.flags |= CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
+    return connHandshakeFail(conn, CO_ER_PRX_ABORT);
+  }
+}
+
+/**
+ * HAProxy: conn_si_send_proxy(). Send the PROXY header on a new server connection before any data:
+ * returns true once all of it is out (which also proves the connection is established, so
+ * CO_FL_WAIT_L4_CONN goes too), false while waiting for the socket (it may take several calls:
+ * the header is rebuilt each time and sent from where the last send stopped), or on error.
+ */
+export function connSendProxy(conn: Connection): boolean {
+  const fd = conn.fd;
+  if (conn.flags & CO_FL_SOCK_WR_SH) return connHandshakeFail(conn, 0);
+  while (conn.sendProxyOfs !== 0) {
+    const rc = conn.ppRemote;
+    const n = rc !== null
+      ? makeProxyLine(ppOut, conn.ppVersion, rc.addr, rc.addrLen, (rc.flags & CO_FL_ADDR_TO_SET) ? rc.toAddr : null, rc.toAddrLen)
+      : makeProxyLine(ppOut, conn.ppVersion, null, 0, null, 0);
+    if (n === 0) return connHandshakeFail(conn, 0);
+    if (conn.sendProxyOfs > 0) conn.sendProxyOfs = -n;
+    const ret = native.send(fd, ppOut, n + conn.sendProxyOfs, -conn.sendProxyOfs, 0);
+    if (ret > 0) {
+      conn.sendProxyOfs += ret;
+      continue;
+    }
+    if (ret === 0 || ret === EAGAIN || ret === ENOTCONN) {
+      fdCantSend(fd);
+      return false;
+    }
+    conn.errno = ret;
+    conn.flags |= CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
+    return connHandshakeFail(conn, 0);
+  }
+  conn.flags &= ~(CO_FL_WAIT_L4_CONN | CO_FL_SEND_PROXY);
+  return true;
 }
 
 /**
@@ -303,12 +461,24 @@ function connectError(conn: Connection, err: number): boolean {
 export function connFdHandler(fd: number): void {
   const conn = fdtab.owner[fd] as Connection;
   const data = conn.data!;
-  if (!(conn.flags & CO_FL_ERROR)) {
-    if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
-    if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
-    if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
+  // HAProxy's process_handshake loop: a pending handshake (PROXY header to read or to send) comes
+  // first, and no data moves, nor is the connect probed, until it is done.
+  if (!(conn.flags & CO_FL_HANDSHAKE) || connHandshakes(conn)) {
+    if (!(conn.flags & CO_FL_ERROR)) {
+      if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
+      if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
+      if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
+    }
   }
-  if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED))) conn.flags |= CO_FL_CONNECTED;
+  if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED | CO_FL_HANDSHAKE))) conn.flags |= CO_FL_CONNECTED;
   data.wake(conn);
   if (conn.fd === fd) fdtab.ev[fd] &= FD_POLL_STICKY;
+}
+
+/** Run the pending handshakes in order; true when none is left. */
+function connHandshakes(conn: Connection): boolean {
+  if (conn.flags & CO_FL_ERROR) return false;
+  if ((conn.flags & CO_FL_ACCEPT_PROXY) && !connRecvProxy(conn)) return false;
+  if ((conn.flags & CO_FL_SEND_PROXY) && !connSendProxy(conn)) return false;
+  return true;
 }

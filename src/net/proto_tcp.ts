@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import { native, C } from "../native";
 import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
-import { Connection, connFdHandler, CO_FL_WAIT_L4_CONN } from "./connection";
+import { Connection, connFdHandler, CO_FL_WAIT_L4_CONN, CO_FL_SEND_PROXY } from "./connection";
 import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
 
 /** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
@@ -169,13 +169,15 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     return SF_ERR_SRVCL;
   }
   conn.fd = conn.lastFd = fd;
+  // A PROXY header to send first: a handshake, done by connFdHandler before any data.
+  if (conn.sendProxyOfs) conn.flags |= CO_FL_SEND_PROXY;
   fdInsert(fd, conn, connFdHandler);
   // Speculative I/O: the first send is tried before any poll (it says EAGAIN while connecting).
   fdMayRecv(fd);
   fdMaySend(fd);
   // Closing a server connection we did not see closed resets it, so our ports never sit in TIME_WAIT.
   fdtab.flags[fd] |= FD_F_LINGER_RISK;
-  // The connect's completion is reported as write readiness.
+  // The connect's completion is reported as write readiness (and the PROXY header goes out then).
   fdWantSend(fd);
   return SF_ERR_NONE;
 }

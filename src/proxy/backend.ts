@@ -7,6 +7,7 @@
 import { native } from "../native";
 import { taskWakeup, TASK_WOKEN_RES } from "../core/task";
 import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL } from "../net/proto_tcp";
+import { connGetToAddr } from "../net/connection";
 import { Proxy, Server, SRV_ST_RUNNING } from "./server";
 import type { Stream } from "./stream";
 import { SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT } from "./stream";
@@ -214,6 +215,17 @@ export function connectServer(s: Stream): number {
   conn.errno = 0;
   conn.addr = srv.addr;
   conn.addrLen = srv.addrLen;
+  // The server expects a PROXY header first (send-proxy / send-proxy-v2; v2 wins when both are
+  // set, as in HAProxy): it describes the client connection, whose destination is read now.
+  conn.sendProxyOfs = 0;
+  conn.ppRemote = null;
+  if (srv.cfg.sendProxy || srv.cfg.sendProxyV2) {
+    const cli = s.si[0].conn;
+    conn.sendProxyOfs = 1;
+    conn.ppVersion = srv.cfg.sendProxyV2 ? 2 : 1;
+    conn.ppRemote = cli;
+    connGetToAddr(cli);
+  }
   const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka);
   if (r === SF_ERR_NONE) {
     srv.cumSess++;

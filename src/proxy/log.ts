@@ -11,6 +11,7 @@ import { clock } from "../core/clock";
 import { counters, global } from "../core/global";
 import type { LogTarget } from "../config/types";
 import type { Stream } from "./stream";
+import { connGetToAddr, CO_FL_ADDR_TO_SET } from "../net/connection";
 import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT } from "./stream";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -164,9 +165,10 @@ export function sendConnectLog(s: Stream): void {
   const fe = s.fe;
   if (!fe.cfg.logs.length || fe.cfg.options.tcplog) return;
   const [ci, cp] = addrString(s.cliAddr, s.cliAddrLen);
-  const la = Buffer.alloc(C.SOCKADDR_MAX);
-  const ln = native.getsockname(s.si[0].conn.fd, la);
-  const [li, lp] = ln > 0 ? addrString(la, ln) : ["-", 0];
+  // HAProxy: conn_get_to_addr(): the PROXY header's destination when there was one.
+  const cc = s.si[0].conn;
+  connGetToAddr(cc);
+  const [li, lp] = cc.flags & CO_FL_ADDR_TO_SET ? addrString(cc.toAddr!, cc.toAddrLen) : ["-", 0];
   if (ci === "unix") sendLog(fe.cfg.logs, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
   else sendLog(fe.cfg.logs, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
 }

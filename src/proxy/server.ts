@@ -92,6 +92,11 @@ export class Proxy {
   cliAborts = 0;
   srvAborts = 0;
   failedConns = 0;
+  /**
+   * Connections closed before becoming a stream because their handshake failed: a PROXY header
+   * that was malformed, truncated, or not received within `timeout client` (accept-proxy).
+   */
+  failedHandshakes = 0;
   /** HAProxy: uuid. */
   uuid: number;
 

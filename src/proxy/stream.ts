@@ -13,13 +13,15 @@
 import { native } from "../native";
 import { clock } from "../core/clock";
 import { counters, global } from "../core/global";
-import { fdInsert, fdMayRecv, fdMaySend } from "../core/fd";
+import { fdInsert, fdMayRecv, fdMaySend, fdtab } from "../core/fd";
 import {
   Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
   TASK_WOKEN_TIMER, TASK_RUNNING,
 } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
-import { connFdHandler, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET } from "../net/connection";
+import {
+  Connection, connFdHandler, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET, CO_FL_ADDR_TO_SET, CO_FL_RCVD_PROXY,
+} from "../net/connection";
 import type { Listener } from "../net/listener";
 import { listenerRelease } from "../net/listener";
 import {
@@ -144,15 +146,37 @@ export class Stream {
  * fd and wake its task. Returns false when the stream could not be created (the caller closes).
  */
 export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  const fe = l.proxy;
-  const s = new Stream(fe, l, cfd, addr, addrLen);
-  const req = s.req;
-  const res = s.res;
+  sessionCountNew(l.proxy);
+  streamNew(l, cfd, addr, addrLen, null);
+  return true;
+}
+
+/**
+ * HAProxy: the counters of session_new(): one more frontend connection, one more job. Counted at
+ * accept, before any handshake, so a connection still waiting for its PROXY header already holds
+ * its slot and keeps a soft-stopping process alive (session_free() undoes it).
+ */
+export function sessionCountNew(fe: Proxy): void {
   fe.feconn++;
   fe.cumFeconn++;
   if (fe.feconn > fe.feconnMax) fe.feconnMax = fe.feconn;
   counters.jobs++;
   counters.totalconn++;
+}
+
+/**
+ * HAProxy: stream_new() (reached from conn_complete_session() once handshakes are done). Build the
+ * stream for client fd <cfd> from <addr> and wake its task. <origin>, when set, is the connection
+ * that ran the accept-proxy handshake: its fd is already registered, its addresses come from the
+ * PROXY header, and the bytes read after the header become the request channel's first data.
+ * <acceptDateMs>/<acceptMono> keep the accept time for logs (the handshake took some of it).
+ */
+export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: number, origin: Connection | null,
+  acceptDateMs = 0, acceptMono = 0): Stream {
+  const fe = l.proxy;
+  const s = new Stream(fe, l, cfd, addr, addrLen);
+  const req = s.req;
+  const res = s.res;
   streams.add(s);
   // TCP mode: no analysers, so the request channel connects and closes by itself.
   req.flags |= CF_READ_ATTACHED | CF_AUTO_CONNECT | CF_AUTO_CLOSE;
@@ -167,16 +191,40 @@ export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: nu
   // HAProxy: session_accept_fd() sets TCP_NODELAY on the client socket.
   if (l.family !== "unix") native.setsockoptInt(cfd, native.constants.IPPROTO_TCP, native.constants.TCP_NODELAY, 1);
   if (fe.cfg.options.clitcpka) native.setsockoptInt(cfd, native.constants.SOL_SOCKET, native.constants.SO_KEEPALIVE, 1);
-  fdInsert(cfd, s.si[0].conn, connFdHandler);
-  // Speculative I/O: try reading before polling.
-  fdMayRecv(cfd);
-  fdMaySend(cfd);
+  const conn = s.si[0].conn;
+  if (origin === null) {
+    fdInsert(cfd, conn, connFdHandler);
+    // Speculative I/O: try reading before polling.
+    fdMayRecv(cfd);
+    fdMaySend(cfd);
+  } else {
+    // The fd keeps its polling state and cache entry; only its owner changes (HAProxy:
+    // conn_set_owner()). It may still be readable: the next pass reads into the request channel.
+    s.acceptDateMs = acceptDateMs;
+    s.acceptMono = acceptMono;
+    conn.flags |= origin.flags & (CO_FL_ADDR_TO_SET | CO_FL_RCVD_PROXY);
+    conn.toAddr = origin.toAddr;
+    conn.toAddrLen = origin.toAddrLen;
+    fdtab.owner[cfd] = conn;
+    const b = origin.hsBuf;
+    origin.hsBuf = null;
+    if (b !== null) {
+      req.buf = b;
+      req.head = origin.hsHdrLen;
+      req.tail = origin.hsLen;
+      if (req.tail > req.head) {
+        req.total += req.tail - req.head;
+        req.flags |= CF_READ_PARTIAL;
+      }
+      req.releaseIfEmpty();
+    }
+  }
   s.flags |= SF_BE_ASSIGNED;
   s.be.beconn++;
   s.be.cumBeconn++;
   if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "accept");
   taskWakeup(s.task, TASK_WOKEN_INIT);
-  return true;
+  return s;
 }
 
 /** HAProxy: CF_READ_ATTACHED (kept local: only streamAccept sets it). */

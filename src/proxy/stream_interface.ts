@@ -24,7 +24,7 @@ import { Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet } from "../core/ticks";
 import {
   Connection, ConnDataCb, connFullClose, connSockShutw, rawSockFromBuf, rawSockToBuf, rawSockFromPipe,
-  rawSockToPipe, CO_FL_WAIT_ROOM,
+  rawSockToPipe, CO_FL_WAIT_ROOM, CO_FL_HANDSHAKE,
   CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_L4_CONN,
 } from "../net/connection";
 import {
@@ -183,7 +183,8 @@ export class StreamInterface implements ConnDataCb {
     streamIntNotify(this);
     ic.releaseIfEmpty();
     if (conn.fd < 0) return;
-    if (oc.isEmpty() && !(conn.flags & CO_FL_WAIT_L4_CONN)) fdStopSend(conn.fd);
+    // Write polling stays on while connecting or while a handshake (the PROXY header) must go out.
+    if (oc.isEmpty() && !(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_HANDSHAKE))) fdStopSend(conn.fd);
     if (this.flags & SI_FL_WAIT_ROOM) fdStopRecv(conn.fd);
     else if ((ic.flags & (CF_SHUTR | CF_READ_PARTIAL)) === CF_READ_PARTIAL && ic.mayRecv()) fdWantRecv(conn.fd);
     if (this.flags & SI_FL_ERR) fdStopBoth(conn.fd);
@@ -220,6 +221,8 @@ function streamerDetect(ic: Channel, curRead: number): void {
 function siConnSend(si: StreamInterface): void {
   const conn = si.conn;
   const oc = si.oc;
+  // No data before the handshake is done: the PROXY header must be the first bytes on the wire.
+  if (conn.flags & CO_FL_HANDSHAKE) return;
   oc.flags &= ~CF_WRITE_PARTIAL;
   if (oc.pipeData !== 0 && !(conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH)) && !(oc.flags & CF_SHUTW)) {
     const n = rawSockFromPipe(conn, oc);
@@ -420,6 +423,11 @@ export function siChkSnd(si: StreamInterface): void {
     return;
   }
   if (!(si.flags & SI_FL_WAIT_DATA)) return;
+  if (conn.flags & CO_FL_HANDSHAKE) {
+    // HAProxy: a handshake is in progress; the data goes once the connection reports it is done.
+    si.flags &= ~SI_FL_WAIT_DATA;
+    return;
+  }
   fdWantSend(conn.fd);
   siConnSend(si);
   if (conn.flags & CO_FL_ERROR) {

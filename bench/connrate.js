@@ -1,0 +1,223 @@
+#!/usr/bin/env node
+"use strict";
+/**
+ * Connection rate through hapoll: short TCP connections (connect, "ping\n", wait for "pong\n" and
+ * the close) for a few seconds, with hapoll running `nbproc N`.
+ *
+ *   node bench/connrate.js [--nbproc 1] [--seconds 3] [--clients 2] [--concurrency 32] [--backends 2]
+ *
+ * Starts <backends> backend processes (each answers "pong\n" and closes), hapoll (bin/hapoll, built
+ * dist/) with one `listen` proxy round-robining over them, then <clients> client processes running
+ * <concurrency> connection loops each. Prints one line and a JSON summary on the last line:
+ *   {"nbproc":2,"seconds":3.0,"conns":12345,"errors":0,"rate":4115}
+ * Everything started is stopped at the end (hapoll by SIGUSR1, its soft stop).
+ */
+const { spawn } = require("node:child_process");
+const fs = require("node:fs");
+const net = require("node:net");
+const os = require("node:os");
+const path = require("node:path");
+
+const ROOT = path.resolve(__dirname, "..");
+
+function arg(name, def) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : def;
+}
+
+/* ---- child roles ---- */
+
+if (process.argv[2] === "--backend") {
+  const srv = net.createServer((s) => {
+    s.on("error", () => {});
+    s.once("data", () => s.end("pong\n"));
+  });
+  srv.listen(0, "127.0.0.1", () => process.stdout.write(`${srv.address().port}\n`));
+  process.on("SIGTERM", () => process.exit(0));
+  return;
+}
+
+if (process.argv[2] === "--client") {
+  const port = Number(arg("port"));
+  const conc = Number(arg("concurrency", "32"));
+  const until = Date.now() + Number(arg("ms", "3000"));
+  let conns = 0;
+  let errors = 0;
+  let running = conc;
+  const one = () => {
+    if (Date.now() >= until) {
+      if (--running === 0) {
+        process.stdout.write(JSON.stringify({ conns, errors }) + "\n");
+        process.exit(0);
+      }
+      return;
+    }
+    let got = "";
+    let done = false;
+    const c = net.connect({ port, host: "127.0.0.1" });
+    const finish = (ok) => {
+      if (done) return;
+      done = true;
+      if (ok) conns++;
+      else errors++;
+      c.destroy();
+      setImmediate(one);
+    };
+    c.on("connect", () => c.write("ping\n"));
+    c.on("data", (d) => (got += d));
+    c.on("end", () => finish(got === "pong\n"));
+    c.on("error", () => finish(false));
+    c.on("close", () => finish(got === "pong\n"));
+  };
+  for (let i = 0; i < conc; i++) one();
+  return;
+}
+
+/* ---- the driver ---- */
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+function firstLine(proc) {
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    proc.stdout.on("data", (d) => {
+      buf += d;
+      const i = buf.indexOf("\n");
+      if (i >= 0) resolve(buf.slice(0, i));
+    });
+    proc.on("exit", (code) => reject(new Error(`child exited (${code}) before reporting`)));
+  });
+}
+
+/** <root> and all its descendants (from /proc). */
+function procTree(root) {
+  const kids = new Map();
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const pp = Number(st.slice(st.lastIndexOf(")") + 2).split(" ")[1]);
+      if (!kids.has(pp)) kids.set(pp, []);
+      kids.get(pp).push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [root];
+  for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
+  return out;
+}
+
+/** CPU time (user + system, in clock ticks) used so far by <pids>. */
+function cpuTicks(pids) {
+  let t = 0;
+  for (const p of pids) {
+    try {
+      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
+      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
+      t += Number(f[11]) + Number(f[12]);
+    } catch {
+      /* gone */
+    }
+  }
+  return t;
+}
+const CLK_TCK = 100;
+
+function listening(port) {
+  const hex = port.toString(16).toUpperCase().padStart(4, "0");
+  return fs.readFileSync("/proc/net/tcp", "utf8").split("\n").some((l) => {
+    const f = l.trim().split(/\s+/);
+    return f.length > 3 && f[1] === `0100007F:${hex}` && f[3] === "0A";
+  });
+}
+
+async function main() {
+  const nbproc = Number(arg("nbproc", "1"));
+  const seconds = Number(arg("seconds", "3"));
+  const clients = Number(arg("clients", "2"));
+  const concurrency = Number(arg("concurrency", "32"));
+  const nBackends = Number(arg("backends", "2"));
+  const self = __filename;
+  const children = [];
+  const stopAll = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  };
+  process.on("exit", stopAll);
+
+  const backendPorts = [];
+  for (let i = 0; i < nBackends; i++) {
+    const b = spawn(process.execPath, [self, "--backend"], { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(b);
+    backendPorts.push(Number(await firstLine(b)));
+  }
+  const port = await freePort();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-bench-"));
+  const cfg = path.join(dir, "bench.cfg");
+  fs.writeFileSync(cfg, [
+    "global", `    nbproc ${nbproc}`, "    maxconn 4000",
+    "defaults", "    mode tcp", "    timeout connect 5s", "    timeout client 30s", "    timeout server 30s",
+    "listen bench", `    bind 127.0.0.1:${port}`, "    maxconn 4000",
+    ...backendPorts.map((p, i) => `    server b${i} 127.0.0.1:${p}`), "",
+  ].join("\n"));
+  const hp = spawn(process.execPath, [path.join(ROOT, "bin/hapoll"), "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(hp);
+  let hpErr = "";
+  hp.stderr.on("data", (d) => (hpErr += d));
+  const deadline = Date.now() + 10_000;
+  while (!listening(port)) {
+    if (hp.exitCode !== null || Date.now() > deadline) throw new Error(`hapoll did not start: ${hpErr}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // With nbproc, give every worker time to bind (they join the SO_REUSEPORT group one by one).
+  await new Promise((r) => setTimeout(r, 300));
+
+  const hpPids = procTree(hp.pid);
+  const cpu0 = cpuTicks(hpPids);
+  const t0 = process.hrtime.bigint();
+  const runs = [];
+  for (let i = 0; i < clients; i++) {
+    const c = spawn(process.execPath, [self, "--client", "--port", String(port), "--concurrency", String(concurrency), "--ms", String(seconds * 1000)],
+      { stdio: ["ignore", "pipe", "inherit"] });
+    children.push(c);
+    runs.push(firstLine(c).then((l) => JSON.parse(l)));
+  }
+  const res = await Promise.all(runs);
+  const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+  const conns = res.reduce((a, r) => a + r.conns, 0);
+  const errors = res.reduce((a, r) => a + r.errors, 0);
+  // hapoll's own cost, whatever else competes for the CPUs: CPU time of the master and workers.
+  const cpuMs = ((cpuTicks(hpPids) - cpu0) * 1000) / CLK_TCK;
+  const usPerConn = conns ? Math.round((cpuMs * 1000) / conns) : 0;
+
+  hp.kill("SIGUSR1");
+  const code = await new Promise((r) => {
+    const t = setTimeout(() => r("timeout"), 10_000);
+    hp.on("exit", (c, s) => {
+      clearTimeout(t);
+      r(c ?? s);
+    });
+  });
+  stopAll();
+  fs.rmSync(dir, { recursive: true, force: true });
+  const rate = Math.round(conns / elapsed);
+  const load = os.loadavg()[0].toFixed(2);
+  process.stdout.write(`nbproc ${nbproc}: ${rate} conn/s (${conns} connections in ${elapsed.toFixed(2)} s, ${errors} errors, ` +
+    `${clients}x${concurrency} client loops, ${nBackends} backends, ${os.cpus().length} CPUs, load ${load}); ` +
+    `hapoll used ${Math.round(cpuMs)} ms CPU = ${usPerConn} us/conn; exit ${code}\n`);
+  process.stdout.write(JSON.stringify({ nbproc, seconds: Number(elapsed.toFixed(2)), conns, errors, rate, hapollCpuMs: Math.round(cpuMs), usPerConn, load: Number(load), hapollExit: code }) + "\n");
+}
+
+main().catch((e) => {
+  process.stderr.write(`${e.stack || e}\n`);
+  process.exit(1);
+});

@@ -25,10 +25,13 @@ import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, 
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { startEchoServer } from "./echo";
+import { startStatsSockets, statsSocketFds } from "./cli";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
 export const MIRRORS = "HA-Proxy 1.8.0 (TCP mode)";
+/** hapoll's release date, in HAProxy's format (`show info`'s Release_date). */
+export const RELEASE_DATE = "2026/11/25";
 /** HAProxy: DEFAULT_MAXCONN. */
 const DEFAULT_MAXCONN = 2000;
 
@@ -535,7 +538,7 @@ export function main(argv: string[]): number {
 
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
-  const extra = nListeners + o.echo.length + g.statsSockets.length + g.logs.length + NODE_FD_RESERVE;
+  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
@@ -593,6 +596,8 @@ export function main(argv: string[]): number {
       }
     }
   }
+  // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
+  if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
   for (const a of o.echo) {
     const e = startEchoServer(a);
     if (e) {

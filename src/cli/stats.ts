@@ -255,8 +255,15 @@ function pad2(n: number): string {
   return n < 10 ? "0" + n : String(n);
 }
 
-/** HAProxy: stats_dump_info_fields(): "Name: value" lines, empty fields skipped. */
-export function showInfo(): string {
+/** The output formats of 1.8 that hapoll does not produce: it says so instead of printing another one. */
+function unsupportedFormat(cmd: string, fmt: string): string | null {
+  return fmt === "typed" || fmt === "json" ? `'${cmd} ${fmt}' is not supported by hapoll.\n` : null;
+}
+
+/** HAProxy: cli_parse_show_info() + stats_dump_info_fields(): "Name: value" lines, empty fields skipped. */
+export function showInfo(args: string[] = []): string {
+  const bad = unsupportedFormat("show info", args[2] ?? "");
+  if (bad) return bad;
   let out = "";
   for (const [n, val] of fillInfo()) {
     if (val === undefined) continue;
@@ -511,6 +518,8 @@ interface StatBound {
  */
 export function showStat(args: string[], level: number): string {
   let bound: StatBound | null = null;
+  const bad = unsupportedFormat("show stat", args[2] && args[3] && args[4] ? args[5] : args[2]);
+  if (bad) return bad;
   if (args[2] && args[3] && args[4]) {
     const px = statsProcess.proxies.find((p) => p.id === args[2]);
     const iid = px ? pxUuid(px) : atoi(args[2]);

@@ -205,6 +205,10 @@ describe("show stat", () => {
     const b = parseStat(await cliQuery(e.user, "show stat px 2 -1\n"));
     expect(b.rows.map((r) => r.svname)).toEqual(["BACKEND"]);
     expect(await cmd(e.user, "show stat nope 1 -1")).toBe("No such proxy.\n");
+    // 1.8's other output formats are not produced: hapoll says so rather than answering in CSV.
+    expect(await cmd(e.user, "show stat typed")).toBe("'show stat typed' is not supported by hapoll.\n");
+    expect(await cmd(e.user, "show stat 1 -1 -1 json")).toBe("'show stat json' is not supported by hapoll.\n");
+    expect(await cmd(e.user, "show info typed")).toBe("'show info typed' is not supported by hapoll.\n");
   });
 });
 

@@ -35,7 +35,7 @@ function echoClose(c: EchoConn): void {
 }
 
 /** iocb of an echo connection: write back what is pending, then read more. */
-function echoIo(fd: number): void {
+export function echoIo(fd: number): void {
   const c = fdtab.owner[fd] as EchoConn;
   while (c.tail > c.head) {
     const r = native.send(fd, c.buf, c.head, c.tail - c.head, 0);
@@ -77,7 +77,7 @@ function echoIo(fd: number): void {
 }
 
 /** iocb of the echo listener. */
-function echoAccept(fd: number): void {
+export function echoAccept(fd: number): void {
   for (let i = 0; i < 64; i++) {
     const cfd = native.accept(fd, acceptAddr);
     if (cfd === EAGAIN) {

@@ -31,10 +31,13 @@ import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
 import { runMaster, workerNumber, workerReady } from "./master";
+import { startStatsSockets, statsSocketFds } from "./cli";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
 export const MIRRORS = "HA-Proxy 1.8.0 (TCP mode)";
+/** hapoll's release date, in HAProxy's format (`show info`'s Release_date). */
+export const RELEASE_DATE = "2026/11/25";
 /** HAProxy: DEFAULT_MAXCONN. */
 const DEFAULT_MAXCONN = 2000;
 
@@ -596,7 +599,7 @@ export function main(argv: string[]): number | null {
 
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
-  const extra = nListeners + o.echo.length + g.statsSockets.length + g.logs.length + NODE_FD_RESERVE;
+  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
@@ -659,6 +662,8 @@ export function main(argv: string[]): number | null {
       }
     }
   }
+  // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
+  if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
   // The built-in echo backend binds without SO_REUSEPORT: with nbproc, worker #1 serves it.
   for (const a of worker > 1 ? [] : o.echo) {
     const e = startEchoServer(a);

@@ -24,7 +24,28 @@ export const clock = {
   tickOffset: 0,
   /** Wall ms minus monotonic ms, taken once (the wall clock is only used for display). */
   wallDelta: 0,
+  /** Share of time spent waiting in the poller, in percent, over the last half second or more. HAProxy: idle_pct. */
+  idlePct: 100,
+  /** Monotonic ms when the last poll returned, and the sums measureIdle() accumulates. */
+  afterPoll: 0,
+  idleTime: 0,
+  sampTime: 0,
 };
+
+/**
+ * HAProxy: measure_idle(). Called right after a poll returned, with the monotonic time taken just
+ * before it started waiting: the wait counts as idle, the rest of the turn as work. The ratio is
+ * published at most twice per second.
+ */
+export function measureIdle(beforePoll: number): void {
+  const now = clock.nowMono;
+  clock.idleTime += now - beforePoll;
+  clock.sampTime += now - clock.afterPoll;
+  clock.afterPoll = now;
+  if (clock.sampTime < 500) return;
+  clock.idlePct = Math.round((100 * clock.idleTime) / clock.sampTime);
+  clock.idleTime = clock.sampTime = 0;
+}
 
 /** HAProxy: tv_update_date(). Refresh nowMs / dateMs. */
 export function updateDate(): void {
@@ -51,6 +72,7 @@ export function initClock(): void {
   // (and the TICK_ETERNITY value 0) two seconds after start.
   const start = process.env.HAPOLL_NOW_MS;
   if (start !== undefined && /^-?\d+$/.test(start)) setNowMs(Number(start) | 0);
+  clock.afterPoll = clock.nowMono;
 }
 
 initClock();

@@ -2,6 +2,7 @@
  * Process-wide settings and counters. HAProxy: struct global (include/types/global.h) and the
  * counters of src/haproxy.c (jobs, actconn, totalconn, stopping).
  */
+import { FreqCtr } from "./freq_ctr";
 
 /** HAProxy: MAX_DELAY_MS (1.8): the longest a poller sleeps, even with nothing to wait for. */
 export const MAX_DELAY_MS = 1000;
@@ -16,6 +17,8 @@ export const global = {
   maxsock: 0,
   /** Global connection limit. */
   maxconn: 0,
+  /** The maxconn the process started with (`show info`'s Hard_maxconn). HAProxy: global.hardmaxconn. */
+  hardmaxconn: 0,
   /** HAProxy: global.tune.maxpollevents. */
   maxpollevents: MAX_POLL_EVENTS,
   /** HAProxy: global.tune.maxaccept (0: not set). */
@@ -40,6 +43,13 @@ export const counters = {
   actconn: 0,
   /** HAProxy: totalconn. */
   totalconn: 0,
+  /** Streams created so far, the source of stream ids (`show info`'s CumReq). HAProxy: global.req_count. */
+  reqCount: 0,
+  /** Accepted connections and sessions per second, and their maxima. HAProxy: global.conn_per_sec ... */
+  connPerSec: new FreqCtr(),
+  sessPerSec: new FreqCtr(),
+  cpsMax: 0,
+  spsMax: 0,
   /** HAProxy: stopping (soft stop in progress). */
   stopping: false,
   /** Set by a hard stop (SIGTERM/SIGINT): the loop leaves at once. */

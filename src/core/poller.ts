@@ -9,7 +9,8 @@
  * kernel API's quirks (EPOLL*, POLL*, fd_set, EVFILT_*) never reach TypeScript.
  */
 import { native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
-import { clock, updateDate } from "./clock";
+import { performance } from "node:perf_hooks";
+import { clock, measureIdle, updateDate } from "./clock";
 import {
   fdtab, fdOps, fdComputeNewPolledStatus, fdUpdateEvents, initFdtab,
   FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_POLLED_RW, FD_F_NEW, FD_F_UPDATED, FD_F_CLONED,
@@ -144,8 +145,10 @@ export class NativeBackedPoller implements Poller {
     }
 
     const out = this.out;
+    const beforePoll = performance.now();
     const n = this.np!.poll(ch, nch, t.maxfd, wait, out);
     updateDate();
+    measureIdle(beforePoll);
     pollStats.changes = nch;
     pollStats.waitMs = wait;
     pollStats.lastResult = n;

@@ -16,6 +16,7 @@ import { native } from "../native";
 import { clock } from "../core/clock";
 import { fdtab, fdStopRecv, fdWantRecv, fdCantRecv, fdDoneRecv, fdDelete } from "../core/fd";
 import { counters, global } from "../core/global";
+import { updateFreqCtr } from "../core/freq_ctr";
 import { Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { Proxy } from "../proxy/server";
@@ -62,6 +63,11 @@ export class Listener {
   queued: Proxy | "global" | null = null;
   /** Unix socket path to unlink on exit. */
   unixPath = "";
+  /**
+   * HAProxy: LI_O_UNLIMITED. Connections of this listener are not counted in actconn, so neither
+   * the global maxconn nor the global rates apply to them (the stats socket's listeners).
+   */
+  unlimited = false;
   accept: AcceptFn;
 
   constructor(readonly proxy: Proxy, readonly bind: BindConfig | null, opts: ListenerOptions) {
@@ -265,7 +271,7 @@ export function listenerAccept(fd: number): void {
   }
   let maxAccept = l.maxaccept > 0 ? l.maxaccept : 0x7fffffff;
   while (maxAccept--) {
-    if (global.maxconn && counters.actconn >= global.maxconn) {
+    if (global.maxconn && counters.actconn >= global.maxconn && !l.unlimited) {
       limitListener(l, globalListenerQueue, "global");
       // A slot freeing resumes it at once (listenerRelease); this is the safety net HAProxy keeps.
       taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
@@ -305,14 +311,24 @@ export function listenerAccept(fd: number): void {
       taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
       return;
     }
-    counters.actconn++;
+    if (!l.unlimited) {
+      const n = updateFreqCtr(counters.connPerSec, 1);
+      if (n > counters.cpsMax) counters.cpsMax = n;
+      counters.actconn++;
+    }
     l.nbconn++;
     const addr = Buffer.from(acceptAddr.subarray(0, 128));
     if (!l.accept(l, cfd, addr, 128)) {
       native.close(cfd);
-      counters.actconn--;
+      if (!l.unlimited) counters.actconn--;
       l.nbconn--;
       continue;
+    }
+    // HAProxy 1.8 counts the session after the FULL test, so the one that fills the listener is
+    // missed; hapoll counts every session.
+    if (!l.unlimited) {
+      const n = updateFreqCtr(counters.sessPerSec, 1);
+      if (n > counters.spsMax) counters.spsMax = n;
     }
     if (l.nbconn >= l.maxconn) {
       listenerFull(l);
@@ -328,7 +344,7 @@ export function listenerAccept(fd: number): void {
  * waiting for them.
  */
 export function listenerRelease(l: Listener): void {
-  counters.actconn--;
+  if (!l.unlimited) counters.actconn--;
   l.nbconn--;
   if (l.state === LI_FULL) resumeListener(l);
   if (globalListenerQueue.length && (!global.maxconn || counters.actconn < global.maxconn)) {

@@ -8,7 +8,7 @@ import { native } from "../native";
 import { taskWakeup, TASK_WOKEN_RES } from "../core/task";
 import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { Proxy, Server, SRV_ST_RUNNING } from "./server";
+import { Proxy, Server, SRV_ST_RUNNING, SRV_ADMF_DRAIN, srvIsUsable } from "./server";
 import type { Stream } from "./stream";
 import { SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT } from "./stream";
 import { backendHooks, backendQueueHooks } from "./hooks";
@@ -42,11 +42,11 @@ function srvHasSlot(srv: Server): boolean {
   return srv.cfg.maxconn === 0 || srv.curSess < srv.cfg.maxconn;
 }
 
-/** Usable servers: running primaries, or running backups when no primary runs. */
+/** Usable servers (srvIsUsable: up, weight > 0, not in maint/drain): primaries, else backups. */
 function usableServers(be: Proxy): Server[] {
-  const prim = be.servers.filter((s) => s.curState === SRV_ST_RUNNING && !s.cfg.backup && s.weight > 0);
+  const prim = be.servers.filter((s) => !s.cfg.backup && srvIsUsable(s));
   if (prim.length) return prim;
-  const backups = be.servers.filter((s) => s.curState === SRV_ST_RUNNING && s.cfg.backup && s.weight > 0);
+  const backups = be.servers.filter((s) => s.cfg.backup && srvIsUsable(s));
   // HAProxy without `option allbackups` uses only the first backup server.
   return backups.length ? [backups[0]] : [];
 }
@@ -145,6 +145,9 @@ export function assignServerAndQueue(s: Stream): number {
     }
     s.target = srv;
     s.flags |= SF_ASSIGNED;
+    // HAProxy: cum_lbconn, the `lbtot` of `show stat`.
+    srv.lbtot++;
+    be.lbtot++;
   }
   const srv = s.target!;
   if (!srvHasSlot(srv)) {
@@ -191,7 +194,8 @@ export function processSrvQueue(srv: Server): void {
   const be = srv.proxy;
   while (srvHasSlot(srv) && srv.curState === SRV_ST_RUNNING) {
     let s = srvQueue(srv)[0];
-    if (s === undefined) s = beQueue(be)[0];
+    // A draining server serves its own queue but takes nothing from the backend's.
+    if (s === undefined && !(srv.adminState & SRV_ADMF_DRAIN)) s = beQueue(be)[0];
     if (s === undefined) return;
     dequeueStream(s);
     s.target = srv;

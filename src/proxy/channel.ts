@@ -16,6 +16,10 @@ let pipesUsed = 0;
 export function pipesInUse(): number {
   return pipesUsed;
 }
+/** Empty pipes waiting in the pool for reuse (HAProxy: pipes_free). */
+export function pipesFree(): number {
+  return pipePool.length;
+}
 import { TICK_ETERNITY } from "../core/ticks";
 
 /* HAProxy: CF_* channel flags (include/types/channel.h), the ones TCP mode uses. */

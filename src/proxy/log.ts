@@ -43,7 +43,8 @@ const FACILITIES: Record<string, number> = {
 const LEVELS: Record<string, number> = {
   emerg: 0, alert: 1, crit: 2, err: 3, warning: 4, notice: 5, info: 6, debug: 7,
 };
-/** HAProxy: LOG_INFO. */
+/** HAProxy: LOG_EMERG .. LOG_INFO syslog levels. */
+export const LOG_EMERG = 0;
 export const LOG_INFO = 6;
 export const LOG_NOTICE = 5;
 export const LOG_WARNING = 4;

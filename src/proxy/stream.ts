@@ -14,6 +14,7 @@ import { native } from "../native";
 import { clock } from "../core/clock";
 import { counters, global } from "../core/global";
 import { fdInsert, fdMayRecv, fdMaySend, fdtab } from "../core/fd";
+import { swrateAdd, TIME_STATS_SAMPLES, updateFreqCtr } from "../core/freq_ctr";
 import {
   Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
   TASK_WOKEN_TIMER, TASK_RUNNING,
@@ -33,7 +34,7 @@ import {
 import { assignServerAndQueue, connectServer, SRV_STATUS_OK, SRV_STATUS_QUEUED } from "./backend";
 import { backendHooks, backendQueueHooks } from "./hooks";
 import { sendStreamLog } from "./log";
-import { Proxy, Server, SRV_ST_RUNNING } from "./server";
+import { nowSec, Proxy, Server, SRV_ST_RUNNING } from "./server";
 import {
   StreamInterface, siChkRcv, siReleaseEndpoint, siShutr, siShutw, siUpdate, streamExpireHook,
   SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR,
@@ -81,14 +82,14 @@ export const SESS_FIN_STATE = "-RCHDLQTIIIIIIII";
 
 /** All live streams, for `show sess`, soft stop and tests. HAProxy: the streams list. */
 export const streams = new Set<Stream>();
-let nextUniqId = 0;
 
 /** Hook for traces and debug output: (stream, event); null when off. */
 export const streamHooks: { onEvent: ((s: Stream, ev: string) => void) | null } = { onEvent: null };
 
 /** HAProxy: struct stream (with struct session folded in: TCP mode has one stream per session). */
 export class Stream {
-  readonly uniqId = nextUniqId++;
+  /** HAProxy: uniq_id, taken from global.req_count (shared with the stats socket's sessions). */
+  readonly uniqId = counters.reqCount++;
   flags = 0;
   readonly req = new Channel(false);
   readonly res = new Channel(true);
@@ -160,6 +161,11 @@ export function sessionCountNew(fe: Proxy): void {
   fe.feconn++;
   fe.cumFeconn++;
   if (fe.feconn > fe.feconnMax) fe.feconnMax = fe.feconn;
+  // HAProxy: proxy_inc_fe_conn_ctr() + proxy_inc_fe_sess_ctr() (TCP mode: one session per connection).
+  let n = updateFreqCtr(fe.feConnPerSec, 1);
+  if (n > fe.feCpsMax) fe.feCpsMax = n;
+  n = updateFreqCtr(fe.feSessPerSec, 1);
+  if (n > fe.feSpsMax) fe.feSpsMax = n;
   counters.jobs++;
   counters.totalconn++;
 }
@@ -222,6 +228,10 @@ export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: numbe
   s.flags |= SF_BE_ASSIGNED;
   s.be.beconn++;
   s.be.cumBeconn++;
+  // HAProxy: proxy_inc_be_ctr() and the be_counters.conn_max update of stream_set_backend().
+  if (s.be.beconn > s.be.beconnMax) s.be.beconnMax = s.be.beconn;
+  const bsps = updateFreqCtr(s.be.beSessPerSec, 1);
+  if (bsps > s.be.beSpsMax) s.be.beSpsMax = bsps;
   if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "accept");
   taskWakeup(s.task, TASK_WOKEN_INIT);
   return s;
@@ -341,6 +351,7 @@ function sessUpdateStCer(s: Stream): void {
     return;
   }
   if (srv) srv.retries++;
+  be.retries++;
   if (srv && be.cfg.options.redispatch && !(s.flags & SF_FORCE_PRST) &&
       (srv.curState < SRV_ST_RUNNING ||
        si.connRetries === 0 ||
@@ -348,6 +359,7 @@ function sessUpdateStCer(s: Stream): void {
     // HAProxy 1.8's redispatch_after defaults to -1: redispatch on the last retry.
     backendHooks.serverSlotFreed(srv);
     srv.redispatches++;
+    be.redispatches++;
     s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
     s.flags |= SF_REDISP;
     s.target = null;
@@ -407,6 +419,11 @@ function sessUpdateStreamInt(s: Stream): void {
     }
     const err = connectServer(s);
     if (err === SF_ERR_NONE) {
+      // HAProxy: srv_inc_sess_ctr() + srv_set_sess_last() of connect_server().
+      const srv = s.target!;
+      const n = updateFreqCtr(srv.sessPerSec, 1);
+      if (n > srv.spsMax) srv.spsMax = n;
+      srv.lastSess = nowSec();
       si.setState(SI_ST_CON, "connect() in progress");
       si.exp = tickAddIfSet(clock.nowMs, s.be.cfg.timeouts.connect);
       return;
@@ -496,6 +513,11 @@ function sessPrepareConnReq(s: Stream): void {
   if (si.state !== SI_ST_REQ) return;
   const r = assignServerAndQueue(s);
   if (r === SRV_STATUS_QUEUED) {
+    // HAProxy: the nbpend_max updates of pendconn_add().
+    const srv = s.target;
+    if ((s.flags & SF_ASSIGNED) && srv) {
+      if (srv.nbpend > srv.nbpendMax) srv.nbpendMax = srv.nbpend;
+    } else if (s.be.nbpend > s.be.nbpendMax) s.be.nbpendMax = s.be.nbpend;
     si.setState(SI_ST_QUE, "queued");
     const tq = s.be.cfg.timeouts.queue || s.be.cfg.timeouts.connect;
     si.exp = tq ? tickAdd(clock.nowMs, tq) : TICK_ETERNITY;
@@ -513,6 +535,7 @@ function sessPrepareConnReq(s: Stream): void {
   }
   s.tQueue = s.elapsed();
   si.setState(SI_ST_ASS, "server assigned");
+  s.be.lastSess = nowSec();
 }
 
 /**
@@ -608,8 +631,9 @@ export function processStream(t: Task): Task | null {
     if (siF.state === SI_ST_EST || siF.state === SI_ST_DIS) {
       siShutr(siF);
       siShutw(siF);
-      s.be.cliAborts++;
+      s.be.beCliAborts++;
       s.fe.cliAborts++;
+      if (s.target) s.target.cliAborts++;
       if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_CLICL;
       if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
     }
@@ -618,8 +642,9 @@ export function processStream(t: Task): Task | null {
     if (siB.state === SI_ST_EST || siB.state === SI_ST_DIS) {
       siShutr(siB);
       siShutw(siB);
-      s.be.srvAborts++;
+      s.be.beSrvAborts++;
       s.fe.srvAborts++;
+      if (s.target) s.target.srvAborts++;
       if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_SRVCL;
       if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
     }
@@ -648,12 +673,12 @@ export function processStream(t: Task): Task | null {
       if (req.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
         if (req.flags & CF_READ_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
         else if (req.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
-        else if (req.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.srvAborts++; }
-        else { s.flags |= SF_ERR_SRVTO; s.be.srvAborts++; }
+        else if (req.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beSrvAborts++; }
+        else { s.flags |= SF_ERR_SRVTO; s.be.beSrvAborts++; }
         sessSetTermFlags(s);
       } else if (res.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
-        if (res.flags & CF_READ_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.srvAborts++; }
-        else if (res.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_SRVTO; s.be.srvAborts++; }
+        if (res.flags & CF_READ_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beSrvAborts++; }
+        else if (res.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_SRVTO; s.be.beSrvAborts++; }
         else if (res.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
         else { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
         sessSetTermFlags(s);
@@ -753,6 +778,7 @@ export function processStream(t: Task): Task | null {
   }
   s.tClose = s.elapsed();
   sendStreamLog(s);
+  streamUpdateTimeStats(s);
   streamFree(s);
   taskDelete(t);
   taskFree(t);
@@ -778,8 +804,8 @@ export function streamFree(s: Stream): void {
   s.res.erase();
   s.fe.bytesIn += s.req.total;
   s.fe.bytesOut += s.res.total;
-  s.be.bytesIn += s.req.total;
-  s.be.bytesOut += s.res.total;
+  s.be.beBytesIn += s.req.total;
+  s.be.beBytesOut += s.res.total;
   if (s.target) {
     s.target.bytesIn += s.req.total;
     s.target.bytesOut += s.res.total;
@@ -789,6 +815,33 @@ export function streamFree(s: Stream): void {
   s.fe.feconn--;
   counters.jobs--;
   listenerRelease(s.listener);
+}
+
+/**
+ * HAProxy: stream_update_time_stats(). Feed the queue / connect / data / total times of a finished
+ * stream that reached a server into the sliding averages of `show stat` (qtime, ctime, rtime,
+ * ttime). In TCP mode the data time is the connect time, so rtime stays 0, as in HAProxy.
+ */
+function streamUpdateTimeStats(s: Stream): void {
+  const tConnect = s.tConnect;
+  if (tConnect < 0) return;
+  const tQueue = s.tQueue < 0 ? 0 : s.tQueue;
+  const q = tQueue;
+  const c = tConnect - tQueue;
+  const d = 0;
+  const t = s.tClose;
+  const srv = s.target;
+  if (srv) {
+    srv.qTime = swrateAdd(srv.qTime, TIME_STATS_SAMPLES, q);
+    srv.cTime = swrateAdd(srv.cTime, TIME_STATS_SAMPLES, c);
+    srv.dTime = swrateAdd(srv.dTime, TIME_STATS_SAMPLES, d);
+    srv.tTime = swrateAdd(srv.tTime, TIME_STATS_SAMPLES, t);
+  }
+  const be = s.be;
+  be.qTime = swrateAdd(be.qTime, TIME_STATS_SAMPLES, q);
+  be.cTime = swrateAdd(be.cTime, TIME_STATS_SAMPLES, c);
+  be.dTime = swrateAdd(be.dTime, TIME_STATS_SAMPLES, d);
+  be.tTime = swrateAdd(be.tTime, TIME_STATS_SAMPLES, t);
 }
 
 /** Kill a stream now (SIGTERM-like `shutdown session`, hard stop): both sides shut. */

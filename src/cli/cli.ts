@@ -31,8 +31,8 @@ import {
   IoCb,
 } from "../core/fd";
 import { counters, global } from "../core/global";
-import { listPollers, registry } from "../core/poller";
-import { Task, taskDelete, taskFree, taskNew, taskQueue, taskInRq } from "../core/task";
+import { listPollers, pollStats, registry } from "../core/poller";
+import { sched, Task, taskDelete, taskFree, taskNew, taskQueue, taskInRq } from "../core/task";
 import { tickAdd, tickIsExpired, TICK_ETERNITY } from "../core/ticks";
 import { parseTime } from "../config/address";
 import type { GlobalConfig, ProxyConfig, StatsSocketConfig } from "../config/types";
@@ -43,9 +43,10 @@ import {
 import { bindListener, protoByFamily } from "../net/proto_tcp";
 import { logAlertLine } from "../proxy/log";
 import { Proxy } from "../proxy/server";
+import { streams } from "../proxy/stream";
 import type { Stream } from "../proxy/stream";
 import type { StreamInterface } from "../proxy/stream_interface";
-import { SI_ST_EST } from "../proxy/stream_interface";
+import { SI_ST_EST, SI_ST_NAMES } from "../proxy/stream_interface";
 import { echoAccept, echoIo } from "./echo";
 import {
   ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, SessFields, atoi, clearCounters,
@@ -486,7 +487,17 @@ function showFd(args: string[], level: number): string {
 /** hapoll's `show pollers` (operator level): list_pollers() and the poller running. */
 function showPollers(level: number): string {
   if (level < ACCESS_LVL_OPER) return PERMISSION_DENIED;
-  return listPollers() + `current: ${registry.cur ? registry.cur.name : "none"}\n`;
+  // hapoll's loop figures (cumulative counters: `hapoll top` turns them into rates).
+  const byState = new Map<string, number>();
+  for (const st of streams) {
+    const k = SI_ST_NAMES[st.si[1].state];
+    byState.set(k, (byState.get(k) ?? 0) + 1);
+  }
+  return listPollers() + `current: ${registry.cur ? registry.cur.name : "none"}\n` +
+    `loops: ${counters.loops}\npolls: ${pollStats.totalPolls}\nevents: ${pollStats.totalEvents}\n` +
+    `changes: ${pollStats.totalChanges}\nfd_cache: ${fdtab.cacheNum}\nfd_updt: ${fdtab.nbUpdt}\n` +
+    `maxfd: ${fdtab.maxfd}\ntasks: ${sched.nbTasks}\nrun_queue: ${sched.runQueue.size + sched.runQueueBehind.size}\n` +
+    `streams: ${streams.size}${[...byState].map(([k, v]) => ` ${k}=${v}`).join("")}\n`;
 }
 
 /* ------------------------------------------------------------------------------------------- */

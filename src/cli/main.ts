@@ -30,6 +30,7 @@ import { enableTrace, parseTraceSpec, TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
+import { runTop } from "./top";
 import { runMaster, workerNumber, workerReady } from "./master";
 import { startStatsSockets, statsSocketFds } from "./cli";
 
@@ -120,6 +121,8 @@ export function usageText(): string {
     "        -dR disables SO_REUSEPORT usage\n" +
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
+    "        hapoll tour : follow one connection through the machinery, annotated\n" +
+    "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
     "        --trace[=fd,updt,poll,cache,task,listener,si,stream] traces internal events to stdout\n\n";
 }
 
@@ -523,6 +526,11 @@ function daemonize(argv: string[]): number {
  */
 export function main(argv: string[]): number | null {
   if (argv[0] === "tour") return runTour(process.argv[1]);
+  if (argv[0] === "top") {
+    // An ordinary Node program on Node's own loop: it exits by itself when the user quits.
+    void runTop(argv[1]).then((code) => process.exit(code));
+    return null;
+  }
   let o: CliOptions;
   try {
     o = parseArgs(argv);

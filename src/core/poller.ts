@@ -51,7 +51,16 @@ function polledMask(state: number): number {
 }
 
 /** Last poll's figures, for traces and `hapoll top`. */
-export const pollStats = { changes: 0, events: 0, waitMs: 0, lastResult: 0 };
+export const pollStats = {
+  changes: 0,
+  events: 0,
+  waitMs: 0,
+  lastResult: 0,
+  /** Since start: poll calls, events reported, polling changes applied (for `hapoll top`). */
+  totalPolls: 0,
+  totalEvents: 0,
+  totalChanges: 0,
+};
 
 /** Hook for traces: called after each wait with (changes array, nchanges, waitMs, out, n). */
 export const pollHooks: {
@@ -153,6 +162,9 @@ export class NativeBackedPoller implements Poller {
     pollStats.waitMs = wait;
     pollStats.lastResult = n;
     pollStats.events = n > 0 ? n : 0;
+    pollStats.totalPolls++;
+    pollStats.totalEvents += pollStats.events;
+    pollStats.totalChanges += nch;
     if (pollHooks.onPoll !== null) pollHooks.onPoll(ch, nch, wait, out, n);
     for (let i = 0; i < n; i++) {
       const fd = out[2 * i];

@@ -71,7 +71,8 @@ function targetsMd(pol, px) {
   if (pol) for (const v of pol.verdicts) lines.push(`- poller bench: ${v}`);
   if (px) {
     for (const t of px.targets) {
-      lines.push(`- proxy bench: ${t.what} = ${fmtRatio(t.value)} (target ${t.cmp} ${t.limit}x): ${t.ok === null ? "not measured" : t.ok ? "**met**" : "**missed**"}`);
+      const r = t.rounds && t.rounds.length ? ` (single rounds: ${t.rounds.map((x) => x.toFixed(2)).join(", ")})` : "";
+      lines.push(`- proxy bench: ${t.what} = ${fmtRatio(t.value)}${r}; target ${t.cmp} ${t.limit}x: ${t.ok === null ? "not measured" : t.ok ? "**met**" : "**missed**"}`);
     }
   }
   return lines.length ? lines.join("\n") + "\n" : "(no results yet)\n";

@@ -5,7 +5,8 @@
  *
  *   npm run bench [-- --quick] [-- --out DIR]
  *
- * --quick and --out are passed to both benches. Each bench runs in its own process (the poller
+ * --quick and --out are passed to both benches; without --quick the proxy bench also counts
+ * syscalls (strace) of the main proxies. Each bench runs in its own process (the poller
  * bench's children raise RLIMIT_NOFILE; the proxy bench starts servers), one after the other so
  * they never compete for the CPU.
  */
@@ -26,8 +27,11 @@ if (flags.out) pass.push("--out", flags.out);
 
 const t0 = Date.now();
 let failed = 0;
+// The full run also counts the syscalls of the main proxies (a short extra pass, not timed).
+const STRACE = ["--strace", "--strace-only", "haproxy,haproxy-splice-forced,node-net,hapoll-epoll,hapoll-splice"];
 for (const script of ["pollers/index.js", "proxy/index.js"]) {
-  const r = spawnSync(process.execPath, [path.join(__dirname, script), ...pass], { stdio: "inherit" });
+  const extra = script.startsWith("proxy") && !flags.quick ? STRACE : [];
+  const r = spawnSync(process.execPath, [path.join(__dirname, script), ...pass, ...extra], { stdio: "inherit" });
   if (r.status !== 0) {
     process.stderr.write(`bench: ${script} failed (${r.status ?? r.signal})\n`);
     failed++;

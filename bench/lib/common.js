@@ -49,7 +49,7 @@ function textTable(headers, rows) {
 /** Markdown table; numeric-looking columns are right-aligned. */
 function mdTable(headers, rows) {
   const esc = (c) => String(c).replace(/\|/g, "\\|");
-  const numeric = headers.map((_, i) => i > 0 && rows.every((r) => /^[-+0-9.,x%~≈* ]*$|^-$/.test(String(r[i]))));
+  const numeric = headers.map((_, i) => i > 0 && rows.every((r) => /^[-+0-9.,x%~≈* ]*$|^-$|^n\/a$/.test(String(r[i]))));
   return [
     `| ${headers.map(esc).join(" | ")} |`,
     `|${numeric.map((n) => (n ? "---:" : "---")).join("|")}|`,
@@ -102,7 +102,7 @@ function machineInfo() {
 function machineMd(m, keys) {
   const names = {
     date: "date", nproc: "nproc", cpu: "CPU", kernel: "kernel", node: "node", memGB: "memory (GB)",
-    loadavg: "load average at start", haproxy: "haproxy", nginx: "nginx", wrk: "wrk", iperf3: "iperf3", cc: "cc",
+    loadavg: "load average (1, 5, 15 min)", haproxy: "haproxy", nginx: "nginx", wrk: "wrk", iperf3: "iperf3", cc: "cc",
   };
   return (keys || Object.keys(names)).filter((k) => m[k] !== undefined && m[k] !== null)
     .map((k) => `- ${names[k]}: ${m[k]}`).join("\n") + "\n";

@@ -61,7 +61,7 @@ describe("poller bench (tiny run)", () => {
     const cols = lines[head].split(/\s{2,}/);
     expect(cols).toEqual([
       "poller", "N", "A", "W", "events/iter", "waits/iter (C, hapoll)", "C µs/iter", "hapoll µs/iter",
-      "C µs/event", "hapoll µs/event", "hapoll/C", "per-rep ratios", "added µs/event",
+      "C µs/event", "hapoll µs/event", "hapoll/C", "paired: median (range)", "added µs/event",
     ]);
     expect(lines[head + 1]).toMatch(/^-+(  -+){12}$/);
     const rows = lines.slice(head + 2).filter((l) => /^\w+\s+\d/.test(l)).map((l) => l.trim().split(/\s{2,}/));
@@ -80,8 +80,11 @@ describe("poller bench (tiny run)", () => {
         expect(c[10]).toMatch(/^\d+\.\d\dx$/);
         const ratio = Number(c[10].slice(0, -1));
         expect(Math.abs(ratio - hEv / Number(c[8])) / ratio).toBeLessThan(0.03);
+        // One round: the paired ratio is that round's, its range a single value.
+        expect(c[11]).toMatch(/^(\d+\.\d\d) \(\1-\1\)$/);
       } else {
         expect(c[10]).toBe("-");
+        expect(c[11]).toBe("-");
       }
     }
   });

@@ -48,7 +48,7 @@ function summary(pol, px) {
       ["proxy CPU s per 10 GB with splice", ...cols.map((id) => spliced(id, "cpu"))],
       ["RSS bytes per idle connection", ...cols.map((id) => cell(id, S[id].idle.bytesPerConn))],
     ];
-    s += mdTable(["proxy bench (medians of " + px.opts.reps + " runs)", ...cols.map(lab)], rows);
+    s += mdTable(["proxy bench (medians of " + px.opts.reps + " runs)", ...cols.map(lab)], rows, true);
   }
   if (pol) {
     const t = pol.configs.filter((c) => c.nReq === 10000 && c.a === 100);

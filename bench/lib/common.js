@@ -46,10 +46,10 @@ function textTable(headers, rows) {
   return [line(all[0]), w.map((n) => "-".repeat(n)).join("  "), ...all.slice(1).map(line)].join("\n") + "\n";
 }
 
-/** Markdown table; numeric-looking columns are right-aligned. */
-function mdTable(headers, rows) {
+/** Markdown table; numeric-looking columns (every column but the first with <allRight>) are right-aligned. */
+function mdTable(headers, rows, allRight = false) {
   const esc = (c) => String(c).replace(/\|/g, "\\|");
-  const numeric = headers.map((_, i) => i > 0 && rows.every((r) => /^[-+0-9.,x%~≈* ]*$|^-$|^n\/a$/.test(String(r[i]))));
+  const numeric = headers.map((_, i) => i > 0 && (allRight || rows.every((r) => /^[-+0-9.,x%~≈* ]*$|^-$|^n\/a$/.test(String(r[i])))));
   return [
     `| ${headers.map(esc).join(" | ")} |`,
     `|${numeric.map((n) => (n ? "---:" : "---")).join("|")}|`,

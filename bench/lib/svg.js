@@ -138,30 +138,33 @@ function lineChart(opts) {
 }
 
 /**
- * Grouped horizontal bar charts, one panel per metric. <opts>: { title, subtitle?, panels: [{ title,
- * unit, bars: [{ label, value, color?, note? }] }] }. Each panel has its own linear scale from 0;
- * a bar with no value shows "n/a".
+ * Horizontal bar charts, one panel per metric, laid out in a grid of <columns> (default 2).
+ * <opts>: { title, subtitle?, columns?, panels: [{ title, unit, bars: [{ label, value, color? }] }] }.
+ * Each panel has its own linear scale from 0; a bar with no value shows "n/a". Give a bar the same
+ * color in every panel to let the eye follow one proxy across metrics.
  */
 function barChart(opts) {
   const panels = opts.panels;
-  const labelW = 150, pw = 230, gap = 24, barH = 16, barGap = 6, mt = 56, mb = 20;
+  const cols = Math.min(opts.columns || 2, panels.length);
+  const rows = Math.ceil(panels.length / cols);
+  const labelW = 230, pw = 250, gap = 30, barH = 16, barGap = 6, mt = 56, rowGap = 30;
   const nb = Math.max(...panels.map((p) => p.bars.length));
-  const ph = nb * (barH + barGap);
-  const W = panels.length * (labelW + pw + gap) + 10;
-  const H = mt + 18 + ph + mb;
+  const ph = 14 + nb * (barH + barGap);
+  const W = cols * (labelW + pw + gap) + 10;
+  const H = mt + rows * (ph + rowGap) + 10;
   const out = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${W}" height="${H}" fill="#fff"/>`);
   out.push(`<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(opts.title)}</text>`);
   if (opts.subtitle) out.push(`<text x="${W / 2}" y="36" text-anchor="middle" fill="#555">${esc(opts.subtitle)}</text>`);
   panels.forEach((p, i) => {
-    const ox = i * (labelW + pw + gap) + 5, oy = mt;
+    const ox = (i % cols) * (labelW + pw + gap) + 5, oy = mt + Math.floor(i / cols) * (ph + rowGap);
     const vals = p.bars.map((b) => b.value).filter((v) => Number.isFinite(v));
     const max = vals.length ? Math.max(...vals) : 1;
     out.push(`<g transform="translate(${ox},${oy})">`);
     out.push(`<text x="${labelW + pw / 2}" y="0" text-anchor="middle" font-weight="bold">${esc(p.title)}</text>`);
     p.bars.forEach((b, k) => {
-      const y = 14 + k * (barH + barGap);
+      const y = 10 + k * (barH + barGap);
       out.push(`<text x="${labelW - 6}" y="${y + barH / 2}" text-anchor="end" dominant-baseline="middle">${esc(b.label)}</text>`);
       if (Number.isFinite(b.value)) {
         const w = Math.max(1, (b.value / max) * (pw - 60));

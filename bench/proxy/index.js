@@ -7,6 +7,7 @@
  *   node bench/proxy/index.js [--quick] [--reps R] [--only id,id] [--workloads ka,close,iperf,idle]
  *        [--duration S] [--iperf-time S] [--idle-conns K] [--out DIR] [--no-write]
  *        [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--strace] [--strace-only id,id]
+ *        [--from-json docs/bench-proxy.json]   (re-render the outputs of a saved run, no measurement)
  *
  * Backends, started here on loopback with temp configs: nginx (worker_processes 1, access_log off,
  * a small `return 200` body), `iperf3 -s`, and a holding server (in this process) that accepts and
@@ -32,7 +33,7 @@ const {
   median, fmt, fmtRatio, textTable, mdTable, machineInfo, machineMd, progress, dur, parseFlags, numList, writeOut,
   ROOT,
 } = require("../lib/common");
-const { barChart } = require("../lib/svg");
+const { barChart, COLORS } = require("../lib/svg");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -410,11 +411,22 @@ async function main() {
   try {
     flags = parseFlags(process.argv.slice(2), {
       quick: "bool", reps: "v", only: "v", workloads: "v", duration: "v", "iperf-time": "v", "idle-conns": "v",
-      out: "v", "no-write": "bool", "node-args": "v", strace: "bool", "strace-only": "v",
+      out: "v", "no-write": "bool", "node-args": "v", strace: "bool", "strace-only": "v", "from-json": "v",
     });
   } catch (e) {
     process.stderr.write(`bench:proxy: ${e.message}\n`);
     process.exit(2);
+  }
+  if (flags["from-json"]) {
+    // Re-render the table, the Markdown and the chart from a saved run (no measurement).
+    const j = JSON.parse(fs.readFileSync(flags["from-json"], "utf8"));
+    j.summary = summarize(j.proxies.map((p) => PROXIES.find((x) => x.id === p.id) || p), j.results);
+    process.stdout.write(renderText(j));
+    if (flags["no-write"]) return;
+    const dir = path.resolve(flags.out || path.join(ROOT, "docs"));
+    writeOut(path.join(dir, "bench-proxy.md"), renderMd(j));
+    writeOut(path.join(dir, "bench-proxy.svg"), renderSvg(j));
+    return;
   }
   const quick = !!flags.quick;
   const opts = {
@@ -580,6 +592,11 @@ function summarize(proxies, results) {
       iperf: { gbps: med("iperf", "gbps"), cpu: med("iperf", "cpuPer10GB"), n: r.iperf.length },
       idle: { bytesPerConn: med("idle", "bytesPerConn"), n: r.idle.length },
     };
+    // The user/sys split of the CPU per unit: medians of each part over the runs.
+    for (const [wl, k] of [["ka", "cpuUsPerReq"], ["close", "cpuUsPerReq"], ["iperf", "cpuPer10GB"]]) {
+      s[px.id][wl].user = median(r[wl].map((x) => x[k] * (1 - x.sysShare)));
+      s[px.id][wl].sys = median(r[wl].map((x) => x[k] * x.sysShare));
+    }
   }
   return s;
 }
@@ -673,6 +690,12 @@ function renderMd(j) {
   s += `a time, each single-threaded.\n\n![proxy bench](bench-proxy.svg)\n\n`;
   s += `Command: \`${j.command}\` (part of \`npm run bench\`). Medians of ${j.opts.reps} runs per cell; rounds interleaved across proxies.\n\n`;
   s += mdTable(HEADERS, tableRows(j));
+  s += `\nThe proxy's CPU split into user and kernel (sys) time, medians per unit of work:\n\n`;
+  s += mdTable(["proxy", "keep-alive µs/req user", "sys", "close µs/conn user", "sys", "iperf3 s/10 GB user", "sys"],
+    j.proxies.filter(({ id }) => id !== "none").map(({ id }) => {
+      const x = j.summary[id];
+      return [x.label, fmt(x.ka.user), fmt(x.ka.sys), fmt(x.close.user), fmt(x.close.sys), fmt(x.iperf.user), fmt(x.iperf.sys)];
+    }));
   s += `\n**Targets** (ratios of this run's medians):\n\n${targetLines(j).map((l) => `- ${l}`).join("\n")}\n`;
   if (Object.keys(j.strace).length) {
     s += `\nSyscalls (\`strace -c -f\` attached to the proxy during separate 2 s runs, not the timed ones):\n\n`;
@@ -714,7 +737,10 @@ function renderMd(j) {
 
 function renderSvg(j) {
   const ids = j.proxies.map((p) => p.id);
-  const bars = (k, sub, skipNone) => ids.filter((id) => !(skipNone && id === "none")).map((id) => ({ label: j.summary[id].label, value: j.summary[id][k][sub] }));
+  // One color per proxy in every panel.
+  const color = Object.fromEntries(ids.map((id, i) => [id, COLORS[i % COLORS.length]]));
+  const bars = (k, sub, skipNone) => ids.filter((id) => !(skipNone && id === "none"))
+    .map((id) => ({ label: j.summary[id].label, value: j.summary[id][k][sub], color: color[id] }));
   return barChart({
     title: "Proxy bench: throughput and the proxy's CPU per unit of work",
     subtitle: `medians of ${j.opts.reps} runs; ${j.machine.nproc} x ${j.machine.cpu}; lower CPU is better`,
@@ -723,6 +749,8 @@ function renderSvg(j) {
       { title: "CPU µs / keep-alive request", unit: "µs", bars: bars("ka", "cpu", true) },
       { title: "CPU µs / new connection", unit: "µs", bars: bars("close", "cpu", true) },
       { title: "CPU s / 10 GB (iperf3)", unit: "s", bars: bars("iperf", "cpu", true) },
+      { title: "iperf3 Gbit/s", unit: "", bars: bars("iperf", "gbps") },
+      { title: "RSS bytes / idle connection", unit: "B", bars: bars("idle", "bytesPerConn", true) },
     ],
   });
 }

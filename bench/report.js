@@ -49,6 +49,8 @@ function summary(pol, px) {
       ["RSS bytes per idle connection", ...cols.map((id) => cell(id, S[id].idle.bytesPerConn))],
     ];
     s += mdTable(["proxy bench (medians of " + px.opts.reps + " runs)", ...cols.map(lab)], rows, true);
+    s += `\nOn a shared machine, throughput and latency move a lot between runs (up to 2x here); the CPU per unit of\n`;
+    s += `work, read from /proc for the proxy process alone, is the steady figure the targets are stated on.\n`;
   }
   if (pol) {
     const t = pol.configs.filter((c) => c.nReq === 10000 && c.a === 100);
@@ -100,8 +102,8 @@ function generated(pol, px, out) {
     "```sh",
     "apt-get install -y haproxy nginx wrk iperf3   # the peers and the load generators (Debian)",
     "npm install                                   # builds the addon and dist/",
-    "npm run bench                                 # both benches, then this file (~13 min here)",
-    "npm run bench -- --quick                      # shorter runs (~5 min)",
+    "npm run bench                                 # both benches, then this file (11 min on the machine above)",
+    "npm run bench -- --quick                      # shorter runs (5.5 min there)",
     "npm run bench:pollers                         # the poller bench alone",
     "npm run bench:proxy                           # the proxy bench alone",
     "node bench/proxy/index.js --only hapoll-epoll,haproxy --workloads iperf --strace   # syscall counts",
@@ -109,8 +111,9 @@ function generated(pol, px, out) {
     "     --node-args \"--cpu-prof --cpu-prof-dir=/tmp/prof\" && node bench/tools/cpuprofile-top.js /tmp/prof/*.cpuprofile",
     "```",
     "",
-    pol ? `This run: \`${pol.command}\`` : "",
-    px ? `${pol ? " and " : "This run: "}\`${px.command}\`.` : "",
+    [pol && `\`${pol.command}\``, px && `\`${px.command}\``].filter(Boolean).length
+      ? `This run: ${[pol && `\`${pol.command}\``, px && `\`${px.command}\``].filter(Boolean).join(" and ")}.`
+      : "",
     "",
   ].join("\n");
   parts.pollers = embed(path.join(out, "bench-pollers.md"));

@@ -46,13 +46,15 @@ public:
 
   Napi::Env Env() const { return info_.Env(); }
 
+  /* One N-API call per argument on the hot path: napi_get_value_double itself rejects a
+   * non-number (napi_number_expected), so no separate typeof is needed. */
   double Num(size_t i) {
-    Napi::Value v = info_[i];
-    if (!v.IsNumber()) {
+    double d = 0;
+    if (napi_get_value_double(info_.Env(), info_[i], &d) != napi_ok) {
       Fail(i, "a number");
       return 0;
     }
-    return v.As<Napi::Number>().DoubleValue();
+    return d;
   }
 
   /* Any fd that is not an exact int becomes -1, so the kernel says EBADF. */
@@ -72,15 +74,11 @@ public:
 
   /* A Buffer (or any Uint8Array / ArrayBufferView) as raw bytes. */
   bool Bytes(size_t i, uint8_t **data, size_t *len) {
-    Napi::Value v = info_[i];
     *data = nullptr;
     *len = 0;
-    if (!v.IsBuffer()) {
-      Fail(i, "a Buffer");
-      return false;
-    }
+    /* napi_get_buffer_info rejects anything that is not an ArrayBufferView by itself. */
     void *p = nullptr;
-    if (napi_get_buffer_info(info_.Env(), v, &p, len) != napi_ok) {
+    if (napi_get_buffer_info(info_.Env(), info_[i], &p, len) != napi_ok) {
       Fail(i, "a Buffer");
       return false;
     }
@@ -91,16 +89,20 @@ public:
   template <typename T>
   bool Typed(size_t i, napi_typedarray_type type, const char *what, T **data,
              size_t *len) {
-    Napi::Value v = info_[i];
     *data = nullptr;
     *len = 0;
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != type) {
+    /* One call gives the type, the length and the data pointer (with the view's offset applied);
+     * it fails for anything that is not a typed array. */
+    napi_typedarray_type t;
+    size_t n = 0;
+    void *p = nullptr;
+    if (napi_get_typedarray_info(info_.Env(), info_[i], &t, &n, &p, nullptr, nullptr) != napi_ok ||
+        t != type) {
       Fail(i, what);
       return false;
     }
-    Napi::TypedArrayOf<T> a = v.As<Napi::TypedArrayOf<T>>();
-    *data = a.Data();
-    *len = a.ElementLength();
+    *data = (T *)p;
+    *len = n;
     return true;
   }
 

@@ -678,6 +678,12 @@ Napi::Object Constants(Napi::Env env) {
   c("AF_UNIX", AF_UNIX);
   c("SOCK_STREAM", SOCK_STREAM);
   c("SOCK_DGRAM", SOCK_DGRAM);
+#ifdef SOCK_NONBLOCK
+  /* Linux: socket() can create the fd non-blocking, saving the fcntl() pair. */
+  c("SOCK_NONBLOCK", SOCK_NONBLOCK);
+#else
+  c("SOCK_NONBLOCK", 0);
+#endif
   c("SOL_SOCKET", SOL_SOCKET);
   c("SO_REUSEADDR", SO_REUSEADDR);
 #ifdef SO_REUSEPORT

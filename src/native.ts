@@ -67,6 +67,8 @@ export interface NativeConstants {
   AF_UNIX: number;
   SOCK_STREAM: number;
   SOCK_DGRAM: number;
+  /** socket() type flag creating a non-blocking socket (Linux); 0 where the platform has none. */
+  SOCK_NONBLOCK: number;
   SOL_SOCKET: number;
   SO_REUSEADDR: number;
   /** -1 where the platform has none. */

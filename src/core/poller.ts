@@ -99,7 +99,9 @@ export class NativeBackedPoller implements Poller {
     this.np = np;
     // One change triple per fd at most: the update list holds each fd once (see fd.ts).
     this.changes = new Int32Array(3 * global.maxsock);
-    this.out = new Int32Array(2 * Math.max(1, global.maxpollevents));
+    // epoll/kqueue return at most maxpollevents per wait (HAProxy's tune.maxpollevents); poll and
+    // select have scanned every fd anyway and report them all, as HAProxy's do.
+    this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? global.maxsock : global.maxpollevents));
     return true;
   }
 

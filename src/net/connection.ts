@@ -81,6 +81,8 @@ export class Connection {
   toAddrLen = 0;
   /** Last socket error seen (-errno), 0 when none. */
   errno = 0;
+  /** Set by the data layer when a read filled its whole buffer (more is probably waiting). */
+  readFull = false;
   /** HAProxy: err_code: why a handshake failed (CO_ER_*, proxy_protocol.ts), 0 when none. */
   errCode = 0;
   /**
@@ -461,24 +463,25 @@ function connectError(conn: Connection, err: number): boolean {
 export function connFdHandler(fd: number): void {
   const conn = fdtab.owner[fd] as Connection;
   const data = conn.data!;
-  // HAProxy's process_handshake loop: a pending handshake (PROXY header to read or to send) comes
-  // first, and no data moves, nor is the connect probed, until it is done.
-  if (!(conn.flags & CO_FL_HANDSHAKE) || connHandshakes(conn)) {
+  // A read that filled the buffer was forwarded by wake(); the socket most likely holds more. Read
+  // again now (at most MAX_READ_LOOPS times) instead of after another poll: HAProxy 1.8 takes one
+  // loop turn (one epoll_wait) per buffer here, which dominates the cost of bulk transfers.
+  for (let loops = 0; ; loops++) {
+    conn.readFull = false;
     if (!(conn.flags & CO_FL_ERROR)) {
       if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
       if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
       if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
     }
+    if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED))) conn.flags |= CO_FL_CONNECTED;
+    data.wake(conn);
+    if (!conn.readFull || loops + 1 >= MAX_READ_LOOPS || conn.fd !== fd || (conn.flags & CO_FL_ERROR) ||
+        !fdRecvReady(fd) || !fdRecvActive(fd)) {
+      break;
+    }
   }
-  if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED | CO_FL_HANDSHAKE))) conn.flags |= CO_FL_CONNECTED;
-  data.wake(conn);
   if (conn.fd === fd) fdtab.ev[fd] &= FD_POLL_STICKY;
 }
 
-/** Run the pending handshakes in order; true when none is left. */
-function connHandshakes(conn: Connection): boolean {
-  if (conn.flags & CO_FL_ERROR) return false;
-  if ((conn.flags & CO_FL_ACCEPT_PROXY) && !connRecvProxy(conn)) return false;
-  if ((conn.flags & CO_FL_SEND_PROXY) && !connSendProxy(conn)) return false;
-  return true;
-}
+/** Reads of a full buffer that connFdHandler() chains without going back to the poller. */
+export const MAX_READ_LOOPS = 4;

@@ -140,7 +140,9 @@ export function sysErr(r: number): string {
  */
 export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean): number {
   const proto = protoByFamily(family);
-  const fd = native.socket(proto.family, C.SOCK_STREAM, 0);
+  // HAProxy sets O_NONBLOCK with fcntl(); where socket() can do it (Linux), that is two syscalls
+  // fewer per server connection.
+  const fd = native.socket(proto.family, C.SOCK_STREAM | C.SOCK_NONBLOCK, 0);
   if (fd < 0) {
     const e = -fd;
     if (e === errno.EMFILE || e === errno.ENFILE || e === errno.ENOBUFS || e === errno.ENOMEM) return SF_ERR_RESOURCE;
@@ -150,7 +152,7 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     native.close(fd);
     return SF_ERR_PRXCOND;
   }
-  if (native.setNonblock(fd) < 0) {
+  if (C.SOCK_NONBLOCK === 0 && native.setNonblock(fd) < 0) {
     native.close(fd);
     return SF_ERR_INTERNAL;
   }

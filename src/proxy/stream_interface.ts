@@ -149,7 +149,10 @@ export class StreamInterface implements ConnDataCb {
       // rawSockToBuf loops until the buffer is full, EAGAIN, a short read or EOF.
       ret = rawSockToBuf(conn, ic, 0x7fffffff);
       if (ret > 0) streamerDetect(ic, ret);
-      if (!ic.mayRecv()) this.flags |= SI_FL_WAIT_ROOM;
+      if (!ic.mayRecv()) {
+        this.flags |= SI_FL_WAIT_ROOM;
+        conn.readFull = true;
+      }
     }
     if (ret > 0) {
       ic.flags |= CF_READ_PARTIAL;

@@ -411,6 +411,7 @@ function newTimeouts(): ProxyTimeouts {
 function newOptions(): ProxyOptions {
   return {
     redispatch: false,
+    allbackups: false,
     tcplog: false,
     dontlognull: false,
     clitcpka: false,
@@ -1875,6 +1876,7 @@ function proxyTimeout(p: CfgParser, c: LineCtx): void {
 /** Options hapoll implements: flag in ProxyOptions and capability needed. HAProxy: cfg_opts[] / cfg_opts2[], src/cfgparse.c. */
 const OPTIONS: Record<string, { field: keyof ProxyOptions; cap: number }> = {
   abortonclose: { field: "abortonclose", cap: CAP_BE },
+  allbackups: { field: "allbackups", cap: CAP_BE },
   clitcpka: { field: "clitcpka", cap: CAP_FE },
   dontlognull: { field: "dontlognull", cap: CAP_FE },
   srvtcpka: { field: "srvtcpka", cap: CAP_BE },
@@ -1885,7 +1887,6 @@ const OPTIONS: Record<string, { field: keyof ProxyOptions; cap: number }> = {
 
 /** Other simple options of HAProxy 1.8 (cfg_opts[] / cfg_opts2[]), accepted and ignored with a warning. */
 const OPTIONS_IGNORED: Record<string, number> = {
-  allbackups: CAP_BE,
   checkcache: CAP_BE,
   contstats: CAP_FE,
   http_proxy: CAP_LISTEN,

@@ -496,13 +496,15 @@ describe("proxy keywords", () => {
       [
         "    option redispatch", "    option tcplog", "    option dontlognull", "    option clitcpka", "    option srvtcpka",
         "    option splice-auto", "    option splice-request", "    option splice-response", "    option abortonclose",
+        "    option allbackups",
       ],
       (p) =>
         expect(p.options).toEqual({
           redispatch: true, tcplog: true, dontlognull: true, clitcpka: true, srvtcpka: true,
-          spliceAuto: true, spliceRequest: true, spliceResponse: true, abortonclose: true,
+          spliceAuto: true, spliceRequest: true, spliceResponse: true, abortonclose: true, allbackups: true,
         }),
     ],
+    [["    option allbackups", "    no option allbackups"], (p) => expect(p.options.allbackups).toBe(false)],
     [["    option tcpka"], (p) => expect([p.options.clitcpka, p.options.srvtcpka]).toEqual([true, true])],
     [["    option redispatch"], (p) => expect(p.redispatchAfter).toBe(-1)],
     [["    option redispatch 2"], (p) => expect(p.redispatchAfter).toBe(2)],

@@ -1,51 +1,150 @@
 /**
- * Servers and proxies at run time. HAProxy 1.8: struct server (include/types/server.h) and
- * struct proxy (include/types/proxy.h), the parts a TCP proxy uses.
+ * Servers and proxies at run time. HAProxy 1.8: struct server (include/types/server.h),
+ * struct proxy and struct lbprm (include/types/proxy.h, include/types/backend.h), the parts a TCP
+ * proxy uses.
+ *
+ * A server has a current state and a next state (HAProxy's cur_* / next_* pairs for the state,
+ * the admin flags and the effective weight). Checks and the configuration write next_*; the
+ * load-balancing code compares both to see what changed and commits next_* into cur_*
+ * (srv_lb_commit_status). Operational states:
+ *
+ *            check passes (health reaches rise)          
+ *   STOPPED ────────────────────────────────────▶ RUNNING     (STARTING with slowstart,
+ *      ▲                                            │          which hapoll does not have)
+ *      └────────────────────────────────────────────┘
+ *            check fails (health falls to 0)
+ *
+ * A `disabled` server starts in configured maintenance (SRV_ADMF_CMAINT|SRV_ADMF_FMAINT), STOPPED,
+ * its check paused.
  */
 import type { ProxyConfig, ServerConfig } from "../config/types";
 import type { Listener } from "../net/listener";
+import type { SrvTree } from "./lb_tree";
+import type { Stream } from "./stream";
 
-/** HAProxy: SRV_ST_* (include/types/server.h). */
+/** HAProxy: SRV_ST_* (enum srv_state, include/types/server.h). */
 export const SRV_ST_STOPPED = 0;
 export const SRV_ST_STARTING = 1;
 export const SRV_ST_RUNNING = 2;
 export const SRV_ST_STOPPING = 3;
 
+/** HAProxy: SRV_ADMF_* (enum srv_admin, include/types/server.h). */
+export const SRV_ADMF_FMAINT = 0x01;
+export const SRV_ADMF_IMAINT = 0x02;
+export const SRV_ADMF_MAINT = 0x23;
+export const SRV_ADMF_CMAINT = 0x04;
+export const SRV_ADMF_FDRAIN = 0x08;
+export const SRV_ADMF_IDRAIN = 0x10;
+export const SRV_ADMF_DRAIN = 0x18;
+
+/** HAProxy: BE_WEIGHT_SCALE (include/types/backend.h): effective weights are user weights x 16. */
+export const BE_WEIGHT_SCALE = 16;
+/** HAProxy: SRV_UWGHT_RANGE / SRV_UWGHT_MAX / SRV_EWGHT_MAX (include/types/server.h). */
+export const SRV_UWGHT_RANGE = 256;
+export const SRV_UWGHT_MAX = SRV_UWGHT_RANGE;
+export const SRV_EWGHT_MAX = SRV_UWGHT_MAX * BE_WEIGHT_SCALE;
+
+/**
+ * An intrusive FIFO of streams waiting for a connection slot (HAProxy: the pendconns list of a
+ * server or a proxy, whose elements are struct pendconn). The links live in the stream itself
+ * (pendPrev/pendNext), so queueing allocates nothing.
+ */
+export class PendList {
+  head: Stream | null = null;
+  tail: Stream | null = null;
+}
+
 /** HAProxy: struct server. */
 export class Server {
-  /** Current state (SRV_ST_*). */
+  /** Operational state now / as decided (SRV_ST_*). HAProxy: cur_state, next_state. */
   curState = SRV_ST_RUNNING;
-  /** Live streams on this server. HAProxy: cur_sess. */
+  nextState = SRV_ST_RUNNING;
+  /** Administrative flags now / as decided (SRV_ADMF_*). HAProxy: cur_admin, next_admin. */
+  curAdmin = 0;
+  nextAdmin = 0;
+  /** User weight (0..256) and the configured one. HAProxy: uweight, iweight. */
+  uweight: number;
+  iweight: number;
+  /** Effective weight now / next (user weight scaled by the backend's wdiv/wmult). */
+  curEweight = 0;
+  nextEweight = 0;
+  /** Streams holding a connection slot on this server. HAProxy: served. */
+  served = 0;
+  /** Streams with a connection to this server (counted from connect). HAProxy: cur_sess. */
   curSess = 0;
+  /** HAProxy: counters.cur_sess_max. */
   maxSess = 0;
-  /** Streams sent to this server. HAProxy: cum_sess. */
+  /** Connections opened to this server. HAProxy: counters.cum_sess. */
   cumSess = 0;
-  /** Connection failures / retries / redispatches. */
+  /** Times the LB picked this server. HAProxy: counters.cum_lbconn. */
+  cumLbconn = 0;
+  /** HAProxy: counters.failed_conns / retries / redispatches. */
   failedConns = 0;
   retries = 0;
   redispatches = 0;
-  /** Streams waiting in this server's queue. */
+  /** Streams waiting in this server's queue, and the queue itself. HAProxy: nbpend, pendconns. */
   nbpend = 0;
+  nbpendMax = 0;
+  readonly pendconns = new PendList();
   /** Destination sockaddr bytes, built at start-up. */
   addr: Buffer = Buffer.alloc(0);
   addrLen = 0;
   /** Numeric address and port, for logs. */
   host = "";
   port = 0;
-  /** Weight (effective). */
-  weight: number;
-  /** Position for weighted round-robin (smooth WRR current weight). */
-  rrCurrent = 0;
+  /** HAProxy: flags & SRV_F_BACKUP. */
+  readonly backup: boolean;
+  /** HAProxy: maxconn / maxqueue. */
+  maxconn: number;
+  maxqueue: number;
   /** Bytes in/out. */
   bytesIn = 0;
   bytesOut = 0;
-  /** HAProxy: puid. */
+  /** Numeric id (`id`, else the first free one). HAProxy: puid. */
   puid: number;
+  /** The health check, when `check` is set. HAProxy: check (CHK_ST_CONFIGURED). */
+  check: { readonly server: Server } | null = null;
+  /** Last state change (seconds since the epoch) and its counters. HAProxy: last_change, down_trans. */
+  lastChange = 0;
+  downTrans = 0;
+  /** Checks that failed while the server was up. HAProxy: counters.failed_checks. */
+  failedChecks = 0;
+  /**
+   * Reason of the pending operational change. HAProxy: op_st_chg (status -1 = none; otherwise the
+   * HCHK_STATUS_* of the check that decided, its code, description and duration).
+   */
+  opStChgStatus = -1;
+  opStChgCode = -1;
+  opStChgReason = "";
+  opStChgDuration = 0;
+
+  /* Load-balancing state (HAProxy: lb_tree, lb_node, npos, lpos, rweight, wscore, cumulative_weight). */
+  /** The tree this server belongs to for its algorithm (null: out of the LB). */
+  lbTree: SrvTree | null = null;
+  /** The tree its node is linked in right now, its position there, key and insertion number. */
+  lbIn: SrvTree | null = null;
+  lbIdx = -1;
+  lbKey = 0;
+  lbSeq = 0;
+  npos = 0;
+  lpos = 0;
+  rweight = 0;
+  wscore = 0;
+  cumulativeWeight = 0;
+  /** Link in the fwrr "saturated servers" chain. HAProxy: next_full. */
+  nextFull: Server | null = null;
 
   constructor(readonly cfg: ServerConfig, readonly proxy: Proxy, puid: number) {
-    this.weight = cfg.weight;
-    this.puid = puid;
-    if (cfg.disabled) this.curState = SRV_ST_STOPPED;
+    this.uweight = this.iweight = cfg.weight;
+    this.puid = cfg.id || puid;
+    this.backup = cfg.backup;
+    this.maxconn = cfg.maxconn;
+    this.maxqueue = cfg.maxqueue;
+    if (cfg.disabled) {
+      // HAProxy: srv_parse_disabled(): configured maintenance.
+      this.curAdmin = this.nextAdmin = SRV_ADMF_CMAINT | SRV_ADMF_FMAINT;
+      this.curState = this.nextState = SRV_ST_STOPPED;
+    }
   }
 
   get id(): string {
@@ -60,6 +159,54 @@ export const PR_STFULL = 2;
 export const PR_STPAUSED = 3;
 export const PR_STSTOPPED = 4;
 export const PR_STERROR = 5;
+
+/** One fwrr server group (active or backup). HAProxy: struct fwrr_group (include/types/lb_fwrr.h). */
+export interface FwrrGroup {
+  /** Servers being served in the current round, by position. */
+  curr: SrvTree;
+  /** The two weight-ordered trees; init and next point to them and swap at each new round. */
+  t0: SrvTree;
+  t1: SrvTree;
+  init: SrvTree;
+  next: SrvTree;
+  currPos: number;
+  currWeight: number;
+  nextWeight: number;
+}
+
+/** A proxy's load-balancing parameters. HAProxy: struct lbprm (include/types/backend.h). */
+export interface LbParams {
+  /** Whether lbInit() ran. */
+  ready: boolean;
+  /** Total effective weight of the usable active / backup servers. HAProxy: tot_wact, tot_wbck. */
+  totWact: number;
+  totWbck: number;
+  /** Weight and count of the servers the LB uses right now. HAProxy: tot_weight, tot_used. */
+  totWeight: number;
+  totUsed: number;
+  /** The first usable backup server when `option allbackups` is off. HAProxy: fbck. */
+  fbck: Server | null;
+  /** Effective weight = user weight x wdiv / wmult. */
+  wmult: number;
+  wdiv: number;
+  /** static-rr and source: the server map and the round-robin index. HAProxy: lbprm.map. */
+  map: (Server | null)[];
+  rrIdx: number;
+  /** roundrobin. HAProxy: lbprm.fwrr. */
+  fwrrAct: FwrrGroup | null;
+  fwrrBck: FwrrGroup | null;
+  /** leastconn and first: one tree per group. HAProxy: lbprm.fwlc / lbprm.fas. */
+  treeAct: SrvTree | null;
+  treeBck: SrvTree | null;
+  /** The key of those trees: the load (leastconn) or the server id (first). */
+  treeKey: ((srv: Server) => number) | null;
+  /** Algorithm callbacks. HAProxy: set_server_status_up/down, update_server_eweight, server_take_conn/drop_conn. */
+  setServerStatusUp: ((srv: Server) => void) | null;
+  setServerStatusDown: ((srv: Server) => void) | null;
+  updateServerEweight: ((srv: Server) => void) | null;
+  serverTakeConn: ((srv: Server) => void) | null;
+  serverDropConn: ((srv: Server) => void) | null;
+}
 
 /** HAProxy: struct proxy. */
 export class Proxy {
@@ -82,16 +229,37 @@ export class Proxy {
   defbe: Proxy | null = null;
   /** Listeners waiting for a slot (LI_LIMITED on this frontend). HAProxy: listener_queue. */
   listenerQueue: Listener[] = [];
-  /** Streams waiting for a server of this backend. HAProxy: nbpend. */
+  /** Streams waiting for any server of this backend, and the queue. HAProxy: nbpend, pendconns. */
   nbpend = 0;
-  /** Last server handed out by static-rr / roundrobin. */
-  lbpos = 0;
+  nbpendMax = 0;
+  readonly pendconns = new PendList();
+  /** Streams queued on this backend or its servers. HAProxy: totpend. */
+  totpend = 0;
+  /** Streams holding a server slot. HAProxy: served. */
+  served = 0;
+  /** Usable active / backup servers. HAProxy: srv_act, srv_bck. */
+  srvAct = 0;
+  srvBck = 0;
+  /** Load-balancing state. HAProxy: lbprm. */
+  readonly lbprm: LbParams = {
+    ready: false, totWact: 0, totWbck: 0, totWeight: 0, totUsed: 0, fbck: null, wmult: 1, wdiv: 1,
+    map: [], rrIdx: 0, fwrrAct: null, fwrrBck: null, treeAct: null, treeBck: null, treeKey: null,
+    setServerStatusUp: null, setServerStatusDown: null, updateServerEweight: null,
+    serverTakeConn: null, serverDropConn: null,
+  };
   /** Counters for `show stat` and logs. */
   bytesIn = 0;
   bytesOut = 0;
   cliAborts = 0;
   srvAborts = 0;
   failedConns = 0;
+  retries = 0;
+  redispatches = 0;
+  /** Times the LB picked a server. HAProxy: be_counters.cum_lbconn. */
+  cumLbconn = 0;
+  /** Times the backend lost its last server. HAProxy: down_trans, last_change. */
+  downTrans = 0;
+  lastChange = 0;
   /** HAProxy: uuid. */
   uuid: number;
 
@@ -104,10 +272,40 @@ export class Proxy {
     return this.cfg.name;
   }
 
-  /** HAProxy: srv_act: running, non-backup servers. */
+  /** HAProxy: srv_act (usable non-backup servers, as counted by the LB). */
   activeServers(): number {
-    let n = 0;
-    for (const s of this.servers) if (s.curState === SRV_ST_RUNNING && !s.cfg.backup) n++;
-    return n;
+    return this.srvAct;
   }
+}
+
+/** HAProxy: srv_willbe_usable(): whether <srv> will take traffic once its pending change is committed. */
+export function srvWillbeUsable(srv: Server): boolean {
+  if (!srv.nextEweight) return false;
+  if (srv.nextAdmin & (SRV_ADMF_MAINT | SRV_ADMF_DRAIN)) return false;
+  return srv.nextState === SRV_ST_STARTING || srv.nextState === SRV_ST_RUNNING;
+}
+
+/** HAProxy: srv_currently_usable(): whether <srv> takes traffic now. */
+export function srvCurrentlyUsable(srv: Server): boolean {
+  if (!srv.curEweight) return false;
+  if (srv.curAdmin & (SRV_ADMF_MAINT | SRV_ADMF_DRAIN)) return false;
+  return srv.curState === SRV_ST_STARTING || srv.curState === SRV_ST_RUNNING;
+}
+
+/** HAProxy: srv_lb_status_changed(). */
+export function srvLbStatusChanged(srv: Server): boolean {
+  return srv.nextState !== srv.curState || srv.nextAdmin !== srv.curAdmin || srv.nextEweight !== srv.curEweight;
+}
+
+/** HAProxy: srv_lb_commit_status(). */
+export function srvLbCommitStatus(srv: Server): void {
+  srv.curState = srv.nextState;
+  srv.curAdmin = srv.nextAdmin;
+  srv.curEweight = srv.nextEweight;
+}
+
+/** HAProxy: server_recalc_eweight() without slowstart: next_eweight from the user weight. */
+export function serverRecalcEweight(srv: Server): void {
+  const lb = srv.proxy.lbprm;
+  srv.nextEweight = Math.floor((srv.uweight * lb.wdiv + lb.wmult - 1) / lb.wmult);
 }

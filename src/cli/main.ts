@@ -24,6 +24,7 @@ import { initBufPool } from "../proxy/buffer";
 import { debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamAccept, streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { startHealthChecks } from "../proxy/checks";
 import { startEchoServer } from "./echo";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
@@ -535,7 +536,9 @@ export function main(argv: string[]): number {
 
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
-  const extra = nListeners + o.echo.length + g.statsSockets.length + g.logs.length + NODE_FD_RESERVE;
+  // HAProxy: each health check adds one to maxsock (do_health_check_init()).
+  const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.filter((sc) => sc.check).length, 0);
+  const extra = nListeners + o.echo.length + g.statsSockets.length + g.logs.length + nChecks + NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
@@ -629,6 +632,7 @@ export function main(argv: string[]): number {
     p.state = PR_STREADY;
     for (const l of p.listeners) enableListener(l);
   }
+  startHealthChecks(runtime.proxies);
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
     return 1;

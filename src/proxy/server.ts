@@ -17,9 +17,14 @@
  * A `disabled` server starts in configured maintenance (SRV_ADMF_CMAINT|SRV_ADMF_FMAINT), STOPPED,
  * its check paused.
  */
+import { clock } from "../core/clock";
 import type { ProxyConfig, ServerConfig } from "../config/types";
 import type { Listener } from "../net/listener";
+import { lbInit, setBackendDown } from "./backend";
+import { Check, getCheckStatusDescription, HCHK_STATUS_L57DATA } from "./checks";
 import type { SrvTree } from "./lb_tree";
+import { logWarningLine, sendLog, LOG_ALERT, LOG_NOTICE } from "./log";
+import { pendconnGrabFromPx, pendconnRedistribute } from "./queue";
 import type { Stream } from "./stream";
 
 /** HAProxy: SRV_ST_* (enum srv_state, include/types/server.h). */
@@ -103,7 +108,7 @@ export class Server {
   /** Numeric id (`id`, else the first free one). HAProxy: puid. */
   puid: number;
   /** The health check, when `check` is set. HAProxy: check (CHK_ST_CONFIGURED). */
-  check: { readonly server: Server } | null = null;
+  check: Check | null = null;
   /** Last state change (seconds since the epoch) and its counters. HAProxy: last_change, down_trans. */
   lastChange = 0;
   downTrans = 0;
@@ -308,4 +313,134 @@ export function srvLbCommitStatus(srv: Server): void {
 export function serverRecalcEweight(srv: Server): void {
   const lb = srv.proxy.lbprm;
   srv.nextEweight = Math.floor((srv.uweight * lb.wdiv + lb.wmult - 1) / lb.wmult);
+}
+
+/** HAProxy: chunk_asciiencode(): non-printable characters, '<', '>' and <qc> as <XX>. */
+function asciiEncode(s: string, qc: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const ch = s[i];
+    if (c < 0x20 || c > 0x7e || ch === "<" || ch === ">" || ch === qc) out += "<" + (c & 0xff).toString(16).toUpperCase().padStart(2, "0") + ">";
+    else out += ch;
+  }
+  return out;
+}
+
+/**
+ * HAProxy: srv_append_status(). The tail of a server state-change message: the reason (the check
+ * result that decided: ", reason: ..., info: \"...\", check duration: Nms"), then, when
+ * <xferred> >= 0, the servers left or online and the queue figures.
+ */
+export function srvAppendStatus(s: Server, xferred: number): string {
+  let msg = "";
+  const status = s.opStChgStatus;
+  const desc = s.opStChgReason;
+  if (status !== -1) {
+    msg += `, reason: ${getCheckStatusDescription(status)}`;
+    if (status >= HCHK_STATUS_L57DATA) msg += `, code: ${s.opStChgCode}`;
+    if (desc) msg += `, info: "${asciiEncode(desc, '"')}"`;
+    if (s.opStChgDuration >= 0) msg += `, check duration: ${s.opStChgDuration}ms`;
+  } else if (desc) {
+    msg += `, ${desc}`;
+  }
+  if (xferred >= 0) {
+    const px = s.proxy;
+    const onBackup = px.srvBck && !px.srvAct ? " Running on backup." : "";
+    if (s.nextState === SRV_ST_STOPPED) {
+      msg += `. ${px.srvAct} active and ${px.srvBck} backup servers left.${onBackup}` +
+        ` ${s.curSess} sessions active, ${xferred} requeued, ${s.nbpend} remaining in queue`;
+    } else {
+      msg += `. ${px.srvAct} active and ${px.srvBck} backup servers online.${onBackup}` +
+        ` ${xferred} sessions requeued, ${s.nbpend} total in queue`;
+    }
+  }
+  return msg;
+}
+
+/** Record why the server changes state: <reason>, else the result of <check>. HAProxy: op_st_chg. */
+function setOpStChg(s: Server, reason: string, check: Check | null): void {
+  s.opStChgReason = "";
+  s.opStChgStatus = -1;
+  if (reason) {
+    s.opStChgReason = reason;
+  } else if (check !== null) {
+    s.opStChgReason = check.desc;
+    s.opStChgCode = check.code;
+    s.opStChgStatus = check.status;
+    s.opStChgDuration = check.duration;
+  }
+}
+
+/**
+ * HAProxy: srv_set_stopped(). Mark <s> DOWN (not if in maintenance or already down), giving
+ * <reason> or the result of <check> as the cause. HAProxy registers the change and applies it at
+ * the end of the loop turn (servers_update_status); hapoll applies it at once.
+ */
+export function srvSetStopped(s: Server, reason: string, check: Check | null): void {
+  if ((s.curAdmin & SRV_ADMF_MAINT) || s.nextState === SRV_ST_STOPPED) return;
+  s.nextState = SRV_ST_STOPPED;
+  setOpStChg(s, reason, check);
+  srvUpdateStatus(s);
+}
+
+/** HAProxy: srv_set_running(). Mark <s> UP (hapoll has no slowstart: RUNNING at once). */
+export function srvSetRunning(s: Server, reason: string, check: Check | null): void {
+  if (s.curAdmin & SRV_ADMF_MAINT) return;
+  if (s.nextState === SRV_ST_STARTING || s.nextState === SRV_ST_RUNNING) return;
+  s.nextState = SRV_ST_RUNNING;
+  setOpStChg(s, reason, check);
+  srvUpdateStatus(s);
+}
+
+/**
+ * HAProxy: srv_update_status(), the operational part. Apply <s>'s pending state: update the load
+ * balancer, move queued streams (a server going DOWN gives its queue back to load balancing under
+ * `option redispatch`; a server coming UP takes streams from the backend's queue), and report the
+ * change on stderr and to the backend's log targets, with "backend 'b' has no server available!"
+ * when the last server went away.
+ */
+export function srvUpdateStatus(s: Server): void {
+  const px = s.proxy;
+  const lb = px.lbprm;
+  lbInit(px);
+  const prevSrvCount = px.srvBck + px.srvAct;
+  const srvWasStopping = s.curState === SRV_ST_STOPPING || (s.curAdmin & SRV_ADMF_DRAIN) !== 0;
+  const nowSec = Math.floor(clock.dateMs / 1000);
+  if (!(s.curAdmin & SRV_ADMF_MAINT)) {
+    const nextAdmin = s.nextAdmin;
+    s.nextAdmin = s.curAdmin;
+    if (s.curState !== SRV_ST_STOPPED && s.nextState === SRV_ST_STOPPED) {
+      s.lastChange = nowSec;
+      if (lb.setServerStatusDown !== null) lb.setServerStatusDown(s);
+      const xferred = pendconnRedistribute(s);
+      const msg = `${s.backup ? "Backup " : ""}Server ${px.id}/${s.id} is DOWN${srvAppendStatus(s, xferred)}.`;
+      logWarningLine(msg);
+      sendLog(px.cfg.logs, srvWasStopping ? LOG_NOTICE : LOG_ALERT, msg);
+      if (prevSrvCount && px.srvBck === 0 && px.srvAct === 0) setBackendDown(px);
+      s.downTrans++;
+    } else if ((s.curState !== SRV_ST_RUNNING && s.nextState === SRV_ST_RUNNING) ||
+               (s.curState !== SRV_ST_STARTING && s.nextState === SRV_ST_STARTING)) {
+      if (px.srvBck === 0 && px.srvAct === 0) px.lastChange = nowSec;
+      s.lastChange = nowSec;
+      serverRecalcEweight(s);
+      if (lb.updateServerEweight !== null) lb.updateServerEweight(s);
+      else if (srvWillbeUsable(s)) lb.setServerStatusUp!(s);
+      else lb.setServerStatusDown!(s);
+      const xferred = pendconnGrabFromPx(s);
+      const msg = `${s.backup ? "Backup " : ""}Server ${px.id}/${s.id} is UP${srvAppendStatus(s, xferred)}.`;
+      logWarningLine(msg);
+      sendLog(px.cfg.logs, LOG_NOTICE, msg);
+      if (prevSrvCount && px.srvBck === 0 && px.srvAct === 0) setBackendDown(px);
+    } else if (s.curEweight !== s.nextEweight) {
+      if (lb.updateServerEweight !== null) lb.updateServerEweight(s);
+      else if (srvWillbeUsable(s)) lb.setServerStatusUp!(s);
+      else lb.setServerStatusDown!(s);
+      if (prevSrvCount && px.srvBck === 0 && px.srvAct === 0) setBackendDown(px);
+    }
+    s.nextAdmin = nextAdmin;
+  }
+  s.opStChgReason = "";
+  s.opStChgStatus = s.opStChgCode = -1;
+  s.opStChgDuration = 0;
 }

@@ -31,6 +31,8 @@ export interface NamedServer {
   accepted: () => number;
   /** Stop listening and reset every open connection (a crashed server). */
   kill: () => Promise<void>;
+  /** Stop listening but keep the open connections (new connections are refused). */
+  stopListening: () => Promise<void>;
   /** Listen again on the same port. */
   restart: () => Promise<void>;
   /** Whether it currently listens. */
@@ -67,10 +69,17 @@ export async function namedServer(name: string, port = 0): Promise<NamedServer> 
     socks.clear();
     if (s) await new Promise<void>((r) => s.close(() => r()));
   };
+  const stopListening = async () => {
+    const s = srv;
+    srv = null;
+    // close() stops accepting at once; its callback would wait for the open connections to end.
+    if (s) s.close();
+    await sleep(20);
+  };
   toClose.push(() => {
     void kill();
   });
-  return { name, port: p, accepted: () => accepted, kill, restart: listen, up: () => srv !== null };
+  return { name, port: p, accepted: () => accepted, kill, stopListening, restart: listen, up: () => srv !== null };
 }
 
 /** <n> named servers s1..sn. */

@@ -286,8 +286,10 @@ function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, sync
   if (syncErr) errMsg = err && err !== E.EAGAIN ? `General socket error (${strerror(err)})` : "General socket error";
   else if (err && err !== E.EAGAIN) errMsg = strerror(err);
   if (check.state & CHK_ST_PORT_MISS) {
-    // HAProxy reports this one after <fall> tries, with the text it wrote in its scratch chunk.
-    setServerCheckStatus(check, HCHK_STATUS_SOCKERR, errMsg || "No port available for the TCP connection");
+    // HAProxy writes this text into the chunk its message points to when there is no errno, so
+    // both statuses below carry it.
+    if (!errMsg) errMsg = "No port available for the TCP connection";
+    setServerCheckStatus(check, HCHK_STATUS_SOCKERR, errMsg);
   }
   if ((conn.flags & (CO_FL_CONNECTED | CO_FL_WAIT_L4_CONN)) === CO_FL_WAIT_L4_CONN) {
     if (conn.flags & CO_FL_ERROR) setServerCheckStatus(check, HCHK_STATUS_L4CON, errMsg);
@@ -336,7 +338,10 @@ function connectConnChk(check: Check): number {
   conn.fd = -1;
   conn.flags = CO_FL_WAIT_L4_CONN;
   conn.errno = 0;
-  if (check.family !== "unix" && check.port === 0) return SF_ERR_CHK_PORT;
+  if (check.family !== "unix" && check.port === 0) {
+    conn.flags |= CO_FL_ERROR;
+    return SF_ERR_CHK_PORT;
+  }
   conn.addr = check.addr;
   conn.addrLen = check.addrLen;
   const r = tcpConnectServer(conn, check.family, false);

@@ -1795,12 +1795,15 @@ function proxyServer(p: CfgParser, c: LineCtx): void {
 }
 
 /**
- * A checked server needs a port to probe: its check port, its own port, or
- * an address that has no port (unix socket).
- * HAProxy: server_healthcheck_validate(), src/server.c (without tcp-check rules).
+ * A checked server needs a port to probe: its check port, the port of its
+ * check address, its own port (not a port offset, which depends on the
+ * client), or an address that has no port (unix socket).
+ * HAProxy: server_healthcheck_validate() and srv_check_healthcheck_port(),
+ * src/server.c and src/checks.c (without tcp-check rules).
  */
 function serverHasCheckPort(s: ServerConfig): boolean {
-  if (s.checkPort !== 0 || s.addr.hasPort) return true;
+  if (s.checkPort !== 0 || (s.checkAddr && s.checkAddr.hasPort)) return true;
+  if (s.addr.hasPort && !s.addr.portOffset) return true;
   const inet = (a: ParsedAddress) => a.family === "ipv4" || a.family === "ipv6";
   if (s.checkAddr) return !inet(s.checkAddr);
   return !inet(s.addr);

@@ -760,6 +760,16 @@ describe("proxy keywords", () => {
     ]);
   });
 
+  it("a port offset is no check port (1.8's SRV_F_MAPPORTS); a check address with a port is", () => {
+    const off = parseConfigFiles([{ name: "a.cfg", text: inListen("    server s 10.0.0.1:+1 check") }], { pid: PID });
+    expect(off.fatal).toBe(true);
+    expect(off.output[0]).toBe(ALERT("a.cfg:8", "server s has neither service port nor check port. Check has been disabled."));
+    for (const line of ["    server s 10.0.0.1:+1 check port 80", "    server s 10.0.0.1 check addr 10.0.0.2:81"]) {
+      const ok = parseConfigFiles([{ name: "a.cfg", text: inListen(line) }], { pid: PID });
+      expect(ok.fatal, line).toBe(false);
+    }
+  });
+
   it("aborts on a proxy without a name", () => {
     const r = parse(cfg("listen", "    bind :1", "global", "    bogus"));
     expect(r.output).toEqual([

@@ -53,7 +53,9 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(linesMatching(h.stderr(), /is DOWN/), h.stderr()).toHaveLength(1);
     expect(linesMatching(h.stderr(), /is DOWN/)[0]).toMatch(re);
     // The same message goes to the backend's log target (stdout, raw).
-    expect(h.stdout()).toMatch(/^Server be\/s2 is DOWN, reason: Layer4 connection problem, .* 1 active and 0 backup servers left\. /m);
+    // (stdout is another pipe: its bytes may reach the test after stderr's.)
+    const downLog = /^Server be\/s2 is DOWN, reason: Layer4 connection problem, .* 1 active and 0 backup servers left\. /m;
+    expect(await waitFor(() => downLog.test(h.stdout()), 2000), h.stdout()).toBe(true);
     expect(tally(await fetchNames(port, 10))).toEqual({ s1: 10 });
     // No client ever reached the dead server: no failed connection in the logs.
     expect(parseTcpLogs(h.stdout()).filter((l) => l.ts !== "--")).toEqual([]);
@@ -90,7 +92,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(await waitStderr(h, /backend 'be' has no server available!/, 5000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(new RegExp(`${W(h.pid)}Server be/s1 is DOWN, .* 0 active and 0 backup servers left\\. `));
     expect(h.stderr()).toMatch(new RegExp(`^\\[ALERT\\]    \\(${h.pid}\\) : backend 'be' has no server available!$`, "m"));
-    expect(h.stdout()).toMatch(/^backend be has no server available!$/m);
+    expect(await waitFor(() => /^backend be has no server available!$/m.test(h.stdout()), 2000), h.stdout()).toBe(true);
     expect(await fetchNames(port, 2)).toEqual(["-", "-"]);
     const sc = await waitFor(() => { const l = parseTcpLogs(h.stdout()).filter((x) => x.ts === "SC"); return l.length >= 2 ? l : null; }, 2000);
     expect(sc!.map((l) => l.srv)).toEqual(["<NOSRV>", "<NOSRV>"]);

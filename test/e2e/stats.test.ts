@@ -680,7 +680,10 @@ describe("the CLI protocol", () => {
     const out = await cliQuery(e.oper, "show pollers\n");
     expect(out).toMatch(/^Available polling systems :\n/);
     expect(out).toMatch(/\n {6}epoll : disabled, {2}test result OK\n/);
-    expect(out).toMatch(/Total: \d+ \(\d+ usable\), will use poll\.\ncurrent: poll\n\n$/);
+    // Then hapoll's loop figures (cumulative counters that `hapoll top` turns into rates), one per line.
+    expect(out).toMatch(new RegExp("Total: \\d+ \\(\\d+ usable\\), will use poll\\.\ncurrent: poll\n" +
+      "loops: \\d+\npolls: \\d+\nevents: \\d+\nchanges: \\d+\nfd_cache: \\d+\nfd_updt: \\d+\nmaxfd: \\d+\n" +
+      "tasks: \\d+\nrun_queue: \\d+\nstreams: \\d+( [A-Z]+=\\d+)*\n\n$"));
   });
 });
 

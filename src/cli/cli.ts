@@ -532,7 +532,7 @@ function allocStatsFe(g: GlobalConfig): Proxy {
     timeouts: { connect: 0, client: g.statsTimeout, server: 0, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
     retries: 0,
     options: {
-      redispatch: false, tcplog: false, dontlognull: false, clitcpka: false, srvtcpka: false, spliceAuto: false,
+      redispatch: false, allbackups: false, tcplog: false, dontlognull: false, clitcpka: false, srvtcpka: false, spliceAuto: false,
       spliceRequest: false, spliceResponse: false, abortonclose: false,
     },
     redispatchAfter: 0, logs: [], logGlobal: false, maxconn: STATS_FE_MAXCONN, fullconn: 0, backlog: 0,

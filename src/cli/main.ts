@@ -25,6 +25,7 @@ import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine,
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
+import { startHealthChecks } from "../proxy/checks";
 import { startEchoServer } from "./echo";
 import { enableTrace, parseTraceSpec, TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
@@ -428,8 +429,8 @@ function dumpState(): void {
       sendLog(p.cfg.logs, LOG_NOTICE, msg);
     }
     const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.cumFeconn}+${p.cumBeconn}.`;
-    const act = p.activeServers();
-    const bck = p.servers.filter((x) => x.cfg.backup && x.curState !== SRV_ST_STOPPED).length;
+    const act = p.srvAct;
+    const bck = p.srvBck;
     let msg: string;
     if (!p.servers.length) msg = `SIGHUP: Proxy ${p.id} has no servers. ${conn}`;
     else if (act === 0) msg = `SIGHUP: Proxy ${p.id} ${bck ? "is running on backup servers" : "has no server available"} ! ${conn}`;
@@ -607,7 +608,9 @@ export function main(argv: string[]): number | null {
 
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
-  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + NODE_FD_RESERVE;
+  // HAProxy: each health check adds one to maxsock (do_health_check_init()).
+  const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.filter((sc) => sc.check).length, 0);
+  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + nChecks + NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
@@ -716,6 +719,7 @@ export function main(argv: string[]): number | null {
     p.state = PR_STREADY;
     for (const l of p.listeners) enableListener(l);
   }
+  startHealthChecks(runtime.proxies);
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
     return 1;

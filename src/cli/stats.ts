@@ -22,11 +22,15 @@ import { protoByFamily } from "../net/proto_tcp";
 import { bufPool } from "../proxy/buffer";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import {
-  nowSec, Proxy, Server, PR_STFULL, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_IMAINT, SRV_ADMF_MAINT,
-  SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
+  CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
+  HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA,
+} from "../proxy/checks";
+import {
+  nowSec, Proxy, Server, PR_STFULL, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ST_RUNNING,
+  SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
 } from "../proxy/server";
 import {
-  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady,
+  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvShutdownStreams,
 } from "../proxy/server_state";
 import { Stream, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import type { Listener } from "../net/listener";
@@ -374,34 +378,56 @@ function srvDowntime(s: Server): number {
 /** HAProxy: be_downtime(). */
 function beDowntime(px: Proxy): number {
   const now = nowSec();
-  if (px.totWeight() && px.lastChange < now) return px.downTime;
+  if (px.lbprm.totWeight && px.lastChange < now) return px.downTime;
   return now - px.lastChange + px.downTime;
+}
+
+/** Whether <sv>'s health check is configured and enabled (paused or not). HAProxy: check.state & CHK_ST_ENABLED. */
+function checkEnabled(sv: Server): boolean {
+  return sv.check !== null && (sv.check.state & CHK_ST_ENABLED) !== 0;
 }
 
 /**
  * HAProxy: the status column of a server (srv_hlt_st[] and the MAINT cases of
- * stats_fill_sv_stats()). hapoll's servers without `check` report "no check" when up; with
- * `check`, their health is taken as full while up (health checks run elsewhere).
+ * stats_fill_sv_stats()): MAINT; "no check" for an unchecked server that is up; UP, DRAIN, DOWN,
+ * with "UP 1/3" (health still in the going-down zone: a checked server starts that way, one
+ * failure from DOWN) and "DOWN 1/2" (passes counted towards rise).
  */
-export function srvStatus(s: Server): string {
-  const adm = s.adminState;
-  if (adm & SRV_ADMF_RMAINT) return "MAINT (resolution)";
-  if (adm & SRV_ADMF_IMAINT) return "MAINT (via)";
+export function srvStatus(sv: Server): string {
+  const adm = sv.curAdmin;
+  // 1.8 also has "MAINT (via b/s)" (tracking) and "MAINT (resolution)" (DNS), not in hapoll.
   if (adm & SRV_ADMF_MAINT) return "MAINT";
-  const checked = s.cfg.check;
-  if (s.curState === SRV_ST_RUNNING || s.curState === SRV_ST_STARTING) {
-    if (adm & SRV_ADMF_DRAIN) return "DRAIN";
-    return checked ? "UP" : "no check";
+  const chk = sv.check;
+  const enabled = checkEnabled(sv);
+  const health = chk !== null ? chk.health : 0;
+  const rise = chk !== null ? chk.rise : 0;
+  const fall = chk !== null ? chk.fall : 0;
+  // The "%d/%d" of srv_hlt_st[]: health above rise and fall while up, health and rise while down.
+  const counts = sv.curState !== SRV_ST_STOPPED ? `${health - rise + 1}/${fall}` : `${health}/${rise}`;
+  if (sv.curState === SRV_ST_RUNNING || sv.curState === SRV_ST_STARTING) {
+    const goingDown = enabled && health < rise + fall - 1;
+    if (adm & SRV_ADMF_DRAIN) return goingDown ? `DRAIN ${counts}` : "DRAIN";
+    if (goingDown) return `UP ${counts}`;
+    return enabled ? "UP" : "no check";
   }
-  if (s.curState === SRV_ST_STOPPING) return "NOLB";
+  if (sv.curState === SRV_ST_STOPPING) {
+    return !enabled || health === rise + fall - 1 ? "NOLB" : `NOLB ${counts}`;
+  }
+  if (enabled && health !== 0) return `DOWN ${counts}`;
   return "DOWN";
 }
 
-/** HAProxy: stats_fill_sv_stats(). */
+/**
+ * HAProxy: stats_fill_sv_stats(). The weight is the effective weight brought back to the user
+ * scale; the check columns (chkfail, chkdown, downtime) appear for a server with an enabled check,
+ * and the check's last result (check_status, with "* " while one runs, check_code,
+ * check_duration, check_desc, last_chk, rise/fall/health) while it is not paused by maintenance.
+ */
 export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
   const f: StatField[] = new Array(ST_F_TOTAL_FIELDS);
   const F = ST_F;
-  const checked = sv.cfg.check && !(sv.adminState & SRV_ADMF_MAINT);
+  const lb = px.lbprm;
+  const chk = sv.check;
   f[F.pxname] = px.id;
   f[F.svname] = sv.id;
   f[F.mode] = px.cfg.mode;
@@ -409,7 +435,7 @@ export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
   f[F.qmax] = sv.nbpendMax;
   f[F.scur] = sv.curSess;
   f[F.smax] = sv.maxSess;
-  if (sv.cfg.maxconn) f[F.slim] = sv.cfg.maxconn;
+  if (sv.maxconn) f[F.slim] = sv.maxconn;
   f[F.stot] = sv.cumSess;
   f[F.bin] = sv.bytesIn;
   f[F.bout] = sv.bytesOut;
@@ -420,27 +446,31 @@ export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
   f[F.wredis] = sv.redispatches;
   f[F.status] = srvStatus(sv);
   f[F.lastchg] = nowSec() - sv.lastChange;
-  f[F.weight] = sv.weight;
-  f[F.act] = sv.cfg.backup ? 0 : 1;
-  f[F.bck] = sv.cfg.backup ? 1 : 0;
-  if (sv.cfg.check) {
-    f[F.chkfail] = 0;
+  f[F.weight] = Math.floor((sv.curEweight * lb.wmult + lb.wdiv - 1) / lb.wdiv);
+  f[F.act] = sv.backup ? 0 : 1;
+  f[F.bck] = sv.backup ? 1 : 0;
+  if (chk !== null && (chk.state & CHK_ST_ENABLED)) {
+    f[F.chkfail] = sv.failedChecks;
     f[F.chkdown] = sv.downTrans;
     f[F.downtime] = srvDowntime(sv);
   }
-  if (sv.cfg.maxqueue) f[F.qlimit] = sv.cfg.maxqueue;
+  if (sv.maxqueue) f[F.qlimit] = sv.maxqueue;
   f[F.pid] = 1;
   f[F.iid] = pxUuid(px);
   f[F.sid] = svPuid(sv);
-  f[F.lbtot] = sv.lbtot;
+  f[F.lbtot] = sv.cumLbconn;
   f[F.type] = STATS_TYPE_SV;
   f[F.rate] = readFreqCtr(sv.sessPerSec);
   f[F.rate_max] = sv.spsMax;
-  if (checked) {
-    const up = sv.curState !== SRV_ST_STOPPED;
-    f[F.check_rise] = sv.cfg.rise;
-    f[F.check_fall] = sv.cfg.fall;
-    f[F.check_health] = up ? sv.cfg.rise + sv.cfg.fall - 1 : 0;
+  if (chk !== null && (chk.state & (CHK_ST_ENABLED | CHK_ST_PAUSED)) === CHK_ST_ENABLED) {
+    f[F.check_status] = (chk.state & CHK_ST_INPROGRESS ? "* " : "") + getCheckStatusInfo(chk.status);
+    if (chk.status >= HCHK_STATUS_L57DATA) f[F.check_code] = chk.code;
+    if (chk.status >= HCHK_STATUS_CHECKED) f[F.check_duration] = chk.duration;
+    f[F.check_desc] = getCheckStatusDescription(chk.status);
+    f[F.last_chk] = chk.desc;
+    f[F.check_rise] = chk.rise;
+    f[F.check_fall] = chk.fall;
+    f[F.check_health] = chk.health;
   }
   f[F.cli_abrt] = sv.cliAborts;
   f[F.srv_abrt] = sv.srvAborts;
@@ -457,7 +487,8 @@ export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
 export function fillBeStats(px: Proxy, flags: number): StatField[] {
   const f: StatField[] = new Array(ST_F_TOTAL_FIELDS);
   const F = ST_F;
-  const tot = px.totWeight();
+  const lb = px.lbprm;
+  const tot = lb.totWeight;
   f[F.pxname] = px.id;
   f[F.svname] = "BACKEND";
   f[F.mode] = px.cfg.mode;
@@ -476,16 +507,16 @@ export function fillBeStats(px: Proxy, flags: number): StatField[] {
   f[F.wretr] = px.retries;
   f[F.wredis] = px.redispatches;
   f[F.status] = tot > 0 || !px.servers.length ? "UP" : "DOWN";
-  f[F.weight] = tot;
-  f[F.act] = px.activeServers();
-  f[F.bck] = px.backupServers();
+  f[F.weight] = Math.floor((tot * lb.wmult + lb.wdiv - 1) / lb.wdiv);
+  f[F.act] = px.srvAct;
+  f[F.bck] = px.srvBck;
   f[F.chkdown] = px.downTrans;
   f[F.lastchg] = nowSec() - px.lastChange;
   if (px.servers.length) f[F.downtime] = beDowntime(px);
   f[F.pid] = 1;
   f[F.iid] = pxUuid(px);
   f[F.sid] = 0;
-  f[F.lbtot] = px.lbtot;
+  f[F.lbtot] = px.cumLbconn;
   f[F.type] = STATS_TYPE_BE;
   f[F.rate] = readFreqCtr(px.beSessPerSec);
   f[F.rate_max] = px.beSpsMax;
@@ -564,7 +595,7 @@ export function clearCounters(args: string[], level: number): string {
       px.cumFeconn = px.cumBeconn = 0;
       px.bytesIn = px.bytesOut = px.beBytesIn = px.beBytesOut = 0;
       px.cliAborts = px.srvAborts = px.beCliAborts = px.beSrvAborts = 0;
-      px.failedConns = px.retries = px.redispatches = px.lbtot = 0;
+      px.failedConns = px.retries = px.redispatches = px.cumLbconn = 0;
       px.lastSess = 0;
       px.qTime = px.cTime = px.dTime = px.tTime = 0;
     }
@@ -572,7 +603,7 @@ export function clearCounters(args: string[], level: number): string {
       sv.maxSess = sv.nbpendMax = sv.spsMax = 0;
       if (all) {
         sv.cumSess = sv.bytesIn = sv.bytesOut = sv.failedConns = sv.retries = sv.redispatches = 0;
-        sv.lbtot = sv.cliAborts = sv.srvAborts = sv.downTrans = sv.lastSess = 0;
+        sv.cumLbconn = sv.cliAborts = sv.srvAborts = sv.downTrans = sv.failedChecks = sv.lastSess = 0;
         sv.qTime = sv.cTime = sv.dTime = sv.tTime = 0;
       }
     }
@@ -723,7 +754,7 @@ export function shutdownSessionsServer(args: string[], level: number): string {
   if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
   const r = cliFindServer(args[3]);
   if (typeof r === "string") return r;
-  for (const s of [...streams]) if (s.target === r && s.si[1].state > 4 /* past SI_ST_ASS */) streamShutdown(s, SF_ERR_KILLED);
+  srvShutdownStreams(r, SF_ERR_KILLED);
   return "";
 }
 
@@ -822,25 +853,24 @@ export const SRV_STATE_FILE_FIELD_NAMES =
   "srv_time_since_last_change srv_check_status srv_check_result srv_check_health srv_check_state " +
   "srv_agent_state bk_f_forced_id srv_f_forced_id srv_fqdn srv_port";
 
-/** HAProxy: HCHK_STATUS_INI and CHK_ST_CONFIGURED | CHK_ST_ENABLED (include/types/checks.h). */
-const HCHK_STATUS_INI = 1;
-const CHK_ST_CONFIGURED = 0x02;
-const CHK_ST_ENABLED = 0x04;
-const CHK_ST_PAUSED = 0x08;
-
-/** HAProxy: dump_servers_state(): one line per server of <px>. */
+/**
+ * HAProxy: dump_servers_state(): one line per server of <px>. A checked server reports its check
+ * (status, result, health, CHK_ST_* state); an unchecked one reports what 1.8's idle check struct
+ * holds: status INI, result 0, state 0, health `rise` while up and 0 once down.
+ */
 function dumpServersState(px: Proxy): string {
   let out = "";
   const now = nowSec();
   for (const s of px.servers) {
     const info = s.addrLen > 0 ? native.sockaddrInfo(s.addr, s.addrLen) : null;
     const addr = info && info.family !== "unix" ? info.address : "";
-    let chkState = 0;
-    if (s.cfg.check) chkState = CHK_ST_CONFIGURED | CHK_ST_ENABLED | (s.adminState & SRV_ADMF_MAINT ? CHK_ST_PAUSED : 0);
-    const health = s.adminState & SRV_ADMF_MAINT || s.curState === SRV_ST_STOPPED ? 0 : s.cfg.rise;
+    const c = s.check;
+    const chk = c !== null
+      ? `${c.status} ${c.result} ${c.health} ${c.state}`
+      : `${HCHK_STATUS_INI} 0 ${s.curAdmin & SRV_ADMF_MAINT || s.curState === SRV_ST_STOPPED ? 0 : s.cfg.rise} 0`;
     const fqdn = s.cfg.addr.needsResolve ? s.cfg.addr.host : "-";
-    out += `${pxUuid(px)} ${px.id} ${svPuid(s)} ${s.id} ${addr} ${s.curState} ${s.adminState} ${s.uweight} ` +
-      `${s.iweight} ${now - s.lastChange} ${HCHK_STATUS_INI} 0 ${health} ${chkState} 0 0 0 ${fqdn} ${s.port}\n`;
+    out += `${pxUuid(px)} ${px.id} ${svPuid(s)} ${s.id} ${addr} ${s.curState} ${s.curAdmin} ${s.uweight} ` +
+      `${s.iweight} ${now - s.lastChange} ${chk} 0 0 0 ${fqdn} ${s.port}\n`;
   }
   return out;
 }

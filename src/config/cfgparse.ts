@@ -411,6 +411,7 @@ function newTimeouts(): ProxyTimeouts {
 function newOptions(): ProxyOptions {
   return {
     redispatch: false,
+    allbackups: false,
     tcplog: false,
     dontlognull: false,
     clitcpka: false,
@@ -1794,12 +1795,15 @@ function proxyServer(p: CfgParser, c: LineCtx): void {
 }
 
 /**
- * A checked server needs a port to probe: its check port, its own port, or
- * an address that has no port (unix socket).
- * HAProxy: server_healthcheck_validate(), src/server.c (without tcp-check rules).
+ * A checked server needs a port to probe: its check port, the port of its
+ * check address, its own port (not a port offset, which depends on the
+ * client), or an address that has no port (unix socket).
+ * HAProxy: server_healthcheck_validate() and srv_check_healthcheck_port(),
+ * src/server.c and src/checks.c (without tcp-check rules).
  */
 function serverHasCheckPort(s: ServerConfig): boolean {
-  if (s.checkPort !== 0 || s.addr.hasPort) return true;
+  if (s.checkPort !== 0 || (s.checkAddr && s.checkAddr.hasPort)) return true;
+  if (s.addr.hasPort && !s.addr.portOffset) return true;
   const inet = (a: ParsedAddress) => a.family === "ipv4" || a.family === "ipv6";
   if (s.checkAddr) return !inet(s.checkAddr);
   return !inet(s.addr);
@@ -1875,6 +1879,7 @@ function proxyTimeout(p: CfgParser, c: LineCtx): void {
 /** Options hapoll implements: flag in ProxyOptions and capability needed. HAProxy: cfg_opts[] / cfg_opts2[], src/cfgparse.c. */
 const OPTIONS: Record<string, { field: keyof ProxyOptions; cap: number }> = {
   abortonclose: { field: "abortonclose", cap: CAP_BE },
+  allbackups: { field: "allbackups", cap: CAP_BE },
   clitcpka: { field: "clitcpka", cap: CAP_FE },
   dontlognull: { field: "dontlognull", cap: CAP_FE },
   srvtcpka: { field: "srvtcpka", cap: CAP_BE },
@@ -1885,7 +1890,6 @@ const OPTIONS: Record<string, { field: keyof ProxyOptions; cap: number }> = {
 
 /** Other simple options of HAProxy 1.8 (cfg_opts[] / cfg_opts2[]), accepted and ignored with a warning. */
 const OPTIONS_IGNORED: Record<string, number> = {
-  allbackups: CAP_BE,
   checkcache: CAP_BE,
   contstats: CAP_FE,
   http_proxy: CAP_LISTEN,

@@ -237,6 +237,8 @@ export interface ProxyTimeouts {
 /** `option` flags relevant to TCP mode. HAProxy: PR_O_* / PR_O2_*, include/types/proxy.h. */
 export interface ProxyOptions {
   redispatch: boolean;
+  /** `option allbackups`: use every backup server (not only the first) when no active one is up. HAProxy: PR_O_USE_ALL_BK. */
+  allbackups: boolean;
   tcplog: boolean;
   dontlognull: boolean;
   clitcpka: boolean;

@@ -1,214 +1,304 @@
 /**
- * Server selection, queues and the server connection. HAProxy 1.8: src/backend.c (assign_server,
- * assign_server_and_queue, connect_server), src/queue.c (pendconn_add, process_srv_queue), and the
- * load-balancing algorithms of src/lb_fwrr.c, lb_map.c, lb_fwlc.c, lb_chash.c (simplified: hapoll
- * computes the choice directly over the server list instead of keeping HAProxy's trees).
+ * Server selection and the server connection. HAProxy 1.8: src/backend.c (recount_servers,
+ * update_backend_weight, assign_server, assign_server_and_queue, srv_redispatch_connect,
+ * connect_server, set_backend_down) and sess_change_server() of src/stream.c. The algorithms live
+ * in lb_fwrr.ts (roundrobin), lb_map.ts (static-rr, source), lb_fwlc.ts (leastconn), lb_fas.ts
+ * (first); the queues in queue.ts.
+ *
+ * Two counters per server, as in HAProxy: `served` counts streams holding a connection slot (taken
+ * when the server is assigned and has room, or when a queued stream is handed a freed slot), which
+ * is what maxconn limits; `curSess` counts streams with a connection to it (from connect() until
+ * the connection fails or closes).
  */
-import { native } from "../native";
-import { taskWakeup, TASK_WOKEN_RES } from "../core/task";
+import { native, C } from "../native";
+import { clock } from "../core/clock";
+import { tickAddIfSet } from "../core/ticks";
 import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { Proxy, Server, SRV_ST_RUNNING, SRV_ADMF_DRAIN, srvIsUsable } from "./server";
+import { logAlertLine, sendLog, LOG_EMERG } from "./log";
+import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
+import { fwlcInitServerTree, treeGetNextServer } from "./lb_fwlc";
+import { fasGetNextServer, fasInitServerTree } from "./lb_fas";
+import { getServerSh, initServerMap, mapGetServerRr } from "./lb_map";
+import { mayDequeueTasks, pendconnAdd, processSrvQueue, srvDynamicMaxconn } from "./queue";
+import { nowSec, Proxy, Server, srvIncSessCtr, srvSetSessLast, srvWillbeUsable } from "./server";
 import type { Stream } from "./stream";
-import { SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT } from "./stream";
-import { backendHooks, backendQueueHooks } from "./hooks";
-import { SI_ST_QUE } from "./stream_interface";
+import { SF_ADDR_SET, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_FORCE_PRST, SF_REDISP } from "./stream";
+import { SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_QUEUE_ERR, SI_ST_QUE } from "./stream_interface";
 
-/** HAProxy: SRV_STATUS_* results of assign_server_and_queue(). */
+/** HAProxy: SRV_STATUS_* results of assign_server() / assign_server_and_queue(). */
 export const SRV_STATUS_OK = 0;
 export const SRV_STATUS_FULL = 1;
 export const SRV_STATUS_NOSRV = 2;
 export const SRV_STATUS_QUEUED = 3;
 export const SRV_STATUS_INTERNAL = 4;
 
-/** Per-backend queue (streams with no server yet) and per-server queues. HAProxy: struct pendconn lists. */
-const beQueues = new WeakMap<Proxy, Stream[]>();
-const srvQueues = new WeakMap<Server, Stream[]>();
-
-function beQueue(be: Proxy): Stream[] {
-  let q = beQueues.get(be);
-  if (!q) beQueues.set(be, (q = []));
-  return q;
-}
-
-function srvQueue(srv: Server): Stream[] {
-  let q = srvQueues.get(srv);
-  if (!q) srvQueues.set(srv, (q = []));
-  return q;
-}
-
-/** Whether <srv> can take one more stream now. HAProxy: srv_dynamic_maxconn() test. */
-function srvHasSlot(srv: Server): boolean {
-  return srv.cfg.maxconn === 0 || srv.curSess < srv.cfg.maxconn;
-}
-
-/** Usable servers (srvIsUsable: up, weight > 0, not in maint/drain): primaries, else backups. */
-function usableServers(be: Proxy): Server[] {
-  const prim = be.servers.filter((s) => !s.cfg.backup && srvIsUsable(s));
-  if (prim.length) return prim;
-  const backups = be.servers.filter((s) => s.cfg.backup && srvIsUsable(s));
-  // HAProxy without `option allbackups` uses only the first backup server.
-  return backups.length ? [backups[0]] : [];
-}
-
-/** FNV-1a over the client address bytes, for `balance source`. */
-function hashAddr(s: Stream): number {
-  const info = native.sockaddrInfo(s.cliAddr, s.cliAddrLen);
-  const str = info ? info.address : "";
-  let h = 0x811c9dc5;
-  for (let i = 0; i < str.length; i++) {
-    h ^= str.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
 /**
- * HAProxy: assign_server(). Pick a server by the backend's algorithm, ignoring full servers where
- * the algorithm allows it. Returns null when none is usable.
+ * HAProxy: recount_servers(). Count the usable active and backup servers of <px> and their total
+ * effective weights (from the next_* values), and find the first usable backup when `option
+ * allbackups` is off.
  */
-export function assignServer(s: Stream): Server | null {
-  const be = s.be;
-  const list = usableServers(be);
-  if (!list.length) return null;
-  switch (be.cfg.balance) {
-    case "first": {
-      // The first server (by declaration) with a free slot.
-      for (const srv of list) if (srvHasSlot(srv)) return srv;
-      return null;
-    }
-    case "leastconn": {
-      let best: Server | null = null;
-      let bestLoad = Infinity;
-      for (const srv of list) {
-        const load = (srv.curSess + srv.nbpend) / srv.weight;
-        if (load < bestLoad) {
-          best = srv;
-          bestLoad = load;
-        }
-      }
-      return best;
-    }
-    case "source": {
-      // Map-based: each server appears weight times in the map.
-      const total = list.reduce((a, x) => a + x.weight, 0);
-      let h = hashAddr(s) % total;
-      for (const srv of list) {
-        if (h < srv.weight) return srv;
-        h -= srv.weight;
-      }
-      return list[0];
-    }
-    case "static-rr": {
-      const total = list.reduce((a, x) => a + x.weight, 0);
-      const pos = be.lbpos++ % total;
-      let h = pos;
-      for (const srv of list) {
-        if (h < srv.weight) return srv;
-        h -= srv.weight;
-      }
-      return list[0];
-    }
-    default: {
-      // roundrobin: smooth weighted round-robin (each pick adds the weights and takes the highest,
-      // which spreads a server's turns evenly, as HAProxy's fwrr does), skipping full servers.
-      let total = 0;
-      let best: Server | null = null;
-      for (const srv of list) {
-        srv.rrCurrent += srv.weight;
-        total += srv.weight;
-        if (srvHasSlot(srv) && (best === null || srv.rrCurrent > best.rrCurrent)) best = srv;
-      }
-      if (best === null) {
-        // Everyone is full: undo and let the caller queue on the backend.
-        for (const srv of list) srv.rrCurrent -= srv.weight;
-        return null;
-      }
-      best.rrCurrent -= total;
-      return best;
+export function recountServers(px: Proxy): void {
+  const lb = px.lbprm;
+  px.srvAct = px.srvBck = 0;
+  lb.totWact = lb.totWbck = 0;
+  lb.fbck = null;
+  for (const srv of px.servers) {
+    if (!srvWillbeUsable(srv)) continue;
+    if (srv.backup) {
+      if (!px.srvBck && !px.cfg.options.allbackups) lb.fbck = srv;
+      px.srvBck++;
+      srv.cumulativeWeight = lb.totWbck;
+      lb.totWbck += srv.nextEweight;
+    } else {
+      px.srvAct++;
+      srv.cumulativeWeight = lb.totWact;
+      lb.totWact += srv.nextEweight;
     }
   }
 }
 
 /**
- * HAProxy: assign_server_and_queue(). Assign a server and reserve a slot on it, or queue the
- * stream (on the server if it is full, on the backend if every server is). Returns SRV_STATUS_*.
+ * HAProxy: update_backend_weight(). The weight and count the LB works with: the active servers,
+ * else the first backup alone (no `option allbackups`), else all backups.
+ */
+export function updateBackendWeight(px: Proxy): void {
+  const lb = px.lbprm;
+  if (px.srvAct) {
+    lb.totWeight = lb.totWact;
+    lb.totUsed = px.srvAct;
+  } else if (lb.fbck !== null) {
+    lb.totWeight = lb.fbck.nextEweight;
+    lb.totUsed = 1;
+  } else {
+    lb.totWeight = lb.totWbck;
+    lb.totUsed = px.srvBck;
+  }
+}
+
+/**
+ * Build <be>'s load-balancing state for its algorithm, once. HAProxy does it in
+ * check_config_validity() (fwrr_init_server_groups, init_server_map, fwlc_init_server_tree,
+ * fas_init_server_tree).
+ */
+export function lbInit(be: Proxy): void {
+  if (be.lbprm.ready) return;
+  be.lbprm.ready = true;
+  switch (be.cfg.balance) {
+    case "static-rr":
+    case "source":
+      initServerMap(be);
+      break;
+    case "leastconn":
+      fwlcInitServerTree(be);
+      break;
+    case "first":
+      fasInitServerTree(be);
+      break;
+    default:
+      fwrrInitServerGroups(be);
+      break;
+  }
+}
+
+/**
+ * HAProxy: sess_change_server(). Move <s>'s connection slot to <newsrv> (null: release it),
+ * keeping `served` and the algorithm's view (leastconn repositions the server) up to date.
+ */
+export function sessChangeServer(s: Stream, newsrv: Server | null): void {
+  const old = s.srvConn;
+  if (old === newsrv) return;
+  if (old !== null) {
+    old.served--;
+    old.proxy.served--;
+    const drop = old.proxy.lbprm.serverDropConn;
+    if (drop !== null) drop(old);
+    s.srvConn = null;
+  }
+  if (newsrv !== null) {
+    newsrv.served++;
+    newsrv.proxy.served++;
+    const take = newsrv.proxy.lbprm.serverTakeConn;
+    if (take !== null) take(newsrv);
+    s.srvConn = newsrv;
+  }
+}
+
+/**
+ * HAProxy: assign_server(). Pick a server for <s> with the backend's algorithm, avoiding the one it
+ * had (a retry after a failure) when another is available. Returns SRV_STATUS_OK (SF_ASSIGNED set),
+ * NOSRV (no usable server), FULL (all saturated) or INTERNAL.
+ */
+export function assignServer(s: Stream): number {
+  if (s.pendList !== null || (s.flags & SF_ASSIGNED)) return SRV_STATUS_INTERNAL;
+  const be = s.be;
+  const prevSrv = s.target;
+  const connSlot = s.srvConn;
+  // Give back our slot first, or the algorithm could find no room.
+  if (connSlot !== null) sessChangeServer(s, null);
+  let srv: Server | null = null;
+  let err: number;
+  s.target = null;
+  lbInit(be);
+  if (!be.lbprm.totWeight) {
+    err = SRV_STATUS_NOSRV;
+  } else {
+    switch (be.cfg.balance) {
+      case "first":
+        srv = fasGetNextServer(be, prevSrv);
+        break;
+      case "leastconn":
+        srv = treeGetNextServer(be, prevSrv);
+        break;
+      case "static-rr":
+        srv = mapGetServerRr(be, prevSrv);
+        break;
+      case "source": {
+        // HAProxy hashes the IPv4 or IPv6 address; other families (unix) fall back to round robin.
+        const fam = sockaddrFamily(s.cliAddr);
+        if (fam === 4) srv = getServerSh(be, s.cliAddr, 4, 4);
+        else if (fam === 6) srv = getServerSh(be, s.cliAddr, 8, 16);
+        if (srv === null) srv = mapGetServerRr(be, prevSrv);
+        break;
+      }
+      default:
+        srv = fwrrGetNextServer(be, prevSrv);
+        break;
+    }
+    if (srv === null) {
+      err = SRV_STATUS_FULL;
+    } else {
+      if (srv !== prevSrv) {
+        be.cumLbconn++;
+        srv.cumLbconn++;
+      }
+      s.target = srv;
+      s.flags |= SF_ASSIGNED;
+      err = SRV_STATUS_OK;
+    }
+  }
+  // Take our slot back, or offer it to whoever waits for it.
+  if (connSlot !== null) {
+    if (connSlot === srv) sessChangeServer(s, srv);
+    else if (mayDequeueTasks(connSlot, be)) processSrvQueue(connSlot);
+  }
+  return err;
+}
+
+/**
+ * The first two bytes of a sockaddr_in / sockaddr_in6 on this platform (the family, preceded by
+ * the length on BSD systems), to tell an accepted address's family without decoding it.
+ */
+const SA_HEAD_V4 = sockaddrHead("ipv4", "127.0.0.1");
+const SA_HEAD_V6 = sockaddrHead("ipv6", "::1");
+
+function sockaddrHead(family: string, host: string): number {
+  const b = Buffer.alloc(C.SOCKADDR_MAX);
+  return native.sockaddrFrom(family, host, 0, b) > 0 ? b.readUInt16LE(0) : -1;
+}
+
+/** 4 for an IPv4 sockaddr, 6 for IPv6, 0 otherwise (unix). */
+function sockaddrFamily(sa: Buffer): number {
+  const h = sa.readUInt16LE(0);
+  return h === SA_HEAD_V4 ? 4 : h === SA_HEAD_V6 ? 6 : 0;
+}
+
+/**
+ * HAProxy: assign_server_and_queue(). Assign a server if needed, then take a slot on it, or queue
+ * the stream: on the server when it is full (FULL when its maxqueue is reached too), on the
+ * backend when every server is saturated. Returns SRV_STATUS_*.
  */
 export function assignServerAndQueue(s: Stream): number {
+  if (s.pendList !== null) return SRV_STATUS_INTERNAL;
   const be = s.be;
+  let err = SRV_STATUS_OK;
   if (!(s.flags & SF_ASSIGNED)) {
-    const srv = assignServer(s);
-    if (srv === null) {
-      if (!usableServers(be).length) return SRV_STATUS_NOSRV;
-      // All usable servers are full: wait in the backend's queue.
-      return queueStream(s, beQueue(be), null);
+    const prevSrv = s.target;
+    err = assignServer(s);
+    if (prevSrv !== null) {
+      if (prevSrv !== s.target) {
+        s.flags |= SF_REDISP;
+        prevSrv.redispatches++;
+        be.redispatches++;
+      } else {
+        prevSrv.retries++;
+        be.retries++;
+      }
     }
-    s.target = srv;
-    s.flags |= SF_ASSIGNED;
-    // HAProxy: cum_lbconn, the `lbtot` of `show stat`.
-    srv.lbtot++;
-    be.lbtot++;
   }
-  const srv = s.target!;
-  if (!srvHasSlot(srv)) {
-    if (srv.cfg.maxqueue && srv.nbpend >= srv.cfg.maxqueue) return SRV_STATUS_FULL;
-    return queueStream(s, srvQueue(srv), srv);
+  switch (err) {
+    case SRV_STATUS_OK: {
+      const srv = s.target;
+      if (srv === null) return SRV_STATUS_OK;
+      if (s.srvConn === srv) return SRV_STATUS_OK;
+      if (srv.maxconn && (srv.nbpend || srv.served >= srvDynamicMaxconn(srv))) {
+        if (srv.maxqueue > 0 && srv.nbpend >= srv.maxqueue) return SRV_STATUS_FULL;
+        pendconnAdd(s);
+        return SRV_STATUS_QUEUED;
+      }
+      sessChangeServer(s, srv);
+      return SRV_STATUS_OK;
+    }
+    case SRV_STATUS_FULL:
+      pendconnAdd(s);
+      return SRV_STATUS_QUEUED;
+    case SRV_STATUS_NOSRV:
+      return SRV_STATUS_NOSRV;
+    default:
+      return SRV_STATUS_INTERNAL;
   }
-  takeSlot(s, srv);
-  return SRV_STATUS_OK;
 }
-
-function takeSlot(s: Stream, srv: Server): void {
-  if (!(s.flags & SF_CURR_SESS)) {
-    s.flags |= SF_CURR_SESS;
-    srv.curSess++;
-    if (srv.curSess > srv.maxSess) srv.maxSess = srv.curSess;
-  }
-}
-
-function queueStream(s: Stream, q: Stream[], srv: Server | null): number {
-  q.push(s);
-  s.pendQueue = q;
-  if (srv) srv.nbpend++;
-  else s.be.nbpend++;
-  return SRV_STATUS_QUEUED;
-}
-
-/** HAProxy: pendconn_free(): take <s> out of its queue. */
-function dequeueStream(s: Stream): void {
-  const q = s.pendQueue;
-  if (q === null) return;
-  const i = q.indexOf(s);
-  if (i >= 0) q.splice(i, 1);
-  s.pendQueue = null;
-  if (s.target && srvQueues.get(s.target) === q) s.target.nbpend--;
-  else s.be.nbpend--;
-}
-backendQueueHooks.remove = dequeueStream;
 
 /**
- * HAProxy: process_srv_queue(): a slot of <srv> was freed: hand it to the oldest stream waiting on
- * this server, else on its backend, and wake that stream.
+ * HAProxy: srv_redispatch_connect(). Get <s> a server and a slot. Returns 0 when it has both, 1
+ * otherwise: queued (the server side is then in QUE, expiring after `timeout queue`, which
+ * defaults to `timeout connect`) or failed (si->err_type says why).
  */
-export function processSrvQueue(srv: Server): void {
-  const be = srv.proxy;
-  while (srvHasSlot(srv) && srv.curState === SRV_ST_RUNNING) {
-    let s = srvQueue(srv)[0];
-    // A draining server serves its own queue but takes nothing from the backend's.
-    if (s === undefined && !(srv.adminState & SRV_ADMF_DRAIN)) s = beQueue(be)[0];
-    if (s === undefined) return;
-    dequeueStream(s);
-    s.target = srv;
-    s.flags |= SF_ASSIGNED;
-    takeSlot(s, srv);
-    if (s.si[1].state === SI_ST_QUE) taskWakeup(s.task, TASK_WOKEN_RES);
+export function srvRedispatchConnect(s: Stream): number {
+  const si = s.si[1];
+  const be = s.be;
+  for (;;) {
+    const err = assignServerAndQueue(s);
+    const srv = s.target;
+    switch (err) {
+      case SRV_STATUS_OK:
+        return 0;
+      case SRV_STATUS_FULL:
+        // The server's queue is full. Only a persistent (direct) assignment may go elsewhere.
+        if ((s.flags & (SF_DIRECT | SF_FORCE_PRST)) === SF_DIRECT && be.cfg.options.redispatch) {
+          s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
+          continue;
+        }
+        if (!si.errType) si.errType = SI_ET_QUEUE_ERR;
+        if (srv !== null) srv.failedConns++;
+        be.failedConns++;
+        return 1;
+      case SRV_STATUS_NOSRV:
+        if (!si.errType) si.errType = SI_ET_CONN_ERR;
+        be.failedConns++;
+        return 1;
+      case SRV_STATUS_QUEUED:
+        si.exp = tickAddIfSet(clock.nowMs, be.cfg.timeouts.queue || be.cfg.timeouts.connect);
+        si.setState(SI_ST_QUE, "queued");
+        return 1;
+      default:
+        if (!si.errType) si.errType = SI_ET_CONN_OTHER;
+        if (srv !== null) {
+          srvIncSessCtr(srv);
+          srvSetSessLast(srv);
+          srv.failedConns++;
+        }
+        be.failedConns++;
+        if (mayDequeueTasks(srv, be)) processSrvQueue(srv!);
+        return 1;
+    }
   }
 }
-backendHooks.serverSlotFreed = processSrvQueue;
 
 /**
  * HAProxy: connect_server(). Open the server connection of <s> (the server is assigned). Returns
- * SF_ERR_NONE or the SF_ERR_* of the failure.
+ * SF_ERR_NONE or the SF_ERR_* of the failure. On success the stream counts in the server's
+ * cur_sess.
  */
 export function connectServer(s: Stream): number {
   const srv = s.target;
@@ -231,9 +321,26 @@ export function connectServer(s: Stream): number {
     connGetToAddr(cli);
   }
   const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka);
-  if (r === SF_ERR_NONE) {
-    srv.cumSess++;
-    s.flags &= ~SF_DIRECT;
-  }
-  return r;
+  if (r !== SF_ERR_NONE) return r;
+  s.flags &= ~SF_DIRECT;
+  s.flags |= SF_CURR_SESS;
+  if (++srv.curSess > srv.maxSess) srv.maxSess = srv.curSess;
+  const take = s.be.lbprm.serverTakeConn;
+  if (take !== null) take(srv);
+  return SF_ERR_NONE;
+}
+
+/** HAProxy: proxy_type_str() (proxy_cap_str(), src/proxy.c). */
+export function proxyTypeStr(px: Proxy): string {
+  const c = px.cfg.cap;
+  if (c.fe && c.be) return "proxy";
+  return c.fe ? "frontend" : "backend";
+}
+
+/** HAProxy: set_backend_down(): <be> lost its last usable server. */
+export function setBackendDown(be: Proxy): void {
+  be.lastChange = nowSec();
+  be.downTrans++;
+  logAlertLine(`${proxyTypeStr(be)} '${be.id}' has no server available!`);
+  sendLog(be.cfg.logs, LOG_EMERG, `${proxyTypeStr(be)} ${be.id} has no server available!`);
 }

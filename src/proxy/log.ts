@@ -12,7 +12,7 @@ import { counters, global } from "../core/global";
 import type { LogTarget } from "../config/types";
 import type { Stream } from "./stream";
 import { connGetToAddr, CO_FL_ADDR_TO_SET } from "../net/connection";
-import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT } from "./stream";
+import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT, SF_REDISP } from "./stream";
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -142,11 +142,13 @@ export function formatTcpLog(s: Stream): string {
   const tc = s.tConnect >= 0 && s.tQueue >= 0 ? s.tConnect - s.tQueue : -1;
   const tt = s.tClose >= 0 ? s.tClose : s.elapsed();
   const ts = SESS_TERM_COND[(s.flags & SF_ERR_MASK) >>> SF_ERR_SHIFT] + SESS_FIN_STATE[(s.flags & SF_FINST_MASK) >>> SF_FINST_SHIFT];
-  const retries = s.be.cfg.retries - s.si[1].connRetries;
+  // %rc: retries done, "+" when the stream was redispatched (HAProxy: SF_REDISP).
+  const left = s.si[1].connRetries;
+  const retries = left > 0 ? s.be.cfg.retries - left : s.be.cfg.retries;
   return `${ci}:${cp} [${logDate(s.acceptDateMs)}] ${s.fe.id} ${s.be.id}/${srv ? srv.id : "<NOSRV>"} ` +
     `${tw}/${tc}/${tt} ${s.res.total} ${ts} ` +
-    `${counters.actconn}/${s.fe.feconn}/${s.be.beconn}/${srv ? srv.curSess : 0}/${retries < 0 ? 0 : retries > s.be.cfg.retries ? s.be.cfg.retries : retries} ` +
-    `${srv ? srv.nbpend : 0}/${s.be.nbpend}`;
+    `${counters.actconn}/${s.fe.feconn}/${s.be.beconn}/${srv ? srv.curSess : 0}/${s.flags & SF_REDISP ? "+" : ""}${retries} ` +
+    `${s.srvQueueSize}/${s.prxQueueSize}`;
 }
 
 /**

@@ -31,10 +31,10 @@ import {
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
   CF_KERN_SPLICING, CF_STREAMER_FAST, pipesInUse,
 } from "./channel";
-import { assignServerAndQueue, connectServer, SRV_STATUS_OK, SRV_STATUS_QUEUED } from "./backend";
-import { backendHooks, backendQueueHooks } from "./hooks";
+import { connectServer, sessChangeServer, srvRedispatchConnect } from "./backend";
 import { sendStreamLog } from "./log";
-import { nowSec, Proxy, Server, SRV_ST_RUNNING } from "./server";
+import { mayDequeueTasks, pendconnFree, processSrvQueue } from "./queue";
+import { nowSec, PendList, Proxy, Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
 import {
   StreamInterface, siChkRcv, siReleaseEndpoint, siShutr, siShutw, siUpdate, streamExpireHook,
   SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR,
@@ -112,8 +112,19 @@ export class Stream {
   cliAddrLen: number;
   /** Whether the stream has been counted in feconn / actconn (undone at free). */
   private released = false;
-  /** The queue this stream waits in (server or backend), when in SI_ST_QUE. */
-  pendQueue: Stream[] | null = null;
+  /** The server whose connection slot this stream holds. HAProxy: srv_conn. */
+  srvConn: Server | null = null;
+  /**
+   * Queue position (HAProxy: pend_pos): the queue this stream waits in, the server owning it
+   * (null: the backend's queue) and the links of the list.
+   */
+  pendList: PendList | null = null;
+  pendSrv: Server | null = null;
+  pendPrev: Stream | null = null;
+  pendNext: Stream | null = null;
+  /** Queue lengths seen when queued, for %sq / %bq. HAProxy: logs.srv_queue_size, prx_queue_size. */
+  srvQueueSize = 0;
+  prxQueueSize = 0;
 
   constructor(readonly fe: Proxy, readonly listener: Listener, cfd: number, addr: Buffer, addrLen: number) {
     this.task = taskNew(processStream, this);
@@ -273,14 +284,19 @@ function sessSetTermFlags(s: Stream): void {
   else s.flags |= SF_FINST_L;
 }
 
-/** HAProxy: sess_change_server(s, NULL) + the DIS bookkeeping: release the server slot. */
+/**
+ * HAProxy: the DIS bookkeeping of process_stream(): the server connection is gone, so the stream
+ * leaves the server's cur_sess, gives back its slot, and the slot goes to a queued stream.
+ */
 function sessReleaseServer(s: Stream): void {
   const srv = s.target;
-  if (srv && (s.flags & SF_CURR_SESS)) {
+  if (srv === null) return;
+  if (s.flags & SF_CURR_SESS) {
     s.flags &= ~SF_CURR_SESS;
     srv.curSess--;
-    backendHooks.serverSlotFreed(srv);
   }
+  sessChangeServer(s, null);
+  if (mayDequeueTasks(srv, s.be)) processSrvQueue(srv);
 }
 
 
@@ -331,18 +347,17 @@ function sessUpdateStCer(s: Stream): void {
   const si = s.si[1];
   const be = s.be;
   const srv = s.target;
-  if (srv) {
-    srv.failedConns++;
-    if (s.flags & SF_CURR_SESS) {
-      s.flags &= ~SF_CURR_SESS;
-      srv.curSess--;
-    }
+  if (srv !== null && (s.flags & SF_CURR_SESS)) {
+    s.flags &= ~SF_CURR_SESS;
+    srv.curSess--;
   }
   si.connRetries--;
   if (si.connRetries < 0) {
     if (!si.errType) si.errType = SI_ET_CONN_ERR;
+    if (srv !== null) srv.failedConns++;
     be.failedConns++;
-    if (srv) backendHooks.serverSlotFreed(srv);
+    sessChangeServer(s, null);
+    if (mayDequeueTasks(srv, be)) processSrvQueue(srv!);
     siShutw(si);
     s.req.flags |= CF_WRITE_ERROR;
     s.res.flags |= CF_READ_ERROR;
@@ -350,34 +365,37 @@ function sessUpdateStCer(s: Stream): void {
     defaultSrvError(s, si);
     return;
   }
-  if (srv) srv.retries++;
-  be.retries++;
-  if (srv && be.cfg.options.redispatch && !(s.flags & SF_FORCE_PRST) &&
+  // Redispatch (option redispatch): when the server is down, on every <redispatch_after>th retry
+  // (by default the last one), or at once when the algorithm is a round robin over several servers.
+  const retried = be.cfg.retries - si.connRetries;
+  const after = be.cfg.redispatchAfter;
+  if (srv !== null && be.cfg.options.redispatch && !(s.flags & SF_FORCE_PRST) &&
       (srv.curState < SRV_ST_RUNNING ||
-       si.connRetries === 0 ||
-       (!(s.flags & SF_DIRECT) && be.activeServers() > 1 && isRoundRobin(be)))) {
-    // HAProxy 1.8's redispatch_after defaults to -1: redispatch on the last retry.
-    backendHooks.serverSlotFreed(srv);
-    srv.redispatches++;
-    be.redispatches++;
+       (after > 0 && retried % after === 0) ||
+       (after < 0 && retried % (be.cfg.retries + 1 + after) === 0) ||
+       (!(s.flags & SF_DIRECT) && be.srvAct > 1 && isRoundRobin(be)))) {
+    sessChangeServer(s, null);
+    if (mayDequeueTasks(srv, be)) processSrvQueue(srv);
     s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
-    s.flags |= SF_REDISP;
-    s.target = null;
     si.setState(SI_ST_REQ, "redispatch");
   } else {
+    if (srv !== null) srv.retries++;
+    be.retries++;
     si.setState(SI_ST_ASS, "retry");
   }
   if (si.flags & SI_FL_ERR) {
+    // An asynchronous error: wait min(1 s, timeout connect) before retrying the same server.
     let delay = 1000;
     if (be.cfg.timeouts.connect && be.cfg.timeouts.connect < delay) delay = be.cfg.timeouts.connect;
     if (!si.errType) si.errType = SI_ET_CONN_ERR;
-    if (si.state === SI_ST_ASS || !isRoundRobin(be) || be.activeServers() <= 1) {
+    if (si.state === SI_ST_ASS || !isRoundRobin(be) || be.srvAct <= 1) {
       si.setState(SI_ST_TAR, "turn-around before retry");
       si.exp = tickAdd(clock.nowMs, delay);
     }
   }
 }
 
+/** HAProxy: (lbprm.algo & BE_LB_KIND) == BE_LB_KIND_RR: roundrobin and static-rr. */
 function isRoundRobin(be: Proxy): boolean {
   return be.cfg.balance === "roundrobin" || be.cfg.balance === "static-rr";
 }
@@ -419,18 +437,27 @@ function sessUpdateStreamInt(s: Stream): void {
     }
     const err = connectServer(s);
     if (err === SF_ERR_NONE) {
-      // HAProxy: srv_inc_sess_ctr() + srv_set_sess_last() of connect_server().
-      const srv = s.target!;
-      const n = updateFreqCtr(srv.sessPerSec, 1);
-      if (n > srv.spsMax) srv.spsMax = n;
-      srv.lastSess = nowSec();
+      // HAProxy: srv_inc_sess_ctr() + srv_set_sess_last() once connect_server() worked.
+      const srv = s.target;
+      if (srv !== null) {
+        srvIncSessCtr(srv);
+        srvSetSessLast(srv);
+      }
       si.setState(SI_ST_CON, "connect() in progress");
       si.exp = tickAddIfSet(clock.nowMs, s.be.cfg.timeouts.connect);
       return;
     }
     if (err === SF_ERR_INTERNAL) {
       if (!si.errType) si.errType = SI_ET_CONN_OTHER;
-      sessReleaseServer(s);
+      const srv = s.target;
+      if (srv !== null) {
+        srvIncSessCtr(srv);
+        srvSetSessLast(srv);
+        srv.failedConns++;
+      }
+      s.be.failedConns++;
+      sessChangeServer(s, null);
+      if (mayDequeueTasks(srv, s.be)) processSrvQueue(srv!);
       siShutr(si);
       siShutw(si);
       req.flags |= CF_WRITE_ERROR;
@@ -445,7 +472,7 @@ function sessUpdateStreamInt(s: Stream): void {
     return;
   }
   if (si.state === SI_ST_QUE) {
-    if (s.pendQueue === null) {
+    if (s.pendList === null) {
       si.exp = TICK_ETERNITY;
       if (!(s.flags & SF_ASSIGNED)) si.setState(SI_ST_REQ, "dequeued");
       else {
@@ -457,7 +484,9 @@ function sessUpdateStreamInt(s: Stream): void {
     if (si.flags & SI_FL_EXP) {
       si.exp = TICK_ETERNITY;
       s.tQueue = s.elapsed();
-      backendQueueHooks.remove(s);
+      if (s.target !== null) s.target.failedConns++;
+      s.be.failedConns++;
+      pendconnFree(s);
       siShutr(si);
       siShutw(si);
       req.flags |= CF_WRITE_TIMEOUT;
@@ -468,7 +497,7 @@ function sessUpdateStreamInt(s: Stream): void {
     }
     if (checkReqMayAbort(s)) {
       s.tQueue = s.elapsed();
-      backendQueueHooks.remove(s);
+      pendconnFree(s);
       si.errType |= SI_ET_QUEUE_ABRT;
       abortConnection(s);
     }
@@ -505,30 +534,18 @@ function checkReqMayAbort(s: Stream): boolean {
 }
 
 /**
- * HAProxy: sess_prepare_conn_req(). Pick a server (or queue): ASS on success, QUE when queued,
- * CLO with SC ("no server") otherwise.
+ * HAProxy: sess_prepare_conn_req(). Get a server and a slot: ASS on success, QUE when queued, CLO
+ * otherwise (SC "no server available", SQ "server queue full").
  */
 function sessPrepareConnReq(s: Stream): void {
   const si = s.si[1];
   if (si.state !== SI_ST_REQ) return;
-  const r = assignServerAndQueue(s);
-  if (r === SRV_STATUS_QUEUED) {
-    // HAProxy: the nbpend_max updates of pendconn_add().
-    const srv = s.target;
-    if ((s.flags & SF_ASSIGNED) && srv) {
-      if (srv.nbpend > srv.nbpendMax) srv.nbpendMax = srv.nbpend;
-    } else if (s.be.nbpend > s.be.nbpendMax) s.be.nbpendMax = s.be.nbpend;
-    si.setState(SI_ST_QUE, "queued");
-    const tq = s.be.cfg.timeouts.queue || s.be.cfg.timeouts.connect;
-    si.exp = tq ? tickAdd(clock.nowMs, tq) : TICK_ETERNITY;
-    return;
-  }
-  if (r !== SRV_STATUS_OK) {
+  if (srvRedispatchConnect(s) !== 0) {
+    if ((si.state as number) === SI_ST_QUE) return;
     siShutr(si);
     siShutw(si);
     s.req.flags |= CF_WRITE_ERROR;
     if (!si.errType) si.errType = SI_ET_CONN_OTHER;
-    if (r === 2 /* SRV_STATUS_NOSRV */ || r === 3 /* FULL */) si.errType = SI_ET_CONN_ERR;
     si.setState(SI_ST_CLO, "no server available");
     defaultSrvError(s, si);
     return;
@@ -798,8 +815,8 @@ export function streamFree(s: Stream): void {
   const siB = s.si[1];
   siReleaseEndpoint(siF);
   siReleaseEndpoint(siB);
+  pendconnFree(s);
   sessReleaseServer(s);
-  if (s.pendQueue !== null) backendQueueHooks.remove(s);
   s.req.erase();
   s.res.erase();
   s.fe.bytesIn += s.req.total;

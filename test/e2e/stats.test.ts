@@ -472,6 +472,79 @@ describe("server administration", () => {
   });
 });
 
+describe("health checks in show stat (1.8's check columns)", () => {
+  /** The check columns of a server row. */
+  const chk = (r: Record<string, string>) => ({
+    status: r.status, check_status: r.check_status, check_desc: r.check_desc, last_chk: r.last_chk,
+    chkfail: r.chkfail, chkdown: r.chkdown, check_rise: r.check_rise, check_fall: r.check_fall, check_health: r.check_health,
+  });
+
+  it("UP with L4OK after a pass; DOWN with L4CON, chkfail, chkdown, downtime once the server dies; UP again when it returns", async () => {
+    const opts = "check inter 200 fall 2 rise 2";
+    const e = await setup({ s1: opts, s2: opts });
+    await waitFor(async () => (await stat(e.admin)).get("px", "s2").check_status === "L4OK", 3000, "a first check of s2");
+    let t = await stat(e.admin);
+    for (const sv of ["s1", "s2"]) {
+      // A pass takes health from rise (the start, "UP 1/2") to rise + fall - 1.
+      expect(chk(t.get("px", sv)), sv).toEqual({
+        status: "UP", check_status: "L4OK", check_desc: "Layer4 check passed", last_chk: "", chkfail: "0", chkdown: "0",
+        check_rise: "2", check_fall: "2", check_health: "3",
+      });
+      expect(t.get("px", sv).check_duration, sv).toMatch(/^\d+$/);
+      expect(t.get("px", sv).downtime, sv).toBe("0");
+      expect(t.get("px", sv).check_code, sv).toBe("");
+    }
+    // An unchecked row has none of these (the other tests' servers): see "counts real traffic per row".
+
+    e.be2.server.close();
+    for (const s of e.be2.sockets) s.destroy();
+    await stderrHas(e.h, "Server px/s2 is DOWN, reason: Layer4 connection problem");
+    t = await stat(e.admin);
+    const s2 = t.get("px", "s2");
+    // Two failures while UP (each counted in chkfail) took health 3 -> 2 -> 0; later failures count no more.
+    expect(chk(s2)).toMatchObject({
+      status: "DOWN", check_status: "L4CON", check_desc: "Layer4 connection problem", chkfail: "2", chkdown: "1", check_health: "0",
+    });
+    expect(s2.last_chk).toMatch(/^(General socket error \()?Connection refused\)?$/);
+    expect(Number(s2.downtime)).toBeGreaterThanOrEqual(0);
+    expect(Number(s2.lastchg)).toBeGreaterThanOrEqual(0);
+    expect(s2.weight).toBe("1");
+    expect(t.get("px", "BACKEND")).toMatchObject({ status: "UP", act: "1", bck: "0", weight: "1", chkdown: "0" });
+    expect(t.get("px", "s1").status).toBe("UP");
+    // Load balancing skips s2 (no redispatch here: a connection sent to it would fail).
+    for (let i = 0; i < 4; i++) expect((await roundTrip(e.port, Buffer.from("x"))).toString()).toBe("x");
+
+    e.be2 = await holdServer({ port: e.be2.port });
+    await stderrHas(e.h, "Server px/s2 is UP, reason: Layer4 check passed");
+    t = await stat(e.admin);
+    expect(chk(t.get("px", "s2"))).toMatchObject({ status: "UP", check_status: "L4OK", chkfail: "2", chkdown: "1", check_health: "3" });
+    expect(t.get("px", "BACKEND")).toMatchObject({ act: "2", weight: "2" });
+  });
+
+  it("maintenance pauses the check (MAINT, no check_status); leaving it restarts the check at rise: UP 1/2 until the next pass", async () => {
+    // A long inter: the state right after `enable server` is seen before the next check runs.
+    const e = await setup({ s1: "check inter 3000 fall 2 rise 2" });
+    await waitFor(async () => (await stat(e.admin)).get("px", "s1").check_status === "L4OK", 3000, "a first check of s1");
+    expect(await cmd(e.admin, "disable server px/s1")).toBe("");
+    await stderrHas(e.h, "Server px/s1 is going DOWN for maintenance. 1 active and 0 backup servers left.");
+    let s1 = (await stat(e.admin)).get("px", "s1");
+    expect(chk(s1)).toEqual({
+      status: "MAINT", check_status: "", check_desc: "", last_chk: "", chkfail: "0", chkdown: "1",
+      check_rise: "", check_fall: "", check_health: "",
+    });
+    // show servers state: op state STOPPED, admin FMAINT, the check CONFIGURED|ENABLED|PAUSED (0x0e).
+    const line = (await cliQuery(e.user, "show servers state px\n")).split("\n").find((l) => / s1 /.test(l))!;
+    expect(line).toMatch(/^1 px 1 s1 127\.0\.0\.1 0 1 1 1 \d+ 6 3 \d+ 14 0 0 0 - \d+$/);
+
+    expect(await cmd(e.admin, "enable server px/s1")).toBe("");
+    await stderrHas(e.h, "Server px/s1 is UP/READY (leaving forced maintenance).");
+    s1 = (await stat(e.admin)).get("px", "s1");
+    expect(chk(s1)).toMatchObject({ status: "UP 1/2", check_status: "L4OK", chkdown: "1", check_health: "2" });
+    await waitFor(async () => (await stat(e.admin)).get("px", "s1").status === "UP", 4000, "the next check to pass");
+    expect((await stat(e.admin)).get("px", "s1").check_health).toBe("3");
+  });
+});
+
 describe("levels", () => {
   const ADMIN_ONLY = [
     "disable server px/s1", "enable server px/s1", "set server px/s1 state maint", "set weight px/s1 2",
@@ -607,7 +680,10 @@ describe("the CLI protocol", () => {
     const out = await cliQuery(e.oper, "show pollers\n");
     expect(out).toMatch(/^Available polling systems :\n/);
     expect(out).toMatch(/\n {6}epoll : disabled, {2}test result OK\n/);
-    expect(out).toMatch(/Total: \d+ \(\d+ usable\), will use poll\.\ncurrent: poll\n\n$/);
+    // Then hapoll's loop figures (cumulative counters that `hapoll top` turns into rates), one per line.
+    expect(out).toMatch(new RegExp("Total: \\d+ \\(\\d+ usable\\), will use poll\\.\ncurrent: poll\n" +
+      "loops: \\d+\npolls: \\d+\nevents: \\d+\nchanges: \\d+\nfd_cache: \\d+\nfd_updt: \\d+\nmaxfd: \\d+\n" +
+      "tasks: \\d+\nrun_queue: \\d+\nstreams: \\d+( [A-Z]+=\\d+)*\n\n$"));
   });
 });
 

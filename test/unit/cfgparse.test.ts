@@ -496,13 +496,15 @@ describe("proxy keywords", () => {
       [
         "    option redispatch", "    option tcplog", "    option dontlognull", "    option clitcpka", "    option srvtcpka",
         "    option splice-auto", "    option splice-request", "    option splice-response", "    option abortonclose",
+        "    option allbackups",
       ],
       (p) =>
         expect(p.options).toEqual({
           redispatch: true, tcplog: true, dontlognull: true, clitcpka: true, srvtcpka: true,
-          spliceAuto: true, spliceRequest: true, spliceResponse: true, abortonclose: true,
+          spliceAuto: true, spliceRequest: true, spliceResponse: true, abortonclose: true, allbackups: true,
         }),
     ],
+    [["    option allbackups", "    no option allbackups"], (p) => expect(p.options.allbackups).toBe(false)],
     [["    option tcpka"], (p) => expect([p.options.clitcpka, p.options.srvtcpka]).toEqual([true, true])],
     [["    option redispatch"], (p) => expect(p.redispatchAfter).toBe(-1)],
     [["    option redispatch 2"], (p) => expect(p.redispatchAfter).toBe(2)],
@@ -756,6 +758,16 @@ describe("proxy keywords", () => {
       ALERT("a.cfg:8", "server s has neither service port nor check port. Check has been disabled."),
       ERRORS_IN("a.cfg"),
     ]);
+  });
+
+  it("a port offset is no check port (1.8's SRV_F_MAPPORTS); a check address with a port is", () => {
+    const off = parseConfigFiles([{ name: "a.cfg", text: inListen("    server s 10.0.0.1:+1 check") }], { pid: PID });
+    expect(off.fatal).toBe(true);
+    expect(off.output[0]).toBe(ALERT("a.cfg:8", "server s has neither service port nor check port. Check has been disabled."));
+    for (const line of ["    server s 10.0.0.1:+1 check port 80", "    server s 10.0.0.1 check addr 10.0.0.2:81"]) {
+      const ok = parseConfigFiles([{ name: "a.cfg", text: inListen(line) }], { pid: PID });
+      expect(ok.fatal, line).toBe(false);
+    }
   });
 
   it("aborts on a proxy without a name", () => {

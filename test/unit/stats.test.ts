@@ -1,7 +1,8 @@
 /**
  * The stats socket's building blocks, in-process: the CSV line builder and encodings of `show stat`
  * (src/cli/stats.ts), the CLI's argument splitting and keyword lookup (src/cli/cli.ts), frequency
- * counters (src/core/freq_ctr.ts), and server admin states / weights (src/proxy/server_state.ts).
+ * counters (src/core/freq_ctr.ts), and server admin states / weights (src/proxy/server_state.ts, applied
+ * by srvUpdateStatus() in src/proxy/server.ts).
  * Expected values are written from HAProxy 1.8's rules (src/stats.c, src/standard.c, src/cli.c,
  * src/freq_ctr.c, src/server.c), not taken from the code under test.
  */
@@ -12,8 +13,10 @@ import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
 import { parseConfigFiles } from "../../src/config/cfgparse";
 import {
-  Proxy, Server, srvIsUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED,
+  Proxy, Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED,
 } from "../../src/proxy/server";
+import { lbInit } from "../../src/proxy/backend";
+import { logState } from "../../src/proxy/log";
 import { serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady } from "../../src/proxy/server_state";
 import {
   csvEnc, csvHeader, csvLine, fillBeStats, fillFeStats, fillSvStats, fullconn, humanTime, showStat, srvStatus,
@@ -36,6 +39,8 @@ function build(text: string): Proxy[] {
       s.port = sc.addr.portLow;
       p.servers.push(s);
     }
+    // main.ts builds the load-balancing state before the loop runs (startHealthChecks -> lbInit).
+    if (p.servers.length) lbInit(p);
     out.push(p);
   }
   statsProcess.proxies = out;
@@ -47,13 +52,18 @@ const BASE = [
 ].join("\n") + "\n";
 
 let quiet: boolean;
+let starting: boolean;
 beforeAll(() => {
-  // The admin state changes log HAProxy's warnings on stderr; keep the test output clean.
+  // The admin state changes log HAProxy's warnings and alerts on stderr; keep the test output clean
+  // (alerts are hidden in quiet mode only once the process is past its start).
   quiet = global.quiet;
+  starting = logState.starting;
   global.quiet = true;
+  logState.starting = false;
 });
 afterAll(() => {
   global.quiet = quiet;
+  logState.starting = starting;
 });
 
 describe("CSV encoding (HAProxy: csv_enc_append, stats_dump_fields_csv)", () => {
@@ -190,18 +200,39 @@ describe("show stat rows (HAProxy: stats_fill_fe/sv/be_stats)", () => {
   it("servers: status from state and admin flags, weight, slim/qlimit only when set, addr only for operators", () => {
     const [px] = build(cfg);
     const [s1, s2, s3, s4] = px.servers;
-    expect([srvStatus(s1), srvStatus(s2), srvStatus(s3), srvStatus(s4)]).toEqual(["no check", "UP", "no check", "MAINT"]);
+    // A checked server starts "UP, going down" (health = rise): 1.8 shows it as UP 1/3 until a check passes.
+    expect([srvStatus(s1), srvStatus(s2), srvStatus(s3), srvStatus(s4)]).toEqual(["no check", "UP 1/3", "no check", "MAINT"]);
     const f1 = fillSvStats(px, s1, ST_SHLGNDS);
     expect([f1[ST_F.weight], f1[ST_F.act], f1[ST_F.bck], f1[ST_F.slim], f1[ST_F.qlimit], f1[ST_F.addr], f1[ST_F.lastsess], f1[ST_F.chkfail]])
       .toEqual([1, 1, 0, undefined, undefined, "127.0.0.1:81", -1, undefined]);
-    const f2 = fillSvStats(px, s2, 0);
-    expect([f2[ST_F.weight], f2[ST_F.slim], f2[ST_F.qlimit], f2[ST_F.addr], f2[ST_F.chkfail], f2[ST_F.check_rise], f2[ST_F.check_fall], f2[ST_F.check_health]])
-      .toEqual([3, 7, 9, undefined, 0, 2, 3, 4]);
+    for (const n of ["chkdown", "downtime", "check_status", "check_desc", "check_rise", "check_health"]) expect(f1[ST_F[n]], n).toBeUndefined();
+    let f2 = fillSvStats(px, s2, 0);
+    expect([f2[ST_F.check_status], f2[ST_F.check_desc], f2[ST_F.check_duration], f2[ST_F.check_health]]).toEqual(["INI", "Initializing", undefined, 2]);
+    // The check passed: health jumps to rise + fall - 1.
+    s2.check!.health = 4;
+    f2 = fillSvStats(px, s2, 0);
+    expect(srvStatus(s2)).toBe("UP");
+    expect([f2[ST_F.weight], f2[ST_F.slim], f2[ST_F.qlimit], f2[ST_F.addr], f2[ST_F.chkfail], f2[ST_F.chkdown], f2[ST_F.check_rise], f2[ST_F.check_fall], f2[ST_F.check_health]])
+      .toEqual([3, 7, 9, undefined, 0, 0, 2, 3, 4]);
     expect(fillSvStats(px, s3, 0)[ST_F.bck]).toBe(1);
+    // A disabled checked server: its check is paused, so only chkfail/chkdown/downtime show.
+    const f4 = fillSvStats(px, s4, 0);
+    expect([f4[ST_F.chkfail], f4[ST_F.check_status], f4[ST_F.check_health]]).toEqual([undefined, undefined, undefined]);
+    // Going down after a failure (health - rise + 1 failures left, of fall), going up (health of rise).
+    s2.check!.health = 3;
+    expect(srvStatus(s2)).toBe("UP 2/3");
+    s2.curAdmin = SRV_ADMF_FDRAIN;
+    expect(srvStatus(s2)).toBe("DRAIN 2/3");
+    s2.curAdmin = 0;
+    s2.curState = SRV_ST_STOPPED;
+    s2.check!.health = 1;
+    expect(srvStatus(s2)).toBe("DOWN 1/2");
+    s2.check!.health = 0;
+    expect(srvStatus(s2)).toBe("DOWN");
     s1.curState = SRV_ST_STOPPED;
     expect(srvStatus(s1)).toBe("DOWN");
     s1.curState = SRV_ST_RUNNING;
-    s1.adminState = SRV_ADMF_FDRAIN;
+    s1.curAdmin = SRV_ADMF_FDRAIN;
     expect(srvStatus(s1)).toBe("DRAIN");
   });
 
@@ -209,13 +240,14 @@ describe("show stat rows (HAProxy: stats_fill_fe/sv/be_stats)", () => {
     const [px] = build(cfg);
     let f = fillBeStats(px, ST_SHLGNDS);
     expect([f[ST_F.weight], f[ST_F.act], f[ST_F.bck], f[ST_F.status], f[ST_F.algo], f[ST_F.slim]]).toEqual([4, 2, 1, "UP", "roundrobin", 50]);
-    px.servers[0].adminState = SRV_ADMF_FMAINT;
-    px.servers[1].adminState = SRV_ADMF_FDRAIN;
+    srvAdmSetMaint(px.servers[0]);
+    srvAdmSetDrain(px.servers[1]);
     f = fillBeStats(px, 0);
     // No active server left: the first backup carries the weight.
     expect([f[ST_F.weight], f[ST_F.act], f[ST_F.bck], f[ST_F.status], f[ST_F.algo]]).toEqual([1, 0, 1, "UP", undefined]);
-    px.servers[2].weight = 0;
-    expect(fillBeStats(px, 0)[ST_F.status]).toBe("DOWN");
+    expect(serverParseWeightChangeRequest(px.servers[2], "0")).toBeNull();
+    f = fillBeStats(px, 0);
+    expect([f[ST_F.weight], f[ST_F.act], f[ST_F.bck], f[ST_F.status], f[ST_F.chkdown]]).toEqual([0, 0, 0, "DOWN", 1]);
   });
 
   it("fullconn defaults to 10% of the maxconn of the frontends using the backend, at least 1", () => {
@@ -247,35 +279,37 @@ describe("server admin states and weights (HAProxy: srv_adm_set_*, server_parse_
   it("maint stops the server and takes it out of load balancing; ready brings it back; drain keeps it up but unused", () => {
     const [px] = build(cfg);
     const [a, b] = px.servers;
-    expect(srvIsUsable(a)).toBe(true);
+    expect(srvCurrentlyUsable(a)).toBe(true);
     srvAdmSetMaint(a);
-    expect([a.adminState, a.curState, srvIsUsable(a), a.downTrans]).toEqual([SRV_ADMF_FMAINT, SRV_ST_STOPPED, false, 1]);
-    expect(px.downTrans).toBe(1); // the backend had no server left
+    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), a.downTrans]).toEqual([SRV_ADMF_FMAINT, SRV_ST_STOPPED, false, 1]);
+    expect([px.srvAct, px.downTrans]).toEqual([0, 1]); // the backend had no server left
     srvAdmSetReady(a);
-    expect([a.adminState, a.curState, srvIsUsable(a)]).toEqual([0, SRV_ST_RUNNING, true]);
+    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), px.srvAct]).toEqual([0, SRV_ST_RUNNING, true, 1]);
     srvAdmSetDrain(a);
-    expect([a.adminState, a.curState, srvIsUsable(a)]).toEqual([SRV_ADMF_FDRAIN, SRV_ST_RUNNING, false]);
+    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), px.srvAct]).toEqual([SRV_ADMF_FDRAIN, SRV_ST_RUNNING, false, 0]);
     srvAdmSetMaint(a);
-    expect(a.adminState).toBe(SRV_ADMF_FMAINT);
+    expect([a.curAdmin, a.curState]).toEqual([SRV_ADMF_FMAINT, SRV_ST_STOPPED]);
     srvAdmSetReady(a);
-    expect(a.adminState).toBe(0);
+    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a)]).toEqual([0, SRV_ST_RUNNING, true]);
     // `disabled` is configuration maintenance plus forced maintenance; ready clears the forced part.
-    expect(b.adminState).toBe(SRV_ADMF_CMAINT | SRV_ADMF_FMAINT);
+    expect(b.curAdmin).toBe(SRV_ADMF_CMAINT | SRV_ADMF_FMAINT);
     srvAdmSetReady(b);
-    expect([b.adminState, b.curState, srvIsUsable(b)]).toEqual([SRV_ADMF_CMAINT, SRV_ST_RUNNING, true]);
+    expect([b.curAdmin, b.curState, srvCurrentlyUsable(b), px.srvAct]).toEqual([SRV_ADMF_CMAINT, SRV_ST_RUNNING, true, 2]);
   });
 
   it("weights: absolute 0..256, relative to the configured weight (capped at 256), 1.8's messages", () => {
     const [px] = build(cfg);
     const a = px.servers[0];
+    // The effective weight, as `show stat` reports it.
+    const weight = (s: Server) => fillSvStats(px, s, 0)[ST_F.weight];
     expect(serverParseWeightChangeRequest(a, "20")).toBeNull();
-    expect([a.uweight, a.weight, a.iweight]).toEqual([20, 20, 10]);
+    expect([a.uweight, weight(a), a.iweight]).toEqual([20, 20, 10]);
     expect(serverParseWeightChangeRequest(a, "50%")).toBeNull();
-    expect(a.weight).toBe(5);
+    expect(weight(a)).toBe(5);
     expect(serverParseWeightChangeRequest(a, "5000%")).toBeNull();
-    expect(a.weight).toBe(256);
+    expect(weight(a)).toBe(256);
     expect(serverParseWeightChangeRequest(a, "0")).toBeNull();
-    expect(srvIsUsable(a)).toBe(false);
+    expect([srvCurrentlyUsable(a), px.srvAct]).toEqual([false, 0]);
     expect(serverParseWeightChangeRequest(a, "")).toBe("Require <weight> or <weight%>.\n");
     expect(serverParseWeightChangeRequest(a, "257")).toBe("Absolute weight can only be between 0 and 256 inclusive.\n");
     expect(serverParseWeightChangeRequest(a, "-1")).toBe("Absolute weight can only be between 0 and 256 inclusive.\n");

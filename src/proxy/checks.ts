@@ -1,0 +1,514 @@
+/**
+ * Health checks: pure TCP connect checks. HAProxy 1.8: src/checks.c (process_chk_conn,
+ * connect_conn_chk, set_server_check_status, chk_report_conn_err, check_notify_failure,
+ * check_notify_success, start_check_task, start_checks, the data_cb check_conn_cb).
+ *
+ * Each checked server has a check task on the main loop. When it expires the task opens a
+ * non-blocking connection to the server (or to its `addr`/`port`), registered in fdtab like any
+ * server connection; the connection's callbacks wake the task when connect() succeeds or fails,
+ * and the task's own expiry is the check timeout. Then the result moves the server's health:
+ *
+ *   health  0 ............ rise-1 | rise ............ rise+fall-1
+ *           DOWN (going up)       | UP (going down)   UP (fully)
+ *
+ *   a pass: health+1, and on reaching rise it jumps to rise+fall-1 (the server is UP);
+ *   a failure while health >= rise: health-1, and on falling below rise it drops to 0 (DOWN).
+ *   Failures while DOWN and passes while fully UP change nothing.
+ *
+ * A checked server starts UP with health = rise ("UP, going down"): its first failed check takes
+ * it DOWN. The next check runs `inter` ms after a check ends when the server is fully UP,
+ * `downinter` (default inter) when it is fully DOWN, `fastinter` (default inter) in between.
+ * The connect timeout is `inter`, or min(inter, timeout connect) when `timeout check` is set (for a
+ * pure TCP check `timeout check` itself, a read timeout, never applies).
+ *
+ * Check tasks are not jobs: they never keep the process alive after a soft stop.
+ *
+ *   task expires ──▶ connect() ──▶ (fd: connected | error) or task timeout ──▶ result ──▶ close
+ *        ▲                                                                                  │
+ *        └──────────────────────── reschedule: now + srv_getinter() ◀──────────────────────┘
+ */
+import * as os from "node:os";
+import * as util from "node:util";
+import { native, C } from "../native";
+import { clock } from "../core/clock";
+import { fdStopBoth } from "../core/fd";
+import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
+import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
+import {
+  Connection, ConnDataCb, connFullClose, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
+  CO_FL_WAIT_L4_CONN,
+} from "../net/connection";
+import {
+  tcpConnectServer, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
+} from "../net/proto_tcp";
+import { lbInit } from "./backend";
+import {
+  Proxy, Server, PR_STSTOPPED, SRV_ADMF_MAINT, SRV_ST_STOPPED, srvSetRunning, srvSetStopped,
+} from "./server";
+
+/** HAProxy: CHK_ST_* check state bits (include/types/checks.h). */
+export const CHK_ST_INPROGRESS = 0x0001;
+export const CHK_ST_CONFIGURED = 0x0002;
+export const CHK_ST_ENABLED = 0x0004;
+export const CHK_ST_PAUSED = 0x0008;
+export const CHK_ST_PORT_MISS = 0x0020;
+
+/** HAProxy: CHK_RES_* check results. */
+export const CHK_RES_UNKNOWN = 0;
+export const CHK_RES_NEUTRAL = 1;
+export const CHK_RES_FAILED = 2;
+export const CHK_RES_PASSED = 3;
+export const CHK_RES_CONDPASS = 4;
+
+/** HAProxy: HCHK_STATUS_* (enum, include/types/checks.h), in HAProxy's order. */
+export const HCHK_STATUS_UNKNOWN = 0;
+export const HCHK_STATUS_INI = 1;
+export const HCHK_STATUS_START = 2;
+export const HCHK_STATUS_CHECKED = 3;
+export const HCHK_STATUS_HANA = 4;
+export const HCHK_STATUS_SOCKERR = 5;
+export const HCHK_STATUS_L4OK = 6;
+export const HCHK_STATUS_L4TOUT = 7;
+export const HCHK_STATUS_L4CON = 8;
+export const HCHK_STATUS_L6OK = 9;
+export const HCHK_STATUS_L6TOUT = 10;
+export const HCHK_STATUS_L6RSP = 11;
+export const HCHK_STATUS_L7TOUT = 12;
+export const HCHK_STATUS_L7RSP = 13;
+export const HCHK_STATUS_L57DATA = 14;
+export const HCHK_STATUS_L7OKD = 15;
+export const HCHK_STATUS_L7OKCD = 16;
+export const HCHK_STATUS_L7STS = 17;
+
+/** HAProxy: check_statuses[]: result, short info and description of each status. */
+const CHECK_STATUSES: [number, string, string][] = [
+  [CHK_RES_UNKNOWN, "UNK", "Unknown"],
+  [CHK_RES_UNKNOWN, "INI", "Initializing"],
+  [CHK_RES_UNKNOWN, "", ""],
+  [CHK_RES_NEUTRAL, "CHECKED", "No status change"],
+  [CHK_RES_FAILED, "HANA", "Health analyze"],
+  [CHK_RES_FAILED, "SOCKERR", "Socket error"],
+  [CHK_RES_PASSED, "L4OK", "Layer4 check passed"],
+  [CHK_RES_FAILED, "L4TOUT", "Layer4 timeout"],
+  [CHK_RES_FAILED, "L4CON", "Layer4 connection problem"],
+  [CHK_RES_PASSED, "L6OK", "Layer6 check passed"],
+  [CHK_RES_FAILED, "L6TOUT", "Layer6 timeout"],
+  [CHK_RES_FAILED, "L6RSP", "Layer6 invalid response"],
+  [CHK_RES_FAILED, "L7TOUT", "Layer7 timeout"],
+  [CHK_RES_FAILED, "L7RSP", "Layer7 invalid response"],
+  [CHK_RES_UNKNOWN, "", ""],
+  [CHK_RES_PASSED, "L7OK", "Layer7 check passed"],
+  [CHK_RES_CONDPASS, "L7OKC", "Layer7 check conditionally passed"],
+  [CHK_RES_FAILED, "L7STS", "Layer7 wrong status"],
+];
+
+/** HAProxy: get_check_status_description(). */
+export function getCheckStatusDescription(status: number): string {
+  const e = CHECK_STATUSES[status];
+  return e !== undefined && e[2] ? e[2] : CHECK_STATUSES[HCHK_STATUS_UNKNOWN][2];
+}
+
+/** HAProxy: get_check_status_info(). */
+export function getCheckStatusInfo(status: number): string {
+  const e = CHECK_STATUSES[status];
+  return e !== undefined && e[1] ? e[1] : CHECK_STATUSES[HCHK_STATUS_UNKNOWN][1];
+}
+
+/** HAProxy: SRV_CHK_INTER_THRES: checks faster than this do not set the start-up spreading. */
+const SRV_CHK_INTER_THRES = 1000;
+/** HAProxy: HCHK_DESC_LEN: a check description is cut to 127 characters. */
+const HCHK_DESC_LEN = 128;
+
+const E = os.constants.errno;
+/** glibc's strerror() texts for the errors a connect() reports (Node only knows libuv's wording). */
+const STRERROR: Record<number, string> = {
+  [E.ECONNREFUSED]: "Connection refused",
+  [E.ETIMEDOUT]: "Connection timed out",
+  [E.EHOSTUNREACH]: "No route to host",
+  [E.ENETUNREACH]: "Network is unreachable",
+  [E.ECONNRESET]: "Connection reset by peer",
+  [E.ECONNABORTED]: "Software caused connection abort",
+  [E.EACCES]: "Permission denied",
+  [E.EPERM]: "Operation not permitted",
+  [E.EADDRNOTAVAIL]: "Cannot assign requested address",
+  [E.EADDRINUSE]: "Address already in use",
+  [E.ENOENT]: "No such file or directory",
+  [E.EMFILE]: "Too many open files",
+  [E.ENFILE]: "Too many open files in system",
+  [E.ENOBUFS]: "No buffer space available",
+  [E.ENOMEM]: "Cannot allocate memory",
+  [E.EPIPE]: "Broken pipe",
+  [E.EAGAIN]: "Resource temporarily unavailable",
+};
+
+/** strerror(<errno>) (a positive errno). */
+export function strerror(errno: number): string {
+  const t = STRERROR[errno];
+  if (t !== undefined) return t;
+  const m = util.getSystemErrorMap().get(-errno);
+  return m ? m[1].charAt(0).toUpperCase() + m[1].slice(1) : `Unknown error ${errno}`;
+}
+
+/** HAProxy: struct check (the health check of a server). */
+export class Check {
+  /** CHK_ST_* bits. */
+  state = CHK_ST_CONFIGURED | CHK_ST_ENABLED;
+  /** Last HCHK_STATUS_* and the CHK_RES_* it gave. */
+  status = HCHK_STATUS_INI;
+  result = CHK_RES_UNKNOWN;
+  /** Health counter (see the file comment). */
+  health: number;
+  rise: number;
+  fall: number;
+  /** Intervals in ms (fastinter and downinter 0 = inter). */
+  inter: number;
+  fastinter: number;
+  downinter: number;
+  /** Status code (L7 only) and description of the last result. HAProxy: code, desc. */
+  code = 0;
+  desc = "";
+  /** Duration of the last check in ms (-1: unknown) and the start of the running one. */
+  duration = -1;
+  startMono = -1;
+  /** Where to connect: sockaddr bytes, length, family; port 0 with an inet family: none usable. */
+  addr: Buffer = Buffer.alloc(0);
+  addrLen = 0;
+  family = "ipv4";
+  port = 0;
+  /** The check task and its connection (one, reused for every check). */
+  readonly task: Task;
+  readonly conn = new Connection();
+
+  constructor(readonly server: Server) {
+    const sc = server.cfg;
+    this.rise = sc.rise;
+    this.fall = sc.fall;
+    this.inter = sc.inter;
+    this.fastinter = sc.fastinter;
+    this.downinter = sc.downinter;
+    // HAProxy: "health: up, but will fall down at first failure"; a disabled server starts down.
+    this.health = this.rise;
+    if (sc.disabled) {
+      this.state |= CHK_ST_PAUSED;
+      this.health = 0;
+    }
+    this.task = taskNew(processChk, this);
+    this.conn.data = checkConnCb;
+    this.conn.owner = this;
+  }
+}
+
+/** HAProxy: srv_getinter(): the interval before the next check of <check>. */
+export function srvGetinter(check: Check): number {
+  const s = check.server;
+  if ((check.state & CHK_ST_CONFIGURED) && check.health === check.rise + check.fall - 1) return check.inter;
+  if (s.nextState === SRV_ST_STOPPED && check.health === 0) return check.downinter || check.inter;
+  return check.fastinter || check.inter;
+}
+
+/**
+ * HAProxy: set_server_check_status(). Record <status> (with description <desc>) and its duration,
+ * and move the health counter; HCHK_STATUS_START only starts the clock.
+ */
+function setServerCheckStatus(check: Check, status: number, desc: string): void {
+  const s = check.server;
+  if (status === HCHK_STATUS_START) {
+    check.result = CHK_RES_UNKNOWN;
+    check.desc = "";
+    check.startMono = clock.nowMono;
+    return;
+  }
+  if (!check.status) return;
+  check.desc = desc.length >= HCHK_DESC_LEN ? desc.slice(0, HCHK_DESC_LEN - 1) : desc;
+  check.status = status;
+  const res = CHECK_STATUSES[status][0];
+  if (res) check.result = res;
+  if (status === HCHK_STATUS_HANA) check.duration = -1;
+  else if (check.startMono >= 0) {
+    check.duration = Math.floor(clock.nowMono - check.startMono);
+    check.startMono = -1;
+  }
+  if (check.result === CHK_RES_NEUTRAL) return;
+  if (check.result === CHK_RES_FAILED) {
+    if (check.health >= check.rise) {
+      s.failedChecks++;
+      check.health--;
+      if (check.health < check.rise) check.health = 0;
+    }
+  } else if (check.result === CHK_RES_PASSED || check.result === CHK_RES_CONDPASS) {
+    if (check.health < check.rise + check.fall - 1 && (check.result === CHK_RES_PASSED || check.health > 0)) {
+      check.health++;
+      if (check.health >= check.rise) check.health = check.rise + check.fall - 1;
+    }
+  }
+}
+
+/** HAProxy: check_notify_failure(): a failed check that brought health to 0 marks the server DOWN. */
+function checkNotifyFailure(check: Check): void {
+  if (check.health > 0) return;
+  srvSetStopped(check.server, "", check);
+}
+
+/** HAProxy: check_notify_success(): a passed check that reached rise marks the server UP. */
+function checkNotifySuccess(check: Check): void {
+  const s = check.server;
+  if (s.nextAdmin & SRV_ADMF_MAINT) return;
+  if ((check.state & CHK_ST_ENABLED) && check.health < check.rise) return;
+  srvSetRunning(s, "", check);
+}
+
+/**
+ * HAProxy: retrieve_errno_from_socket(). The pending socket error of <conn> (a positive errno, 0
+ * when none); marks the connection in error when there is one.
+ */
+function retrieveErrnoFromSocket(conn: Connection): number {
+  if (conn.fd < 0) return conn.flags & CO_FL_ERROR ? -conn.errno : 0;
+  const skerr = native.getsockoptInt(conn.fd, C.SOL_SOCKET, C.SO_ERROR);
+  if (skerr <= 0 || skerr === E.EAGAIN) return 0;
+  conn.errno = -skerr;
+  conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH | CO_FL_SOCK_RD_SH;
+  return skerr;
+}
+
+/**
+ * HAProxy: chk_report_conn_err(). Turn a connection error (<errnoBck>, a positive errno or 0 to
+ * read it from the socket) or an expiry into a check status, unless a result is already known.
+ * <syncErr> is set for an error returned by connect() itself, which HAProxy words as
+ * "General socket error (<strerror>)" (conn->err_code CO_ER_SOCK_ERR).
+ */
+function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, syncErr: boolean): void {
+  const conn = check.conn;
+  if (check.result !== CHK_RES_UNKNOWN) return;
+  let err = errnoBck;
+  if (!err || err === E.EAGAIN) err = retrieveErrnoFromSocket(conn);
+  if (!(conn.flags & CO_FL_ERROR) && !expired) return;
+  let errMsg = "";
+  if (syncErr) errMsg = err && err !== E.EAGAIN ? `General socket error (${strerror(err)})` : "General socket error";
+  else if (err && err !== E.EAGAIN) errMsg = strerror(err);
+  if (check.state & CHK_ST_PORT_MISS) {
+    // HAProxy writes this text into the chunk its message points to when there is no errno, so
+    // both statuses below carry it.
+    if (!errMsg) errMsg = "No port available for the TCP connection";
+    setServerCheckStatus(check, HCHK_STATUS_SOCKERR, errMsg);
+  }
+  if ((conn.flags & (CO_FL_CONNECTED | CO_FL_WAIT_L4_CONN)) === CO_FL_WAIT_L4_CONN) {
+    if (conn.flags & CO_FL_ERROR) setServerCheckStatus(check, HCHK_STATUS_L4CON, errMsg);
+    else if (expired) setServerCheckStatus(check, HCHK_STATUS_L4TOUT, errMsg);
+  } else if (conn.flags & CO_FL_ERROR) {
+    setServerCheckStatus(check, HCHK_STATUS_SOCKERR, errMsg);
+  } else if (expired) {
+    setServerCheckStatus(check, HCHK_STATUS_L7TOUT, errMsg);
+  }
+}
+
+/**
+ * HAProxy: check_conn_cb (event_srv_chk_r, event_srv_chk_w, wake_srv_chk) for a pure TCP check:
+ * nothing to send or read; once connect() has succeeded or failed, stop polling the fd and let
+ * the task conclude.
+ */
+const checkConnCb: ConnDataCb = {
+  recv(): void {
+    /* a pure TCP check reads nothing */
+  },
+  send(): void {
+    /* nothing to send: the connect's completion is handled by tcpConnectProbe() */
+  },
+  wake(conn: Connection): void {
+    const check = conn.owner as Check;
+    if (conn.flags & CO_FL_ERROR) {
+      chkReportConnErr(check, conn.errno < 0 ? -conn.errno : 0, false, false);
+    } else if (!(conn.flags & CO_FL_CONNECTED)) {
+      return;
+    }
+    if (conn.fd >= 0) fdStopBoth(conn.fd);
+    taskWakeup(check.task, TASK_WOKEN_IO);
+  },
+};
+
+/** connect_conn_chk()'s result when no port can be found for an inet address. HAProxy: SF_ERR_CHK_PORT. */
+const SF_ERR_CHK_PORT = 0x0000c000;
+
+/**
+ * HAProxy: connect_conn_chk(). Start the check's connection to the server (or to its check
+ * address and port). Returns SF_ERR_NONE while it is in progress, or the SF_ERR_* of a synchronous
+ * failure (no fd is left open then).
+ */
+function connectConnChk(check: Check): number {
+  const conn = check.conn;
+  conn.fd = -1;
+  conn.flags = CO_FL_WAIT_L4_CONN;
+  conn.errno = 0;
+  if (check.family !== "unix" && check.port === 0) {
+    conn.flags |= CO_FL_ERROR;
+    return SF_ERR_CHK_PORT;
+  }
+  conn.addr = check.addr;
+  conn.addrLen = check.addrLen;
+  const r = tcpConnectServer(conn, check.family, false);
+  if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
+  return r;
+}
+
+/** Close the check's connection if it is still open (HAProxy: conn_sock_drain() + cs_close()). */
+function checkCloseConn(check: Check): void {
+  if (check.conn.fd >= 0) connFullClose(check.conn);
+}
+
+/**
+ * HAProxy: process_chk_conn(), the check task. Start a check when the task expires; when woken
+ * again (connection outcome, or expiry = check timeout) conclude it, update the server, and
+ * schedule the next one.
+ */
+export function processChk(t: Task): Task {
+  const check = t.context as Check;
+  const s = check.server;
+  const conn = check.conn;
+  const now = clock.nowMs;
+  const expired = tickIsExpired(t.expire, now);
+  const to = s.proxy.cfg.timeouts;
+
+  if (!(check.state & CHK_ST_INPROGRESS)) {
+    if (!expired) return t;
+    if ((check.state & (CHK_ST_ENABLED | CHK_ST_PAUSED)) !== CHK_ST_ENABLED || s.proxy.state === PR_STSTOPPED) {
+      return reschedule(t, check);
+    }
+    setServerCheckStatus(check, HCHK_STATUS_START, "");
+    check.state |= CHK_ST_INPROGRESS;
+    const ret = connectConnChk(check);
+    switch (ret) {
+      case SF_ERR_NONE:
+        // Up to inter for the connection, or min(inter, timeout connect) when timeout check is set.
+        t.expire = tickAdd(now, check.inter);
+        if (to.check && to.connect) t.expire = tickFirst(t.expire, tickAdd(now, to.connect));
+        return reschedule(t, check);
+      case SF_ERR_SRVTO:
+      case SF_ERR_SRVCL:
+        chkReportConnErr(check, conn.errno < 0 ? -conn.errno : 0, false, true);
+        break;
+      case SF_ERR_CHK_PORT:
+        check.state |= CHK_ST_PORT_MISS;
+      // falls through
+      case SF_ERR_PRXCOND:
+      case SF_ERR_RESOURCE:
+      case SF_ERR_INTERNAL:
+      default:
+        chkReportConnErr(check, 0, false, ret !== SF_ERR_CHK_PORT);
+        break;
+    }
+    // A synchronous error: no fd was kept.
+    checkCloseConn(check);
+    check.state &= ~CHK_ST_INPROGRESS;
+    checkNotifyFailure(check);
+    while (tickIsExpired(t.expire, now)) {
+      const tCon = tickAdd(t.expire, to.connect);
+      t.expire = tickAdd(t.expire, check.inter);
+      if (to.check) t.expire = tickFirst(t.expire, tCon);
+    }
+    return t;
+  }
+
+  // A check is running: did it conclude?
+  if (check.result === CHK_RES_UNKNOWN) {
+    if (conn.flags & CO_FL_CONNECTED && !(conn.flags & CO_FL_WAIT_L4_CONN)) {
+      setServerCheckStatus(check, HCHK_STATUS_L4OK, "");
+    } else if ((conn.flags & CO_FL_ERROR) || expired) {
+      chkReportConnErr(check, 0, expired, false);
+    } else {
+      return t; // woken early: keep waiting
+    }
+  }
+  checkCloseConn(check);
+  if (check.result === CHK_RES_FAILED) checkNotifyFailure(check);
+  else if (check.result === CHK_RES_PASSED) checkNotifySuccess(check);
+  check.state &= ~CHK_ST_INPROGRESS;
+  t.expire = tickAdd(clock.nowMs, srvGetinter(check));
+  return reschedule(t, check);
+}
+
+/** The `reschedule:` tail of process_chk_conn(): never leave the task with a past expiry. */
+function reschedule(t: Task, check: Check): Task {
+  while (tickIsExpired(t.expire, clock.nowMs)) t.expire = tickAdd(t.expire, check.inter);
+  return t;
+}
+
+/** Resolve <host> of a configured address the way the start-up does (a DNS name once). */
+function resolve(host: string, needsResolve: boolean, family: string): string | null {
+  if (!needsResolve) return host;
+  const r = native.resolveHost(host, family === "ipv6" ? "ipv6" : "any");
+  return typeof r === "string" ? r : null;
+}
+
+/**
+ * Where the check of <srv> connects: its `addr` (else the server's address) and its `port` (else
+ * the port of `addr`, else the server's). HAProxy: the address part of connect_conn_chk() and
+ * srv_check_healthcheck_port().
+ */
+function setCheckAddr(check: Check, srv: Server): void {
+  const sc = srv.cfg;
+  let host = srv.host;
+  let family: string = sc.addr.family;
+  if (sc.checkAddr) {
+    const h = resolve(sc.checkAddr.host, sc.checkAddr.needsResolve, sc.checkAddr.family);
+    if (h !== null) {
+      host = h;
+      family = sc.checkAddr.family === "unix" ? "unix" : h.includes(":") ? "ipv6" : "ipv4";
+    }
+  }
+  let port = 0;
+  if (family !== "unix") {
+    if (sc.checkPort > 0) port = sc.checkPort;
+    else if (sc.checkAddr && sc.checkAddr.portLow > 0) port = sc.checkAddr.portLow;
+    else if (!sc.addr.portOffset) port = srv.port;
+  }
+  const buf = Buffer.alloc(C.SOCKADDR_MAX);
+  const len = native.sockaddrFrom(family, host, port, buf);
+  check.family = family;
+  check.port = port;
+  if (len > 0) {
+    check.addr = buf;
+    check.addrLen = len;
+  } else {
+    check.port = 0;
+  }
+}
+
+/** HAProxy: start_check_task(): first run spread over the smallest interval by server position. */
+function startCheckTask(check: Check, mininter: number, nbcheck: number, srvpos: number): void {
+  const t = check.task;
+  const inter = srvGetinter(check);
+  if (mininter < inter) mininter = inter;
+  t.expire = tickAdd(clock.nowMs, Math.floor((mininter * srvpos) / nbcheck));
+  check.startMono = clock.nowMono;
+  taskQueue(t);
+}
+
+/**
+ * HAProxy: start_checks(). Resolve where the check of every server configured with `check` (its
+ * Check is built with the server) connects, and start the check tasks, their first runs spread over the smallest check interval. Also builds each
+ * backend's load-balancing state. Returns the number of checks started.
+ */
+export function startHealthChecks(proxies: Proxy[]): number {
+  let nbcheck = 0;
+  let mininter = 0;
+  for (const px of proxies) {
+    if (px.servers.length) lbInit(px);
+    for (const srv of px.servers) {
+      const check = srv.check;
+      if (check === null) continue;
+      setCheckAddr(check, srv);
+      nbcheck++;
+      const inter = srvGetinter(check);
+      if (inter >= SRV_CHK_INTER_THRES && (!mininter || mininter > inter)) mininter = inter;
+    }
+  }
+  if (!nbcheck) return 0;
+  let srvpos = 0;
+  for (const px of proxies) {
+    for (const srv of px.servers) {
+      if (srv.check === null) continue;
+      startCheckTask(srv.check, mininter, nbcheck, srvpos);
+      srvpos++;
+    }
+  }
+  return nbcheck;
+}

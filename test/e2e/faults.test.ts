@@ -339,6 +339,7 @@ describe("faults [default poller]", () => {
       expect(ts.filter((t) => t.outcome === "ok").length, "served during the exhaustion").toBeGreaterThan(0);
       expect(after.filter((t) => t.outcome !== "ok").map((t) => `${t.id}:${t.outcome}:${t.error}`), "after the storm").toEqual([]);
       await backToBaseline(fe, rec);
+      rec.notes += `; tcplog: ${JSON.stringify(termStates(fe.h))}`;
       rec.result = "pass";
     } finally {
       record(rec);

@@ -36,12 +36,16 @@ run() {
   shift
   echo "valgrind: $name"
   set +e
-  valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
+  HAPOLL_FUZZ_UNDER_VALGRIND=1 valgrind --tool=memcheck --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
     --errors-for-leak-kinds=none --track-origins=no --num-callers=30 --trace-children=no \
-    --log-file="$OUT/$name.log" env HAPOLL_FUZZ_UNDER_VALGRIND=1 node --expose-gc "$@" > "$OUT/$name.out" 2>&1
+    --log-file="$OUT/$name.log" node --expose-gc "$@" > "$OUT/$name.out" 2>&1
   local status=$?
   set -e
   local errors addon_errors addon_leaks
+  if ! grep -q "ERROR SUMMARY" "$OUT/$name.log"; then
+    echo "valgrind: $name: no ERROR SUMMARY in $OUT/$name.log: node did not run under memcheck" >&2
+    return 1
+  fi
   errors=$(grep -m1 "ERROR SUMMARY" "$OUT/$name.log" | sed 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/')
   # error records are separated by blank lines ("==pid== " alone); count those naming hapoll.node
   # A record starts with an unindented "==pid== Text" line; its stack lines are indented.

@@ -47,7 +47,6 @@ run() {
     return 1
   fi
   errors=$(grep -m1 "ERROR SUMMARY" "$OUT/$name.log" | sed 's/.*ERROR SUMMARY: \([0-9]*\) errors.*/\1/')
-  # error records are separated by blank lines ("==pid== " alone); count those naming hapoll.node
   # A record starts with an unindented "==pid== Text" line; its stack lines are indented.
   addon_errors=$(awk -v want=error "$AWK_RECORDS" "$OUT/$name.log")
   addon_leaks=$(awk -v want=leak "$AWK_RECORDS" "$OUT/$name.log")

@@ -578,6 +578,33 @@ describe("bad calls", () => {
     expect(stats.calls + stats.typeErrors).toBe(6000);
     expect(stats.calls).toBeGreaterThan(3000);
   }, 90000);
+
+  // test/fixtures/native-fuzz.js goes further than the loop above: every export (resolveHost,
+  // pollerNames and signalInit included) and every NativePoller method, constructor arguments,
+  // foreign receivers, change arrays with real and impossible fds, views with offsets, shared,
+  // resizable and detached buffers, valid ranges touching a buffer's end, live traffic, caught
+  // signals ending an endless wait, and pollers dropped to the garbage collector.
+  const FUZZ = path.resolve(__dirname, "../fixtures/native-fuzz.js");
+  const FUZZ_SEEDS = process.env.FUZZ_SEED ? [Number(process.env.FUZZ_SEED)] : [1, 2, 3];
+  it.each(FUZZ_SEEDS)("survives 20000 random calls of every export and NativePoller method (seed %i, child process)", (seed) => {
+    const r = spawnSync(process.execPath, ["--expose-gc", FUZZ, String(seed), "20000", ADDON_PATH], { encoding: "utf8", timeout: 120000 });
+    expect(r.signal, `killed by ${r.signal}: ${r.stderr}`).toBeNull();
+    expect(r.status, r.stderr + r.stdout).toBe(0);
+    const stats = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    expect(stats.problems).toEqual([]);
+    expect(stats.calls).toBe(20000);
+    expect(stats.ok + stats.typeErrors).toBe(20000);
+    expect(stats.typeErrors).toBeGreaterThan(500);
+    expect(stats.negErrno).toBeGreaterThan(1000);
+    expect(stats.pollEvents).toBeGreaterThan(0);
+    expect(stats.bytesIn).toBeGreaterThan(0);
+    expect(stats.gcs).toBeGreaterThan(0);
+    const exportsList = Object.keys(native).filter((k) => typeof (native as any)[k] === "function" && k !== "NativePoller");
+    const methods = ["init", "term", "fork", "poll", "clo"].map((m) => `NativePoller.${m}`);
+    for (const f of [...exportsList, ...methods, "NativePoller.foreignThis", "NativePoller.poll(forever)+signal"]) {
+      expect(stats.called, `the fuzzer never called ${f}`).toContain(f);
+    }
+  }, 150000);
 });
 
 describe.each(native.pollerNames())("poller %s", (name) => {

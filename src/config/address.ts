@@ -136,7 +136,7 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
 
   if (fam === FAM_UNSPEC && rest.startsWith("fd@")) {
     const num = rest.slice(3);
-    if (!/^[0-9]+$/.test(num)) {
+    if (!/^[0-9]+$/.test(num) || Number(num) > 2147483647) {
       return { error: `file descriptor '${num}' is not a valid integer in '${str}'` };
     }
     return mkAddr("fd", String(Number(num)), str, { forced: true });

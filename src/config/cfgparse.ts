@@ -484,7 +484,15 @@ function newGlobal(): GlobalConfig {
 /** C's atol() as HAProxy 1.8 uses it for integer arguments: optional blanks and sign, then digits; anything else stops the number (0 if none). */
 export function atol(s: string): number {
   const m = /^[ \t\n\v\f\r]*([+-]?[0-9]+)/.exec(s);
-  return m ? parseInt(m[1], 10) : 0;
+  if (!m) return 0;
+  // C's atol() saturates at LONG_MIN/LONG_MAX (64-bit) and HAProxy stores the result in an int:
+  // keep exactly that, so a huge value becomes what 1.8 would see (e.g. 99999999999999999999 -> -1)
+  // and is refused by the handlers' range checks instead of reaching the runtime.
+  let v = BigInt(m[1]);
+  const LMAX = (1n << 63n) - 1n;
+  if (v > LMAX) v = LMAX;
+  else if (v < -LMAX - 1n) v = -LMAX - 1n;
+  return Number(BigInt.asIntN(32, v));
 }
 
 /** First character outside [A-Za-z0-9_:.-], or null. HAProxy: invalid_char(), src/standard.c. */
@@ -1301,7 +1309,8 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
     (p) => p.global.maxconn !== 0,
     (p, v) => {
       p.global.maxconn = v;
-      return null;
+      // 1.8 takes any int; a negative one (e.g. a huge value through atol) cannot size anything.
+      return v < 0 ? `'maxconn' expects a positive integer argument.` : null;
     },
   ),
   nbproc: globalInt(null, (p, v) => {
@@ -2017,6 +2026,7 @@ function proxyInt(field: "maxconn" | "backlog" | "fullconn", cap: number, hint =
       return;
     }
     px.cfg[field] = atol(a[1]);
+    if (px.cfg[field] < 0) p.alert(`'${a[0]}' expects a positive integer argument.`);
     p.tooManyArgs(c, 1);
   };
 }
@@ -2191,3 +2201,10 @@ const PROXY_UNSUPPORTED = new Set([
   "reqiallow", "reqtarpit", "reqitarpit", "reqadd", "rsprep", "rspirep", "rspdel", "rspidel", "rspdeny",
   "rspideny", "rspadd", "cliexp", "srvexp",
 ]);
+
+// The keyword tables are looked up with words from the configuration: without a prototype, names
+// such as "constructor" or "toString" are unknown keywords, not Object.prototype members.
+for (const t of [SECTIONS, BIND_KEYWORDS, GLOBAL_KEYWORDS, SERVER_KEYWORDS, TIMEOUTS, OLD_TIMEOUTS, OPTIONS,
+  OPTIONS_IGNORED, PROXY_KEYWORDS]) {
+  Object.setPrototypeOf(t, null);
+}

@@ -468,12 +468,16 @@ export function connFdHandler(fd: number): void {
   // loop turn (one epoll_wait) per buffer here, which dominates the cost of bulk transfers.
   for (let loops = 0; ; loops++) {
     conn.readFull = false;
-    if (!(conn.flags & CO_FL_ERROR)) {
-      if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
-      if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
-      if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
+    // HAProxy's process_handshake loop: a pending handshake (PROXY header to read or to send) comes
+    // first, and no data moves, nor is the connect probed, until it is done.
+    if (!(conn.flags & CO_FL_HANDSHAKE) || connHandshakes(conn)) {
+      if (!(conn.flags & CO_FL_ERROR)) {
+        if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
+        if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
+        if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
+      }
     }
-    if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED))) conn.flags |= CO_FL_CONNECTED;
+    if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED | CO_FL_HANDSHAKE))) conn.flags |= CO_FL_CONNECTED;
     data.wake(conn);
     if (!conn.readFull || loops + 1 >= MAX_READ_LOOPS || conn.fd !== fd || (conn.flags & CO_FL_ERROR) ||
         !fdRecvReady(fd) || !fdRecvActive(fd)) {
@@ -485,3 +489,11 @@ export function connFdHandler(fd: number): void {
 
 /** Reads of a full buffer that connFdHandler() chains without going back to the poller. */
 export const MAX_READ_LOOPS = 4;
+
+/** Run the pending handshakes in order; true when none is left. */
+function connHandshakes(conn: Connection): boolean {
+  if (conn.flags & CO_FL_ERROR) return false;
+  if ((conn.flags & CO_FL_ACCEPT_PROXY) && !connRecvProxy(conn)) return false;
+  if ((conn.flags & CO_FL_SEND_PROXY) && !connSendProxy(conn)) return false;
+  return true;
+}

@@ -12,7 +12,7 @@
 import { SrvTree, lbNodeDelete } from "./lb_tree";
 import {
   Proxy, Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged,
-  srvWillbeUsable,
+  srvWillbeUsable, lbWeightChangeNeedsMove,
 } from "./server";
 import { recountServers, updateBackendWeight } from "./backend";
 import { nextUsableBackup, srvIsSaturated, updateFbckOnUp } from "./lb_fwrr";
@@ -91,21 +91,7 @@ function setServerStatusUp(srv: Server): void {
 function updateServerWeight(srv: Server): void {
   const p = srv.proxy;
   const lb = p.lbprm;
-  if (!srvLbStatusChanged(srv)) return;
-  const oldState = srvCurrentlyUsable(srv);
-  const newState = srvWillbeUsable(srv);
-  if (!oldState && !newState) {
-    srvLbCommitStatus(srv);
-    return;
-  }
-  if (!oldState && newState) {
-    setServerStatusUp(srv);
-    return;
-  }
-  if (oldState && !newState) {
-    setServerStatusDown(srv);
-    return;
-  }
+  if (!lbWeightChangeNeedsMove(srv, setServerStatusUp, setServerStatusDown)) return;
   lbNodeDelete(srv);
   if (srv.backup) {
     lb.totWbck += srv.nextEweight - srv.curEweight;

@@ -17,7 +17,7 @@
 import { SrvTree, lbNodeDelete } from "./lb_tree";
 import {
   FwrrGroup, Proxy, Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable,
-  srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable,
+  srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove,
 } from "./server";
 import { recountServers, updateBackendWeight } from "./backend";
 import { srvDynamicMaxconn } from "./queue";
@@ -190,21 +190,7 @@ function fwrrSetServerStatusUp(srv: Server): void {
 function fwrrUpdateServerWeight(srv: Server): void {
   const p = srv.proxy;
   const lb = p.lbprm;
-  if (!srvLbStatusChanged(srv)) return;
-  const oldState = srvCurrentlyUsable(srv);
-  const newState = srvWillbeUsable(srv);
-  if (!oldState && !newState) {
-    srvLbCommitStatus(srv);
-    return;
-  }
-  if (!oldState && newState) {
-    fwrrSetServerStatusUp(srv);
-    return;
-  }
-  if (oldState && !newState) {
-    fwrrSetServerStatusDown(srv);
-    return;
-  }
+  if (!lbWeightChangeNeedsMove(srv, fwrrSetServerStatusUp, fwrrSetServerStatusDown)) return;
   const grp = groupOf(srv);
   grp.nextWeight = grp.nextWeight - srv.curEweight + srv.nextEweight;
   lb.totWact = lb.fwrrAct!.nextWeight;

@@ -378,6 +378,30 @@ export function srvLbCommitStatus(srv: Server): void {
   srv.curEweight = srv.nextEweight;
 }
 
+/**
+ * The common start of every algorithm's update_server_eweight (fwrr, fwlc, fas): nothing changed ->
+ * done; unusable before and after -> commit; becoming usable / unusable -> <up> / <down>. Returns
+ * true when the server stays usable with a new weight and the algorithm must reposition it.
+ */
+export function lbWeightChangeNeedsMove(srv: Server, up: (srv: Server) => void, down: (srv: Server) => void): boolean {
+  if (!srvLbStatusChanged(srv)) return false;
+  const oldState = srvCurrentlyUsable(srv);
+  const newState = srvWillbeUsable(srv);
+  if (!oldState && !newState) {
+    srvLbCommitStatus(srv);
+    return false;
+  }
+  if (!oldState && newState) {
+    up(srv);
+    return false;
+  }
+  if (oldState && !newState) {
+    down(srv);
+    return false;
+  }
+  return true;
+}
+
 /** HAProxy: server_recalc_eweight() without slowstart: next_eweight from the user weight. */
 export function serverRecalcEweight(srv: Server): void {
   const lb = srv.proxy.lbprm;

@@ -130,19 +130,26 @@ int DoConnect(int fd, const struct sockaddr *sa, socklen_t len) { return connect
 Napi::Value Bind(const Napi::CallbackInfo &info) { return SockaddrCall<DoBind>(info, "bind"); }
 Napi::Value Connect(const Napi::CallbackInfo &info) { return SockaddrCall<DoConnect>(info, "connect"); }
 
-Napi::Value Listen(const Napi::CallbackInfo &info) {
-  Args a(info, "listen");
+/* listen() and shutdown() share the (fd, int) shape. */
+template <int (*call)(int, int)>
+Napi::Value FdIntCall(const Napi::CallbackInfo &info, const char *fn) {
+  Args a(info, fn);
   int fd = a.Fd(0);
-  double b = a.Num(1);
+  double d = a.Num(1);
   if (!a.ok)
     return info.Env().Undefined();
-  int backlog;
-  if (!ToInt(b, &backlog))
+  int v;
+  if (!ToInt(d, &v))
     return Ret(info.Env(), -EINVAL);
-  if (listen(fd, backlog) == -1)
+  if (call(fd, v) == -1)
     return Err(info.Env());
   return Ret(info.Env(), 0);
 }
+
+int DoListen(int fd, int backlog) { return listen(fd, backlog); }
+int DoShutdown(int fd, int how) { return shutdown(fd, how); }
+
+Napi::Value Listen(const Napi::CallbackInfo &info) { return FdIntCall<DoListen>(info, "listen"); }
 
 Napi::Value Accept(const Napi::CallbackInfo &info) {
   Args a(info, "accept");
@@ -226,19 +233,7 @@ Napi::Value Send(const Napi::CallbackInfo &info) { return Io<IO_SEND>(info, "sen
 Napi::Value Read(const Napi::CallbackInfo &info) { return Io<IO_READ>(info, "read"); }
 Napi::Value Write(const Napi::CallbackInfo &info) { return Io<IO_WRITE>(info, "write"); }
 
-Napi::Value Shutdown(const Napi::CallbackInfo &info) {
-  Args a(info, "shutdown");
-  int fd = a.Fd(0);
-  double h = a.Num(1);
-  if (!a.ok)
-    return info.Env().Undefined();
-  int how;
-  if (!ToInt(h, &how))
-    return Ret(info.Env(), -EINVAL);
-  if (shutdown(fd, how) == -1)
-    return Err(info.Env());
-  return Ret(info.Env(), 0);
-}
+Napi::Value Shutdown(const Napi::CallbackInfo &info) { return FdIntCall<DoShutdown>(info, "shutdown"); }
 
 Napi::Value Close(const Napi::CallbackInfo &info) {
   Args a(info, "close");

@@ -98,8 +98,8 @@ Napi::Value SetNonblock(const Napi::CallbackInfo &info) {
   int fd = a.Fd(0);
   if (!a.ok)
     return info.Env().Undefined();
-  int fl = fcntl(fd, F_GETFL);
-  if (fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+  /* One F_SETFL, as HAProxy does on the sockets it creates (no other status flag is set on them). */
+  if (fcntl(fd, F_SETFL, O_NONBLOCK) == -1)
     return Err(info.Env());
   return Ret(info.Env(), 0);
 }
@@ -210,7 +210,8 @@ Napi::Value Io(const Napi::CallbackInfo &info, const char *fn) {
   do {
     switch (kind) {
     case IO_RECV:
-      r = recv(fd, p, n, MSG_DONTWAIT);
+      /* No MSG_DONTWAIT: every socket the loop reads is non-blocking (HAProxy passes 0 too). */
+      r = recv(fd, p, n, 0);
       break;
     case IO_SEND:
       r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT | (more != 0 ? MSG_MORE : 0));

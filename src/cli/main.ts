@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { native, C } from "../native";
 import { clock, updateDate } from "../core/clock";
 import { fdtab, fdStateString } from "../core/fd";
-import { counters, global, MAX_POLL_EVENTS } from "../core/global";
+import { counters, global, MAX_POLL_EVENTS, MIN_RECV_AT_ONCE_ENOUGH } from "../core/global";
 import { runPollLoop } from "../core/loop";
 import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
 import { signalRegisterFct } from "../core/signal";
@@ -581,6 +581,11 @@ export function main(argv: string[]): number | null {
   global.debug = o.debug;
   global.verbose = o.verbose;
   global.bufsize = g.tuneBufsize || 16384;
+  // HAProxy: MAXREWRITE (1024) by default, never more than half a buffer.
+  global.maxrewrite = g.tuneMaxrewrite < 0 ? 1024 : g.tuneMaxrewrite;
+  if (global.maxrewrite >= global.bufsize / 2) global.maxrewrite = Math.floor(global.bufsize / 2);
+  global.recvEnough = g.tuneRecvEnough || MIN_RECV_AT_ONCE_ENOUGH;
+  global.readLoops = g.tuneReadLoops || 1;
   global.maxpollevents = g.tuneMaxpollevents || MAX_POLL_EVENTS;
   global.maxaccept = g.tuneMaxaccept;
   initBufPool(global.bufsize);

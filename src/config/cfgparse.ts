@@ -467,6 +467,9 @@ function newGlobal(): GlobalConfig {
     logs: [],
     tuneBufsize: 16384,
     tuneMaxaccept: 0,
+    tuneMaxrewrite: -1,
+    tuneRecvEnough: 0,
+    tuneReadLoops: 0,
     tuneMaxpollevents: 200,
     noepoll: false,
     nokqueue: false,
@@ -1338,6 +1341,21 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
       return null;
     },
   ),
+  "tune.maxrewrite": globalInt(null, (p, v) => {
+    if (v < 0) return "'tune.maxrewrite' expects a positive integer argument.";
+    p.global.tuneMaxrewrite = v;
+    return null;
+  }),
+  "tune.recv_enough": globalInt(null, (p, v) => {
+    p.global.tuneRecvEnough = v;
+    return null;
+  }),
+  // hapoll only: HAProxy 1.8 has no such keyword (see global.readLoops).
+  "tune.hapoll.read-loops": globalInt(null, (p, v) => {
+    if (v < 1 || v > 64) return "'tune.hapoll.read-loops' expects an integer between 1 and 64.";
+    p.global.tuneReadLoops = v;
+    return null;
+  }),
   "tune.bufsize": globalInt(null, (p, v) => {
     if (v <= 0) return "'tune.bufsize' expects a positive integer argument.";
     p.global.tuneBufsize = v;
@@ -1400,7 +1418,7 @@ const GLOBAL_IGNORED = new Set([
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
   "external-check", "ca-base", "crt-base", "ssl-server-verify", "ssl-default-bind-ciphers",
   "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options",
-  "tune.chksize", "tune.recv_enough", "tune.buffers.limit", "tune.buffers.reserve", "tune.maxrewrite",
+  "tune.chksize", "tune.buffers.limit", "tune.buffers.reserve",
   "tune.idletimer", "tune.rcvbuf.client", "tune.rcvbuf.server", "tune.sndbuf.client", "tune.sndbuf.server",
   "tune.pipesize", "tune.http.cookielen", "tune.http.logurilen", "tune.http.maxhdr", "tune.comp.maxlevel",
   "tune.pattern.cache-size", "tune.zlib.memlevel", "tune.zlib.windowsize", "tune.ssl.cachesize",

@@ -115,6 +115,12 @@ export interface GlobalConfig {
   logs: LogTarget[];
   /** `tune.bufsize`, default 16384. */
   tuneBufsize: number;
+  /** `tune.maxrewrite`; -1 = not set (1024, at most half of tune.bufsize). */
+  tuneMaxrewrite: number;
+  /** `tune.recv_enough`; 0 = not set (MIN_RECV_AT_ONCE_ENOUGH). */
+  tuneRecvEnough: number;
+  /** `tune.hapoll.read-loops` (hapoll only, not HAProxy): 0 = not set (1, HAProxy's behaviour). */
+  tuneReadLoops: number;
   /** `tune.maxaccept`; 0 = not set (the runtime uses 64; -1 means unlimited). */
   tuneMaxaccept: number;
   /** `tune.maxpollevents`, default 200. */

@@ -8,6 +8,10 @@ import { FreqCtr } from "./freq_ctr";
 export const MAX_DELAY_MS = 1000;
 /** HAProxy: SCHEDULER_RESOLUTION: select() adds it to its timeout. */
 export const SCHEDULER_RESOLUTION = 9;
+/** HAProxy: MIN_RECV_AT_ONCE_ENOUGH (7 * 1448), the default tune.recv_enough. */
+export const MIN_RECV_AT_ONCE_ENOUGH = 7 * 1448;
+/** HAProxy: MAX_READ_POLL_LOOPS: reads si_cs_recv_cb() makes in one call at most. */
+export const MAX_READ_POLL_LOOPS = 4;
 /** HAProxy: MAX_POLL_EVENTS, the default tune.maxpollevents. */
 export const MAX_POLL_EVENTS = 200;
 
@@ -29,6 +33,16 @@ export const global = {
   maxpipes: 0,
   /** HAProxy: global.tune.bufsize. */
   bufsize: 16384,
+  /** HAProxy: global.tune.maxrewrite: the end of a buffer that input may not use before forwarding. */
+  maxrewrite: 1024,
+  /** HAProxy: global.tune.recv_enough: a short read at least this large ends a read loop. */
+  recvEnough: MIN_RECV_AT_ONCE_ENOUGH,
+  /**
+   * hapoll only, not HAProxy (`tune.hapoll.read-loops`): how many times conn_fd_handler() may call
+   * the data layer again, without going back to the poller, after a read that filled the buffer.
+   * 1 (the default) is HAProxy's behaviour: one call per fd per cache walk.
+   */
+  readLoops: 1,
   /** Verbosity: HAProxy MODE_DEBUG (-d), MODE_QUIET (-q), MODE_VERBOSE (-V). */
   debug: false,
   quiet: false,

@@ -12,34 +12,80 @@
 import { native, C } from "../native";
 import {
   fdtab, fdCantRecv, fdCantSend, fdDoneRecv, fdRecvActive, fdRecvReady, fdSendActive, fdSendReady,
-  fdStopBoth, fdStopRecv, fdStopSend, fdDelete, FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_STICKY,
-  FD_F_LINGER_RISK,
+  fdStopBoth, fdStopRecv, fdStopSend, fdWantRecv, fdWantSend, fdDelete, fdInsert, fdMayRecv, fdMaySend,
+  FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_STICKY, FD_F_LINGER_RISK,
 } from "../core/fd";
 import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
 import { global } from "../core/global";
-import { Channel } from "../proxy/channel";
+import type { Channel } from "../proxy/channel";
 import { bAlloc } from "../proxy/buffer";
 import {
   ProxyHeader, ppParse, makeProxyLine, PP_MAX_SEND, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TRUNCATED,
 } from "./proxy_protocol";
 
-/* HAProxy: CO_FL_* connection flags (the ones a TCP proxy needs). */
-export const CO_FL_WAIT_L4_CONN = 0x00000001;
-export const CO_FL_CONNECTED = 0x00000002;
-export const CO_FL_SOCK_RD_SH = 0x00000004;
-export const CO_FL_SOCK_WR_SH = 0x00000008;
-export const CO_FL_ERROR = 0x00000010;
-export const CO_FL_WAIT_ROOM = 0x00000020;
-export const CO_FL_ADDR_FROM_SET = 0x00000040;
-export const CO_FL_ADDR_TO_SET = 0x00000080;
-/** Handshake: a PROXY protocol header must be read before anything else (bind `accept-proxy`). */
-export const CO_FL_ACCEPT_PROXY = 0x00000100;
+/*
+ * HAProxy: CO_FL_* connection flags (include/types/connection.h), with 1.8.0's values.
+ *
+ * Polling is decided in three layers of flags, as in 1.8: the data layer (the stream interface,
+ * through the conn_stream flags CS_FL_DATA_*) says what it wants in CO_FL_XPRT_*; handshakes and
+ * the connect() in progress say what they want in CO_FL_SOCK_*; CO_FL_CURR_* is what the fd layer
+ * was last told. While a handshake or the connect is pending (CO_FL_POLL_SOCK), the SOCK flags
+ * rule; after, the XPRT flags do. conn_cond_update_polling() turns a difference between the
+ * ruling flags and CURR into fd_want_*()/fd_stop_*() calls; inside conn_fd_handler() that is
+ * deferred to the end (CO_FL_WILL_UPDATE), so a handler that stops then restarts a direction
+ * costs no poller update.
+ */
+export const CO_FL_SOCK_RD_ENA = 0x00000001;
+export const CO_FL_XPRT_RD_ENA = 0x00000002;
+export const CO_FL_CURR_RD_ENA = 0x00000004;
+export const CO_FL_SOCK_WR_ENA = 0x00000010;
+export const CO_FL_XPRT_WR_ENA = 0x00000020;
+export const CO_FL_CURR_WR_ENA = 0x00000040;
+/** The fd is registered in fdtab (fd_delete() needed). HAProxy: conn_ctrl_ready(). */
+export const CO_FL_CTRL_READY = 0x00000100;
+/** conn_fd_handler() is running and will commit polling changes when it leaves. */
+export const CO_FL_WILL_UPDATE = 0x00000400;
+export const CO_FL_WAIT_ROOM = 0x00000800;
+export const CO_FL_ADDR_FROM_SET = 0x00001000;
+export const CO_FL_ADDR_TO_SET = 0x00002000;
+export const CO_FL_SOCK_RD_SH = 0x00040000;
+export const CO_FL_SOCK_WR_SH = 0x00080000;
+export const CO_FL_ERROR = 0x00100000;
+/** Changes the data layer must hear of (shutdowns, error). HAProxy: CO_FL_NOTIFY_DATA. */
+export const CO_FL_NOTIFY_DATA = 0x001c0000;
+export const CO_FL_CONNECTED = 0x00200000;
+export const CO_FL_WAIT_L4_CONN = 0x00400000;
 /** Handshake: a PROXY protocol header must be sent before anything else (server `send-proxy[-v2]`). */
-export const CO_FL_SEND_PROXY = 0x00000200;
-/** A PROXY protocol header was received on this connection. */
-export const CO_FL_RCVD_PROXY = 0x00000400;
+export const CO_FL_SEND_PROXY = 0x01000000;
+/** Handshake: a PROXY protocol header must be read before anything else (bind `accept-proxy`). */
+export const CO_FL_ACCEPT_PROXY = 0x04000000;
 /** HAProxy: CO_FL_HANDSHAKE: any handshake still pending (no data I/O until it is done). */
 export const CO_FL_HANDSHAKE = CO_FL_ACCEPT_PROXY | CO_FL_SEND_PROXY;
+/** Polling follows the SOCK flags while any of these is set. HAProxy: CO_FL_POLL_SOCK. */
+export const CO_FL_POLL_SOCK = CO_FL_HANDSHAKE | CO_FL_WAIT_L4_CONN;
+/** A PROXY protocol header was received on this connection. */
+export const CO_FL_RCVD_PROXY = 0x20000000;
+
+/*
+ * HAProxy: CS_FL_* conn_stream flags. 1.8 puts a conn_stream between a connection and its stream
+ * interface, and a "mux" between the two; TCP mode only ever uses the pass-through mux (mux_pt.c,
+ * one conn_stream per connection), so hapoll keeps the conn_stream's flags on the connection
+ * (conn.csFlags) and mux_pt.ts forwards between the layers as mux_pt does.
+ */
+export const CS_FL_DATA_RD_ENA = 0x00000001;
+export const CS_FL_DATA_WR_ENA = 0x00000002;
+export const CS_FL_SHRD = 0x00000010;
+export const CS_FL_SHRR = 0x00000020;
+export const CS_FL_SHR = CS_FL_SHRD | CS_FL_SHRR;
+export const CS_FL_SHWN = 0x00000040;
+export const CS_FL_SHWS = 0x00000080;
+export const CS_FL_SHW = CS_FL_SHWN | CS_FL_SHWS;
+export const CS_FL_ERROR = 0x00000100;
+export const CS_FL_EOS = 0x00001000;
+
+/** HAProxy: CO_SFL_MSG_MORE / CO_SFL_STREAMER: hints to snd_buf. */
+export const CO_SFL_MSG_MORE = 0x0001;
+export const CO_SFL_STREAMER = 0x0002;
 
 const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
 const ENOTCONN = -(require("node:os").constants.errno.ENOTCONN as number);
@@ -48,14 +94,18 @@ const EINPROGRESS = -(require("node:os").constants.errno.EINPROGRESS as number);
 const EISCONN = -(require("node:os").constants.errno.EISCONN as number);
 const EINTR = -(require("node:os").constants.errno.EINTR as number);
 
-/** What a connection calls in its data layer. HAProxy 1.7: struct data_cb. */
+/**
+ * What a connection calls above it: HAProxy 1.8's data_cb of the conn_stream (si_conn_cb: recv,
+ * send, wake), reached through the mux (mux_pt.ts).
+ */
 export interface ConnDataCb {
   recv(conn: Connection): void;
   send(conn: Connection): void;
-  wake(conn: Connection): void;
+  /** Returns < 0 when the connection was released and must not be touched any more. */
+  wake(conn: Connection): number;
 }
 
-/** HAProxy: struct connection. */
+/** HAProxy: struct connection (with the one conn_stream of the pass-through mux folded in). */
 export class Connection {
   /** The socket, -1 when none. */
   fd = -1;
@@ -63,10 +113,17 @@ export class Connection {
   lastFd = -1;
   /** CO_FL_*. */
   flags = 0;
-  /** The data layer (a stream interface). */
+  /** The conn_stream's CS_FL_* (see above). */
+  csFlags = 0;
+  /** The data layer (a stream interface, a health check); null until a "mux" is installed. */
   data: ConnDataCb | null = null;
-  /** The object the data layer hangs on (the stream interface). */
+  /** The object the data layer hangs on (the stream interface, the embryonic session). */
   owner: unknown = null;
+  /**
+   * HAProxy: xprt_done_cb: called once handshakes are over (or failed), before any data moves.
+   * conn_complete_session() of an embryonic session uses it. Returns < 0 when <conn> is gone.
+   */
+  xprtDoneCb: ((conn: Connection) => number) | null = null;
   /**
    * Client side: the source address (HAProxy addr.from: the peer, or what a PROXY header said).
    * Server side: the destination.
@@ -81,8 +138,6 @@ export class Connection {
   toAddrLen = 0;
   /** Last socket error seen (-errno), 0 when none. */
   errno = 0;
-  /** Set by the data layer when a read filled its whole buffer (more is probably waiting). */
-  readFull = false;
   /** HAProxy: err_code: why a handshake failed (CO_ER_*, proxy_protocol.ts), 0 when none. */
   errCode = 0;
   /**
@@ -102,6 +157,190 @@ export class Connection {
   ppVersion = 0;
   /** send-proxy: the client connection whose addresses the header describes. */
   ppRemote: Connection | null = null;
+}
+
+/* ---- The polling layer. HAProxy: include/proto/connection.h, conn_update_*_polling() ---- */
+
+/**
+ * HAProxy: conn_refresh_polling_flags(): CURR_* from what the fd layer has, unless
+ * conn_fd_handler() is running (it refreshed them on entry and owns them until it leaves).
+ */
+export function connRefreshPollingFlags(c: Connection): void {
+  if ((c.flags & (CO_FL_CTRL_READY | CO_FL_WILL_UPDATE)) !== CO_FL_CTRL_READY) return;
+  let f = c.flags & ~(CO_FL_CURR_RD_ENA | CO_FL_CURR_WR_ENA | CO_FL_WAIT_ROOM);
+  if (fdRecvActive(c.fd)) f |= CO_FL_CURR_RD_ENA;
+  if (fdSendActive(c.fd)) f |= CO_FL_CURR_WR_ENA;
+  c.flags = f;
+}
+
+/** HAProxy: conn_xprt_polling_changes(): the XPRT flags differ from CURR, or an error. */
+function connXprtPollingChanges(f: number): boolean {
+  return (((f & CO_FL_XPRT_RD_ENA) !== 0) !== ((f & CO_FL_CURR_RD_ENA) !== 0)) ||
+    (((f & CO_FL_XPRT_WR_ENA) !== 0) !== ((f & CO_FL_CURR_WR_ENA) !== 0)) || (f & CO_FL_ERROR) !== 0;
+}
+
+/** HAProxy: conn_sock_polling_changes(): the SOCK flags differ from CURR, or an error. */
+function connSockPollingChanges(f: number): boolean {
+  return (((f & CO_FL_SOCK_RD_ENA) !== 0) !== ((f & CO_FL_CURR_RD_ENA) !== 0)) ||
+    (((f & CO_FL_SOCK_WR_ENA) !== 0) !== ((f & CO_FL_CURR_WR_ENA) !== 0)) || (f & CO_FL_ERROR) !== 0;
+}
+
+/** The body of conn_update_xprt_polling() / conn_update_sock_polling(): <rd>/<wr> rule. */
+function connUpdatePolling(c: Connection, rd: number, wr: number): void {
+  if (!(c.flags & CO_FL_CTRL_READY)) return;
+  let f = c.flags;
+  if ((f & (CO_FL_CURR_RD_ENA | rd)) === rd) {
+    fdWantRecv(c.fd);
+    f |= CO_FL_CURR_RD_ENA;
+  } else if ((f & (CO_FL_CURR_RD_ENA | rd)) === CO_FL_CURR_RD_ENA) {
+    fdStopRecv(c.fd);
+    f &= ~CO_FL_CURR_RD_ENA;
+  }
+  if ((f & (CO_FL_CURR_WR_ENA | wr)) === wr) {
+    fdWantSend(c.fd);
+    f |= CO_FL_CURR_WR_ENA;
+  } else if ((f & (CO_FL_CURR_WR_ENA | wr)) === CO_FL_CURR_WR_ENA) {
+    fdStopSend(c.fd);
+    f &= ~CO_FL_CURR_WR_ENA;
+  }
+  c.flags = f;
+}
+
+/** HAProxy: conn_update_xprt_polling(). */
+export function connUpdateXprtPolling(c: Connection): void {
+  connUpdatePolling(c, CO_FL_XPRT_RD_ENA, CO_FL_XPRT_WR_ENA);
+}
+
+/** HAProxy: conn_update_sock_polling(). */
+export function connUpdateSockPolling(c: Connection): void {
+  connUpdatePolling(c, CO_FL_SOCK_RD_ENA, CO_FL_SOCK_WR_ENA);
+}
+
+/** HAProxy: conn_cond_update_xprt_polling(). */
+export function connCondUpdateXprtPolling(c: Connection): void {
+  const f = c.flags;
+  if (!(f & (CO_FL_WILL_UPDATE | CO_FL_POLL_SOCK)) && connXprtPollingChanges(f)) connUpdateXprtPolling(c);
+}
+
+/** HAProxy: conn_cond_update_sock_polling(). */
+export function connCondUpdateSockPolling(c: Connection): void {
+  const f = c.flags;
+  if (!(f & CO_FL_WILL_UPDATE) && (f & CO_FL_POLL_SOCK) && connSockPollingChanges(f)) connUpdateSockPolling(c);
+}
+
+/** HAProxy: conn_stop_polling(). */
+export function connStopPolling(c: Connection): void {
+  c.flags &= ~(CO_FL_CURR_RD_ENA | CO_FL_CURR_WR_ENA | CO_FL_SOCK_RD_ENA | CO_FL_SOCK_WR_ENA |
+    CO_FL_XPRT_RD_ENA | CO_FL_XPRT_WR_ENA);
+  if ((c.flags & (CO_FL_WILL_UPDATE | CO_FL_CTRL_READY)) === CO_FL_CTRL_READY) fdStopBoth(c.fd);
+}
+
+/** HAProxy: conn_cond_update_polling(). */
+export function connCondUpdatePolling(c: Connection): void {
+  const f = c.flags;
+  if (f & CO_FL_ERROR) connStopPolling(c);
+  else if (!(f & CO_FL_WILL_UPDATE)) {
+    if (!(f & CO_FL_POLL_SOCK)) {
+      if (connXprtPollingChanges(f)) connUpdateXprtPolling(c);
+    } else if (connSockPollingChanges(f)) {
+      connUpdateSockPolling(c);
+    }
+  }
+}
+
+/** HAProxy: conn_xprt_want_recv(). */
+export function connXprtWantRecv(c: Connection): void {
+  c.flags |= CO_FL_XPRT_RD_ENA;
+  connCondUpdateXprtPolling(c);
+}
+
+/** HAProxy: conn_xprt_want_send(). */
+export function connXprtWantSend(c: Connection): void {
+  c.flags |= CO_FL_XPRT_WR_ENA;
+  connCondUpdateXprtPolling(c);
+}
+
+/** HAProxy: conn_xprt_stop_both(). */
+export function connXprtStopBoth(c: Connection): void {
+  c.flags &= ~(CO_FL_XPRT_RD_ENA | CO_FL_XPRT_WR_ENA);
+  connCondUpdateXprtPolling(c);
+}
+
+/** HAProxy: conn_sock_want_recv(). */
+export function connSockWantRecv(c: Connection): void {
+  c.flags |= CO_FL_SOCK_RD_ENA;
+  connCondUpdateSockPolling(c);
+}
+
+/** HAProxy: conn_sock_want_send(). */
+export function connSockWantSend(c: Connection): void {
+  c.flags |= CO_FL_SOCK_WR_ENA;
+  connCondUpdateSockPolling(c);
+}
+
+/** HAProxy: __conn_sock_stop_both() (no propagation: the caller commits). */
+function connSockStopBothNoUpdate(c: Connection): void {
+  c.flags &= ~(CO_FL_SOCK_RD_ENA | CO_FL_SOCK_WR_ENA);
+}
+
+/**
+ * HAProxy: conn_ctrl_init(): register the fd with conn_fd_handler() as its iocb and mark it ready
+ * both ways, so the first I/O is tried before any polling (speculative I/O).
+ */
+export function connCtrlInit(c: Connection): void {
+  if (c.flags & CO_FL_CTRL_READY) return;
+  fdInsert(c.fd, c, connFdHandler);
+  fdMayRecv(c.fd);
+  fdMaySend(c.fd);
+  c.flags |= CO_FL_CTRL_READY;
+}
+
+/* ---- conn_stream verbs (HAProxy: __cs_want_recv() ... cs_update_mux_polling()) ---- */
+
+/** HAProxy: __cs_want_recv(). */
+export function csWantRecvNoUpdate(c: Connection): void {
+  c.csFlags |= CS_FL_DATA_RD_ENA;
+}
+/** HAProxy: __cs_stop_recv(). */
+export function csStopRecvNoUpdate(c: Connection): void {
+  c.csFlags &= ~CS_FL_DATA_RD_ENA;
+}
+/** HAProxy: __cs_want_send(). */
+export function csWantSendNoUpdate(c: Connection): void {
+  c.csFlags |= CS_FL_DATA_WR_ENA;
+}
+/** HAProxy: __cs_stop_send(). */
+export function csStopSendNoUpdate(c: Connection): void {
+  c.csFlags &= ~CS_FL_DATA_WR_ENA;
+}
+/** HAProxy: __cs_stop_both(). */
+export function csStopBothNoUpdate(c: Connection): void {
+  c.csFlags &= ~(CS_FL_DATA_RD_ENA | CS_FL_DATA_WR_ENA);
+}
+
+/**
+ * HAProxy: cs_update_mux_polling() with mux_pt_update_poll(): the conn_stream's wishes become the
+ * connection's XPRT flags, then the polling is updated if they changed.
+ */
+export function csUpdateMuxPolling(c: Connection): void {
+  connRefreshPollingFlags(c);
+  let f = c.flags & ~(CO_FL_XPRT_RD_ENA | CO_FL_XPRT_WR_ENA);
+  if (c.csFlags & CS_FL_DATA_RD_ENA) f |= CO_FL_XPRT_RD_ENA;
+  if (c.csFlags & CS_FL_DATA_WR_ENA) f |= CO_FL_XPRT_WR_ENA;
+  c.flags = f;
+  connCondUpdateXprtPolling(c);
+}
+
+/** HAProxy: cs_want_recv(). */
+export function csWantRecv(c: Connection): void {
+  c.csFlags |= CS_FL_DATA_RD_ENA;
+  csUpdateMuxPolling(c);
+}
+
+/** HAProxy: cs_stop_recv(). */
+export function csStopRecv(c: Connection): void {
+  c.csFlags &= ~CS_FL_DATA_RD_ENA;
+  csUpdateMuxPolling(c);
 }
 
 /** The header being decoded (one at a time: the loop is single-threaded). */
@@ -124,10 +363,10 @@ export function connGetToAddr(conn: Connection): void {
   conn.flags |= CO_FL_ADDR_TO_SET;
 }
 
-/** The failure exit of the handshakes: stop polling, flag the error, keep the reason. */
+/** The failure exit of conn_recv_proxy(): stop handshake polling, flag the error, keep the reason. */
 function connHandshakeFail(conn: Connection, code: number): boolean {
   if (code) conn.errCode = code;
-  fdStopBoth(conn.fd);
+  connSockStopBothNoUpdate(conn);
   conn.flags |= CO_FL_ERROR;
   return false;
 }
@@ -145,6 +384,7 @@ function connHandshakeFail(conn: Connection, code: number): boolean {
  */
 export function connRecvProxy(conn: Connection): boolean {
   const fd = conn.fd;
+  if (!(conn.flags & CO_FL_CTRL_READY)) return connHandshakeFail(conn, 0);
   if (conn.flags & CO_FL_SOCK_RD_SH) return connHandshakeFail(conn, CO_ER_PRX_ABORT);
   if (!fdRecvReady(fd)) return false;
   let buf = conn.hsBuf;
@@ -189,58 +429,74 @@ export function connRecvProxy(conn: Connection): boolean {
 }
 
 /**
- * HAProxy: conn_si_send_proxy(). Send the PROXY header on a new server connection before any data:
- * returns true once all of it is out (which also proves the connection is established, so
- * CO_FL_WAIT_L4_CONN goes too), false while waiting for the socket (it may take several calls:
- * the header is rebuilt each time and sent from where the last send stopped), or on error.
+ * HAProxy: conn_si_send_proxy() with conn_sock_send(). Send the PROXY header on a new server
+ * connection before any data: returns true once all of it is out (which also proves the connection
+ * is established, so CO_FL_WAIT_L4_CONN goes too), false while waiting for the socket (it may take
+ * several calls: the header is rebuilt each time and sent from where the last send stopped), or on
+ * error (CO_FL_ERROR).
  */
 export function connSendProxy(conn: Connection): boolean {
   const fd = conn.fd;
-  if (conn.flags & CO_FL_SOCK_WR_SH) return connHandshakeFail(conn, 0);
+  if ((conn.flags & CO_FL_SOCK_WR_SH) || !(conn.flags & CO_FL_CTRL_READY)) {
+    conn.flags |= CO_FL_ERROR;
+    return false;
+  }
   while (conn.sendProxyOfs !== 0) {
     const rc = conn.ppRemote;
     const n = rc !== null
       ? makeProxyLine(ppOut, conn.ppVersion, rc.addr, rc.addrLen, (rc.flags & CO_FL_ADDR_TO_SET) ? rc.toAddr : null, rc.toAddrLen)
       : makeProxyLine(ppOut, conn.ppVersion, null, 0, null, 0);
-    if (n === 0) return connHandshakeFail(conn, 0);
-    if (conn.sendProxyOfs > 0) conn.sendProxyOfs = -n;
-    const ret = native.send(fd, ppOut, n + conn.sendProxyOfs, -conn.sendProxyOfs, 0);
-    if (ret > 0) {
-      conn.sendProxyOfs += ret;
-      continue;
-    }
-    if (ret === 0 || ret === EAGAIN || ret === ENOTCONN) {
-      fdCantSend(fd);
+    if (n === 0) {
+      conn.flags |= CO_FL_ERROR;
       return false;
     }
-    conn.errno = ret;
-    conn.flags |= CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-    return connHandshakeFail(conn, 0);
+    if (conn.sendProxyOfs > 0) conn.sendProxyOfs = -n;
+    // HAProxy: conn_sock_send(): nothing sent when the fd is not ready; EAGAIN/ENOTCONN mean "later".
+    let ret = 0;
+    if (fdSendReady(fd)) {
+      ret = native.send(fd, ppOut, n + conn.sendProxyOfs, -conn.sendProxyOfs, conn.flags & CO_FL_XPRT_WR_ENA ? 1 : 0);
+      if (ret === EAGAIN || ret === ENOTCONN) {
+        fdCantSend(fd);
+        ret = 0;
+      } else if (ret < 0) {
+        conn.errno = ret;
+        conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
+        return false;
+      }
+    }
+    conn.sendProxyOfs += ret;
+    if (conn.sendProxyOfs !== 0) {
+      conn.flags &= ~CO_FL_SOCK_RD_ENA;
+      return false;
+    }
   }
   conn.flags &= ~(CO_FL_WAIT_L4_CONN | CO_FL_SEND_PROXY);
   return true;
 }
 
 /**
- * HAProxy: conn_sock_read0(). The peer shut its write side: stop reading; a server that closed
- * first leaves no TIME_WAIT on our side, so the close no longer needs to reset.
+ * HAProxy: conn_sock_read0(). The peer shut its write side: stop reading; a peer that closed first
+ * leaves no TIME_WAIT on our side, so the close no longer needs to reset.
  */
 export function connSockRead0(conn: Connection): void {
   conn.flags |= CO_FL_SOCK_RD_SH;
-  fdStopRecv(conn.fd);
-  fdtab.flags[conn.fd] &= ~FD_F_LINGER_RISK;
+  conn.flags &= ~CO_FL_SOCK_RD_ENA;
+  if (conn.flags & CO_FL_CTRL_READY) fdtab.flags[conn.fd] &= ~FD_F_LINGER_RISK;
 }
 
 /**
- * HAProxy: conn_sock_shutw(), with the 1.8 fix "refine the situations where we don't send shutw()":
- * a clean close sends a real FIN (shutdown(SHUT_WR)) unless the peer already closed its side.
- * 1.8.0 skipped it whenever linger_risk was set, so servers never saw the client's FIN.
+ * HAProxy: conn_sock_shutw(), with the fix of 1.8.1 "BUG/MAJOR: connection: refine the situations
+ * where we don't send shutw()": a clean shutdown sends a real FIN (shutdown(SHUT_WR)) unless the
+ * peer already closed its side. 1.8.0 skipped it whenever linger_risk was set, which every server
+ * connection has, so a server never saw the client's FIN (docs/fidelity.md, rule "shutw-fix").
+ * An unclean one (<clean> false: a timeout, an abort) marks the fd so that its close resets.
  */
 export function connSockShutw(conn: Connection, clean: boolean): void {
-  if (conn.flags & CO_FL_SOCK_WR_SH) return;
   conn.flags |= CO_FL_SOCK_WR_SH;
-  if (conn.fd < 0) return;
-  fdStopSend(conn.fd);
+  connRefreshPollingFlags(conn);
+  conn.flags &= ~CO_FL_SOCK_WR_ENA;
+  connCondUpdateSockPolling(conn);
+  if (!(conn.flags & CO_FL_CTRL_READY)) return;
   if (!clean) {
     fdtab.flags[conn.fd] |= FD_F_LINGER_RISK;
     return;
@@ -248,76 +504,89 @@ export function connSockShutw(conn: Connection, clean: boolean): void {
   if (!(conn.flags & CO_FL_SOCK_RD_SH)) native.shutdown(conn.fd, C.SHUT_WR);
 }
 
-/** HAProxy: conn_full_close() / cs_close(): forget and close the fd (RST if linger_risk). */
+/** HAProxy: conn_full_close() (conn_xprt_close + conn_ctrl_close): forget and close the fd. */
 export function connFullClose(conn: Connection): void {
-  if (conn.fd >= 0) {
-    fdStopBoth(conn.fd);
+  if (conn.flags & CO_FL_CTRL_READY) {
     fdDelete(conn.fd);
     conn.fd = -1;
+    conn.flags &= ~CO_FL_CTRL_READY;
   }
-  conn.flags |= CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
 }
 
 /**
- * HAProxy: raw_sock_to_buf(). Read into <ic> until EAGAIN, a short read, a full buffer or EOF.
- * Returns the bytes read. Sets CO_FL_SOCK_RD_SH on EOF and CO_FL_ERROR on error.
+ * HAProxy: raw_sock_to_buf(). One recv() into the free space after the input (a second one when
+ * the free space wraps and the first filled its part exactly), at most <count> bytes. Returns the
+ * bytes read; sets CO_FL_SOCK_RD_SH on EOF and CO_FL_ERROR on error. A short read on a polled fd
+ * means the socket is drained (fd_done_recv()).
  */
-export function rawSockToBuf(conn: Connection, ic: Channel, maxTotal: number): number {
+export function rawSockToBuf(conn: Connection, ic: Channel, count: number): number {
+  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
-  let done = 0;
   if (!fdRecvReady(fd)) return 0;
+  connRefreshPollingFlags(conn);
+  let done = 0;
   const ev = fdtab.ev[fd];
   if (!(ev & FD_POLL_IN)) {
     // No data announced: a HUP alone is the end of the stream; an ERR before the connect
     // finished is a connection failure.
-    if ((ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) {
-      rawRead0(conn);
-      return 0;
-    }
+    if ((ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) return rawRead0(conn, done);
     if ((ev & FD_POLL_ERR) && (conn.flags & CO_FL_WAIT_L4_CONN)) {
       conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-      return 0;
+      connCondUpdateSockPolling(conn);
+      return done;
     }
   }
-  while (done < maxTotal) {
-    const room = ic.prepareRecv();
-    if (room === 0) break;
-    const want = room < maxTotal - done ? room : maxTotal - done;
-    const ret = native.recv(fd, ic.buf!, ic.tail, want);
+  const buf = ic.buf!;
+  const size = buf.length;
+  // Realign an empty buffer so that the next reads are as large as possible.
+  if (ic.i + ic.o === 0) ic.p = 0;
+  while (count > 0) {
+    // The room after the input, else the room before the output (channel_recv_max() in <count>
+    // keeps either within the free space).
+    let tryLen = size - (ic.p + ic.i);
+    if (tryLen <= 0) {
+      tryLen = ic.p - ic.o;
+      if (tryLen <= 0) break;
+    }
+    if (tryLen > count) tryLen = count;
+    const off = ic.biEnd();
+    const ret = native.recv(fd, buf, off, tryLen);
     if (ret > 0) {
-      ic.tail += ret;
+      ic.i += ret;
       done += ret;
-      if (ret < want) {
-        // A short read: the socket is drained. With a HUP pending, this was the last data.
-        if (fdtab.ev[fd] & FD_POLL_HUP) {
-          rawRead0(conn);
-          break;
-        }
+      if (ret < tryLen) {
+        // On level-triggered pollers a HUP usually comes once the buffer is drained; unless the
+        // poller reports RDHUP, a close is only read when it matters (linger_risk).
+        if (fdtab.ev[fd] & FD_POLL_HUP) return rawRead0(conn, done);
         if (!(fdtab.flags[fd] & FD_F_LINGER_RISK) || (registry.cur!.flags & HAP_POLL_F_RDHUP)) {
           fdDoneRecv(fd);
           break;
         }
       }
+      count -= ret;
     } else if (ret === 0) {
-      rawRead0(conn);
-      break;
+      return rawRead0(conn, done);
     } else if (ret === EAGAIN || ret === ENOTCONN) {
       fdCantRecv(fd);
       break;
-    } else {
+    } else if (ret !== EINTR) {
       conn.errno = ret;
       conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
       break;
     }
   }
+  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
+  connCondUpdateSockPolling(conn);
   return done;
 }
 
-/** The read0 path of raw_sock_to_buf(): EOF, plus a late error report if one is queued. */
-function rawRead0(conn: Connection): void {
+/** The read0 exit of raw_sock_to_buf()/raw_sock_to_pipe(): EOF, plus a late error if one is queued. */
+function rawRead0(conn: Connection, done: number): number {
   connSockRead0(conn);
   conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  if (fdtab.ev[conn.fd] & FD_POLL_ERR) conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH;
+  if (fdtab.ev[conn.fd] & FD_POLL_ERR) conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
+  connCondUpdateSockPolling(conn);
+  return done;
 }
 
 /** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
@@ -333,30 +602,26 @@ const EBADF = -(require("node:os").constants.errno.EBADF as number);
  * full: stop (CO_FL_WAIT_ROOM) until the other side drains it.
  */
 export function rawSockToPipe(conn: Connection, ic: Channel): number {
+  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   let done = 0;
   if (!fdRecvReady(fd)) return 0;
+  connRefreshPollingFlags(conn);
   const ev = fdtab.ev[fd];
-  if (!(ev & FD_POLL_IN) && (ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) {
-    rawRead0(conn);
-    return 0;
-  }
+  if (!(ev & FD_POLL_IN) && (ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) return rawRead0(conn, 0);
   for (;;) {
     const ret = native.splice(fd, ic.pipeW, 1 << 30);
     if (ret > 0) {
       done += ret;
       ic.pipeData += ret;
-      if (ic.pipeData >= SPLICE_FULL_HINT || ret >= global.bufsize) {
+      if (ic.pipeData >= SPLICE_FULL_HINT || ret >= global.recvEnough) {
         conn.flags |= CO_FL_WAIT_ROOM;
         fdDoneRecv(fd);
         break;
       }
       continue;
     }
-    if (ret === 0) {
-      rawRead0(conn);
-      break;
-    }
+    if (ret === 0) return rawRead0(conn, done);
     if (ret === EAGAIN) {
       if (ic.pipeData) conn.flags |= CO_FL_WAIT_ROOM;
       else fdCantRecv(fd);
@@ -367,14 +632,18 @@ export function rawSockToPipe(conn: Connection, ic: Channel): number {
     conn.flags |= CO_FL_ERROR;
     break;
   }
+  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
+  connCondUpdateSockPolling(conn);
   return done;
 }
 
 /** HAProxy: raw_sock_from_pipe(). Drain <oc>'s pipe into the socket. Returns the bytes sent. */
 export function rawSockFromPipe(conn: Connection, oc: Channel): number {
+  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   let done = 0;
   if (!fdSendReady(fd)) return 0;
+  connRefreshPollingFlags(conn);
   while (oc.pipeData > 0) {
     const ret = native.splice(oc.pipeR, fd, oc.pipeData);
     if (ret > 0) {
@@ -390,34 +659,44 @@ export function rawSockFromPipe(conn: Connection, oc: Channel): number {
     conn.flags |= CO_FL_ERROR;
     break;
   }
+  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
+  connCondUpdateSockPolling(conn);
   return done;
 }
 
 /**
- * HAProxy: raw_sock_from_buf(). Send <oc>'s pending data until EAGAIN or it is empty. Returns the
- * bytes sent.
+ * HAProxy: raw_sock_from_buf(). Send <oc>'s output: one send() of the contiguous part (a second one
+ * when the output wraps and the first went out whole). MSG_MORE when more follows (the wrapped
+ * part) or when <flags> has CO_SFL_MSG_MORE. Returns the bytes sent.
  */
-export function rawSockFromBuf(conn: Connection, oc: Channel, more: number): number {
+export function rawSockFromBuf(conn: Connection, oc: Channel, flags: number): number {
+  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
-  let done = 0;
   if (!fdSendReady(fd)) return 0;
-  while (oc.tail > oc.head) {
-    const len = oc.tail - oc.head;
-    const ret = native.send(fd, oc.buf!, oc.head, len, more);
+  connRefreshPollingFlags(conn);
+  let done = 0;
+  while (oc.o !== 0) {
+    const start = oc.boPtr();
+    const size = oc.buf!.length;
+    const tryLen = start + oc.o > size ? size - start : oc.o;
+    const more = tryLen < oc.o || (flags & CO_SFL_MSG_MORE) ? 1 : 0;
+    const ret = native.send(fd, oc.buf!, start, tryLen, more);
     if (ret > 0) {
-      oc.head += ret;
+      oc.o -= ret;
       done += ret;
-      if (oc.head === oc.tail) oc.head = oc.tail = 0;
-      if (ret < len) break;
+      if (oc.i + oc.o === 0) oc.p = 0;
+      if (ret < tryLen) break;
     } else if (ret === 0 || ret === EAGAIN || ret === ENOTCONN) {
       fdCantSend(fd);
       break;
-    } else {
+    } else if (ret !== EINTR) {
       conn.errno = ret;
       conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
       break;
     }
   }
+  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
+  connCondUpdateSockPolling(conn);
   return done;
 }
 
@@ -426,9 +705,10 @@ export function rawSockFromBuf(conn: Connection, oc: Channel, more: number): num
  * ask connect() again whether the connection is up. Returns true when it is.
  */
 export function tcpConnectProbe(conn: Connection): boolean {
-  const fd = conn.fd;
   if (conn.flags & CO_FL_ERROR) return false;
+  if (!(conn.flags & CO_FL_CTRL_READY)) return false;
   if (!(conn.flags & CO_FL_WAIT_L4_CONN)) return true;
+  const fd = conn.fd;
   if (!fdSendReady(fd)) return false;
   const ev = fdtab.ev[fd];
   if ((ev & FD_POLL_ERR) || (ev & (FD_POLL_IN | FD_POLL_HUP)) === FD_POLL_HUP) {
@@ -438,7 +718,7 @@ export function tcpConnectProbe(conn: Connection): boolean {
   const ret = native.connect(fd, conn.addr!, conn.addrLen);
   if (ret < 0) {
     if (ret === EALREADY || ret === EINPROGRESS) {
-      fdStopRecv(fd);
+      conn.flags &= ~CO_FL_SOCK_RD_ENA;
       fdCantSend(fd);
       return false;
     }
@@ -452,48 +732,155 @@ function connectError(conn: Connection, err: number): boolean {
   conn.errno = err;
   fdtab.flags[conn.fd] &= ~FD_F_LINGER_RISK;
   conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-  fdStopBoth(conn.fd);
+  connSockStopBothNoUpdate(conn);
   return false;
 }
 
 /**
- * HAProxy: conn_fd_handler(), the iocb of every connection fd. Send first, then receive, then
- * finish a pending connect; then let the data layer react.
+ * HAProxy: conn_fd_handler(), the iocb of every connection fd. Handshakes first (the PROXY header
+ * to read or to send), then send, then receive, then the connect() probe; then wake the data layer
+ * when something changed, and commit the polling changes once, on the way out.
+ *
+ * With `tune.hapoll.read-loops N` (N > 1, not HAProxy), a read that left the data layer waiting
+ * for room (a full buffer, forwarded at once by wake()) is followed by up to N-1 more rounds before
+ * going back to the poller.
  */
 export function connFdHandler(fd: number): void {
   const conn = fdtab.owner[fd] as Connection;
-  const data = conn.data!;
-  // A read that filled the buffer was forwarded by wake(); the socket most likely holds more. Read
-  // again now (at most MAX_READ_LOOPS times) instead of after another poll: HAProxy 1.8 takes one
-  // loop turn (one epoll_wait) per buffer here, which dominates the cost of bulk transfers.
-  for (let loops = 0; ; loops++) {
-    conn.readFull = false;
-    // HAProxy's process_handshake loop: a pending handshake (PROXY header to read or to send) comes
-    // first, and no data moves, nor is the connect probed, until it is done.
-    if (!(conn.flags & CO_FL_HANDSHAKE) || connHandshakes(conn)) {
-      if (!(conn.flags & CO_FL_ERROR)) {
-        if (fdSendReady(fd) && fdSendActive(fd)) data.send(conn);
-        if (conn.fd >= 0 && !(conn.flags & CO_FL_ERROR) && fdRecvReady(fd) && fdRecvActive(fd)) data.recv(conn);
-        if (conn.fd >= 0 && (conn.flags & CO_FL_WAIT_L4_CONN)) tcpConnectProbe(conn);
-      }
+  connRefreshPollingFlags(conn);
+  conn.flags |= CO_FL_WILL_UPDATE;
+  let flags = conn.flags & ~CO_FL_ERROR;
+  let rounds = global.readLoops;
+  for (;;) {
+    connFdHandlerRound(conn, fd, flags);
+    // The data layer's wake() may have released the connection.
+    if (fdtab.owner[fd] !== conn) {
+      conn.flags &= ~(CO_FL_WILL_UPDATE | CO_FL_WAIT_ROOM_AGAIN);
+      return;
     }
-    if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED | CO_FL_HANDSHAKE))) conn.flags |= CO_FL_CONNECTED;
-    data.wake(conn);
-    if (!conn.readFull || loops + 1 >= MAX_READ_LOOPS || conn.fd !== fd || (conn.flags & CO_FL_ERROR) ||
-        !fdRecvReady(fd) || !fdRecvActive(fd)) {
-      break;
-    }
+    if (conn.flags & CO_FL_ERROR) break;
+    if (--rounds <= 0 || !(conn.flags & CO_FL_WAIT_ROOM_AGAIN)) break;
+    conn.flags &= ~CO_FL_WAIT_ROOM_AGAIN;
+    flags = conn.flags & ~CO_FL_ERROR;
+    if (!fdRecvReady(fd) || !(conn.flags & CO_FL_XPRT_RD_ENA)) break;
   }
-  if (conn.fd === fd) fdtab.ev[fd] &= FD_POLL_STICKY;
+  fdtab.ev[fd] &= FD_POLL_STICKY;
+  conn.flags &= ~(CO_FL_WILL_UPDATE | CO_FL_WAIT_ROOM_AGAIN);
+  connCondUpdatePolling(conn);
 }
 
-/** Reads of a full buffer that connFdHandler() chains without going back to the poller. */
-export const MAX_READ_LOOPS = 4;
+/**
+ * hapoll only: set by the data layer when a read stopped on a full buffer that wake() may empty;
+ * read by connFdHandler() when `tune.hapoll.read-loops` allows another round. Not an HAProxy flag
+ * (0x00000008 is unused in 1.8).
+ */
+export const CO_FL_WAIT_ROOM_AGAIN = 0x00000008;
 
-/** Run the pending handshakes in order; true when none is left. */
-function connHandshakes(conn: Connection): boolean {
-  if (conn.flags & CO_FL_ERROR) return false;
-  if ((conn.flags & CO_FL_ACCEPT_PROXY) && !connRecvProxy(conn)) return false;
-  if ((conn.flags & CO_FL_SEND_PROXY) && !connSendProxy(conn)) return false;
-  return true;
+/** One pass of conn_fd_handler()'s body: handshakes, send, recv, probe, then wake(). */
+function connFdHandlerRound(conn: Connection, fd: number, flags: number): void {
+  process: for (;;) {
+    while (conn.flags & (CO_FL_HANDSHAKE | CO_FL_ERROR)) {
+      if (conn.flags & CO_FL_ERROR) break process;
+      if ((conn.flags & CO_FL_ACCEPT_PROXY) && !connRecvProxy(conn)) break process;
+      if ((conn.flags & CO_FL_SEND_PROXY) && !connSendProxy(conn)) break process;
+    }
+    // Purely in the data phase now: handshake polling goes.
+    if (!(conn.flags & CO_FL_POLL_SOCK)) connSockStopBothNoUpdate(conn);
+    if (conn.xprtDoneCb !== null && conn.xprtDoneCb(conn) < 0) return;
+    const data = conn.data!;
+    if ((conn.flags & CO_FL_CTRL_READY) && fdSendReady(fd) &&
+        (conn.flags & (CO_FL_XPRT_WR_ENA | CO_FL_ERROR | CO_FL_HANDSHAKE)) === CO_FL_XPRT_WR_ENA) {
+      // Clearing <flags> forces wake() below: there was I/O activity.
+      flags = 0;
+      muxPtSend(conn, data);
+    }
+    if ((conn.flags & CO_FL_CTRL_READY) && fdRecvReady(fd) &&
+        (conn.flags & (CO_FL_XPRT_RD_ENA | CO_FL_WAIT_ROOM | CO_FL_ERROR | CO_FL_HANDSHAKE)) === CO_FL_XPRT_RD_ENA) {
+      flags = 0;
+      muxPtRecv(conn, data);
+    }
+    // A handshake may come back during the data phase (not in TCP mode), and errors go the same way.
+    if (conn.flags & (CO_FL_HANDSHAKE | CO_FL_ERROR)) continue;
+    if (conn.flags & CO_FL_WAIT_L4_CONN) tcpConnectProbe(conn);
+    break;
+  }
+  // leave:
+  if (!(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_CONNECTED))) conn.flags |= CO_FL_CONNECTED;
+  if (((conn.flags ^ flags) & CO_FL_NOTIFY_DATA) && conn.xprtDoneCb !== null && conn.xprtDoneCb(conn) < 0) return;
+  if ((((conn.flags ^ flags) & CO_FL_NOTIFY_DATA) ||
+       ((flags & (CO_FL_CONNECTED | CO_FL_HANDSHAKE)) !== CO_FL_CONNECTED &&
+        (conn.flags & (CO_FL_CONNECTED | CO_FL_HANDSHAKE)) === CO_FL_CONNECTED)) &&
+      conn.data !== null) {
+    muxPtWake(conn, conn.data);
+  }
+}
+
+/* ---- The pass-through mux. HAProxy: src/mux_pt.c ---- */
+
+/** HAProxy: mux_pt_recv(): report EOS/errors on the conn_stream, call the data layer, update polling. */
+function muxPtRecv(conn: Connection, data: ConnDataCb): void {
+  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
+  if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
+  data.recv(conn);
+  csUpdateMuxPolling(conn);
+}
+
+/** HAProxy: mux_pt_send(). */
+function muxPtSend(conn: Connection, data: ConnDataCb): void {
+  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
+  data.send(conn);
+  csUpdateMuxPolling(conn);
+}
+
+/** HAProxy: mux_pt_wake(). */
+function muxPtWake(conn: Connection, data: ConnDataCb): number {
+  const ret = data.wake(conn);
+  if (ret >= 0) csUpdateMuxPolling(conn);
+  return ret;
+}
+
+/** HAProxy: mux_pt_rcv_buf(): read, then report EOS/errors on the conn_stream. */
+export function muxPtRcvBuf(conn: Connection, ic: Channel, count: number): number {
+  const ret = rawSockToBuf(conn, ic, count);
+  if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
+  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
+  return ret;
+}
+
+/** HAProxy: mux_pt_rcv_pipe(). */
+export function muxPtRcvPipe(conn: Connection, ic: Channel): number {
+  const ret = rawSockToPipe(conn, ic);
+  if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
+  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
+  return ret;
+}
+
+/**
+ * HAProxy: mux_pt_shutr() (through cs_shutr()): stop reading; close everything when the write side
+ * is already shut.
+ */
+export function csShutr(conn: Connection, mode: number): void {
+  conn.csFlags &= ~CS_FL_DATA_RD_ENA;
+  if (!(conn.csFlags & CS_FL_SHR) && (conn.csFlags & CS_FL_SHW)) connFullClose(conn);
+  conn.csFlags |= mode;
+}
+
+/**
+ * HAProxy: mux_pt_shutw() (through cs_shutw()): shut the socket's write side (a FIN, or nothing
+ * with <mode> CS_FL_SHWS before a reset), or close it all when the read side is already shut.
+ */
+export function csShutw(conn: Connection, mode: number): void {
+  conn.csFlags &= ~CS_FL_DATA_WR_ENA;
+  if (!(conn.csFlags & CS_FL_SHW)) {
+    if (!(conn.csFlags & CS_FL_SHR)) connSockShutw(conn, mode === CS_FL_SHWN);
+    else connFullClose(conn);
+  }
+  conn.csFlags |= mode;
+}
+
+/** HAProxy: cs_close(): shut both ways silently (the close then resets if data was left unread). */
+export function csClose(conn: Connection): void {
+  csShutw(conn, CS_FL_SHWS);
+  csShutr(conn, CS_FL_SHRR);
+  conn.csFlags = 0;
 }

@@ -4,9 +4,12 @@
  */
 import * as fs from "node:fs";
 import { native, C } from "../native";
-import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_LINGER_RISK } from "../core/fd";
+import { fdInsert, fdtab, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
-import { Connection, connFdHandler, CO_FL_WAIT_L4_CONN, CO_FL_SEND_PROXY } from "./connection";
+import {
+  Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
+  CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN,
+} from "./connection";
 import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
 
 /** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
@@ -134,15 +137,14 @@ export function sysErr(r: number): string {
 }
 
 /**
- * HAProxy: tcp_connect_server(). Create a non-blocking socket, connect it to conn.addr and register
- * it; returns SF_ERR_NONE with CO_FL_WAIT_L4_CONN set while the connect is in progress, or the
- * SF_ERR_* of the failure (the fd is then closed).
+ * HAProxy: tcp_connect_server(). Create a socket, make it non-blocking, connect it to conn.addr and
+ * register it; returns SF_ERR_NONE with CO_FL_WAIT_L4_CONN set while the connect is in progress, or
+ * the SF_ERR_* of the failure (the fd is then closed). <data>: there is data to send, so the data
+ * layer wants to write as soon as the connection is up.
  */
-export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean): number {
+export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean, data: boolean): number {
   const proto = protoByFamily(family);
-  // HAProxy sets O_NONBLOCK with fcntl(); where socket() can do it (Linux), that is two syscalls
-  // fewer per server connection.
-  const fd = native.socket(proto.family, C.SOCK_STREAM | C.SOCK_NONBLOCK, 0);
+  const fd = native.socket(proto.family, C.SOCK_STREAM, family !== "unix" ? C.IPPROTO_TCP : 0);
   if (fd < 0) {
     const e = -fd;
     if (e === errno.EMFILE || e === errno.ENFILE || e === errno.ENOBUFS || e === errno.ENOMEM) return SF_ERR_RESOURCE;
@@ -152,11 +154,11 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     native.close(fd);
     return SF_ERR_PRXCOND;
   }
-  if (C.SOCK_NONBLOCK === 0 && native.setNonblock(fd) < 0) {
+  if (native.setNonblock(fd) < 0 ||
+      (family !== "unix" && native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1) < 0)) {
     native.close(fd);
     return SF_ERR_INTERNAL;
   }
-  if (family !== "unix") native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_NODELAY, 1);
   if (keepalive) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
   const r = native.connect(fd, conn.addr!, conn.addrLen);
   if (r === 0 || r === -errno.EISCONN) {
@@ -166,20 +168,25 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
   } else {
     native.close(fd);
     conn.errno = r;
+    conn.flags |= CO_FL_ERROR;
     if (r === -errno.EAGAIN || r === -errno.EADDRINUSE || r === -errno.EADDRNOTAVAIL) return SF_ERR_RESOURCE;
     if (r === -errno.ETIMEDOUT) return SF_ERR_SRVTO;
     return SF_ERR_SRVCL;
   }
   conn.fd = conn.lastFd = fd;
-  // A PROXY header to send first: a handshake, done by connFdHandler before any data.
+  conn.flags |= CO_FL_ADDR_TO_SET;
+  // A PROXY header to send first: a handshake, done by conn_fd_handler() before any data.
   if (conn.sendProxyOfs) conn.flags |= CO_FL_SEND_PROXY;
-  fdInsert(fd, conn, connFdHandler);
-  // Speculative I/O: the first send is tried before any poll (it says EAGAIN while connecting).
-  fdMayRecv(fd);
-  fdMaySend(fd);
+  connCtrlInit(conn);
   // Closing a server connection we did not see closed resets it, so our ports never sit in TIME_WAIT.
   fdtab.flags[fd] |= FD_F_LINGER_RISK;
-  // The connect's completion is reported as write readiness (and the PROXY header goes out then).
-  fdWantSend(fd);
+  if (conn.flags & (CO_FL_HANDSHAKE | CO_FL_WAIT_L4_CONN)) {
+    // The connect's completion (or the PROXY header's turn) comes as write readiness.
+    connSockWantSend(conn);
+  } else {
+    // Already connected: the data layer must hear of it, there will be no other occasion.
+    data = true;
+  }
+  if (data) connXprtWantSend(conn);
   return SF_ERR_NONE;
 }

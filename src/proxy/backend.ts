@@ -304,8 +304,10 @@ export function connectServer(s: Stream): number {
   const srv = s.target;
   if (srv === null) return SF_ERR_INTERNAL;
   const conn = s.si[1].conn;
+  // HAProxy: a new connection for each attempt (conn_init()).
   conn.fd = -1;
   conn.flags = 0;
+  conn.csFlags = 0;
   conn.errno = 0;
   conn.addr = srv.addr;
   conn.addrLen = srv.addrLen;
@@ -320,7 +322,8 @@ export function connectServer(s: Stream): number {
     conn.ppRemote = cli;
     connGetToAddr(cli);
   }
-  const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka);
+  // HAProxy: si_connect(): the data layer wants to write at once when the request has data.
+  const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka, !s.req.isEmpty());
   if (r !== SF_ERR_NONE) return r;
   s.flags &= ~SF_DIRECT;
   s.flags |= SF_CURR_SESS;

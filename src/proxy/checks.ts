@@ -31,12 +31,11 @@ import * as os from "node:os";
 import * as util from "node:util";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
-import { fdStopBoth } from "../core/fd";
 import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
   Connection, ConnDataCb, connFullClose, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
-  CO_FL_WAIT_L4_CONN,
+  CO_FL_WAIT_L4_CONN, csStopBothNoUpdate,
 } from "../net/connection";
 import {
   tcpConnectServer, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
@@ -313,15 +312,16 @@ const checkConnCb: ConnDataCb = {
   send(): void {
     /* nothing to send: the connect's completion is handled by tcpConnectProbe() */
   },
-  wake(conn: Connection): void {
+  wake(conn: Connection): number {
     const check = conn.owner as Check;
     if (conn.flags & CO_FL_ERROR) {
       chkReportConnErr(check, conn.errno < 0 ? -conn.errno : 0, false, false);
     } else if (!(conn.flags & CO_FL_CONNECTED)) {
-      return;
+      return 0;
     }
-    if (conn.fd >= 0) fdStopBoth(conn.fd);
+    csStopBothNoUpdate(conn);
     taskWakeup(check.task, TASK_WOKEN_IO);
+    return 0;
   },
 };
 
@@ -337,6 +337,7 @@ function connectConnChk(check: Check): number {
   const conn = check.conn;
   conn.fd = -1;
   conn.flags = CO_FL_WAIT_L4_CONN;
+  conn.csFlags = 0;
   conn.errno = 0;
   if (check.family !== "unix" && check.port === 0) {
     conn.flags |= CO_FL_ERROR;
@@ -344,7 +345,7 @@ function connectConnChk(check: Check): number {
   }
   conn.addr = check.addr;
   conn.addrLen = check.addrLen;
-  const r = tcpConnectServer(conn, check.family, false);
+  const r = tcpConnectServer(conn, check.family, false, false);
   if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
   return r;
 }

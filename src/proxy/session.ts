@@ -16,12 +16,11 @@
  */
 import { clock } from "../core/clock";
 import { counters } from "../core/global";
-import { fdInsert, fdMayRecv, fdMaySend, fdWantRecv } from "../core/fd";
 import { Task, taskDelete, taskFree, taskNew, taskQueue, TASK_WOKEN_TIMER } from "../core/task";
 import { tickAddIfSet } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connFdHandler, connFullClose, CO_FL_ACCEPT_PROXY, CO_FL_ADDR_FROM_SET, CO_FL_ERROR,
-  CO_FL_HANDSHAKE,
+  Connection, connCtrlInit, connFullClose, connSockWantRecv, connXprtWantRecv, CO_FL_ACCEPT_PROXY,
+  CO_FL_ADDR_FROM_SET, CO_FL_CTRL_READY, CO_FL_ERROR,
 } from "../net/connection";
 import { connErrCodeStr, CO_ER_NONE, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TIMEOUT } from "../net/proxy_protocol";
 import type { Listener } from "../net/listener";
@@ -35,7 +34,7 @@ import { sessionCountNew, streamAccept, streamNew } from "./stream";
 export const embryonic = { count: 0 };
 
 /** HAProxy: struct session while it has no stream yet (sess->task set). */
-export class Session implements ConnDataCb {
+export class Session {
   readonly conn = new Connection();
   readonly task: Task;
   /** Accept time, kept for the stream's logs. HAProxy: accept_date / tv_accept. */
@@ -47,21 +46,27 @@ export class Session implements ConnDataCb {
     conn.fd = conn.lastFd = cfd;
     conn.addr = addr;
     conn.addrLen = addrLen;
-    conn.flags = CO_FL_ADDR_FROM_SET | CO_FL_ACCEPT_PROXY;
-    conn.data = this;
+    conn.flags = CO_FL_ADDR_FROM_SET;
+    // No data layer until the handshake is done: conn_complete_session() then hands the
+    // connection to a stream.
+    conn.data = null;
     conn.owner = this;
+    conn.xprtDoneCb = sessionXprtDone;
     this.task = taskNew(sessionExpireEmbryonic, this);
   }
+}
 
-  /* ConnDataCb: no data moves while embryonic; wake() is HAProxy's xprt_done_cb. */
-  recv(): void {}
-  send(): void {}
-
-  /** HAProxy: conn_complete_session() as the connection's xprt_done_cb. */
-  wake(conn: Connection): void {
-    if (conn.flags & CO_FL_ERROR) sessionKillEmbryonic(this);
-    else if (!(conn.flags & CO_FL_HANDSHAKE)) connCompleteSession(this);
-  }
+/**
+ * HAProxy: conn_complete_session() as the connection's xprt_done_cb: the handshake is over (the
+ * stream takes the connection) or failed (the session dies). Returns -1 either way: this connection
+ * object is done with, conn_fd_handler() must not touch it again.
+ */
+function sessionXprtDone(conn: Connection): number {
+  const sess = conn.owner as Session;
+  conn.xprtDoneCb = null;
+  if (conn.flags & CO_FL_ERROR) sessionKillEmbryonic(sess);
+  else connCompleteSession(sess);
+  return -1;
 }
 
 /**
@@ -76,11 +81,12 @@ export function sessionAcceptFd(l: Listener, cfd: number, addr: Buffer, addrLen:
   sessionCountNew(fe);
   embryonic.count++;
   const conn = sess.conn;
-  fdInsert(cfd, conn, connFdHandler);
-  // Speculative: the header has often arrived with the connection; read before polling.
-  fdMayRecv(cfd);
-  fdMaySend(cfd);
-  fdWantRecv(cfd);
+  // HAProxy: conn_ctrl_init() (speculative: the header has often arrived with the connection),
+  // then wait for the header (conn_sock_want_recv) before the data (conn_xprt_want_recv).
+  connCtrlInit(conn);
+  conn.flags |= CO_FL_ACCEPT_PROXY;
+  connSockWantRecv(conn);
+  connXprtWantRecv(conn);
   // HAProxy: the handshake is bounded by the frontend's client timeout.
   sess.task.expire = tickAddIfSet(clock.nowMs, fe.cfg.timeouts.client);
   taskQueue(sess.task);
@@ -96,6 +102,7 @@ function connCompleteSession(sess: Session): void {
   taskFree(sess.task);
   // The connection is handed over to the stream: this object must no longer touch the fd.
   conn.fd = -1;
+  conn.flags &= ~CO_FL_CTRL_READY;
   streamNew(sess.listener, fd, conn.addr!, conn.addrLen, conn, sess.acceptDateMs, sess.acceptMono);
 }
 

@@ -13,7 +13,7 @@
 import { native } from "../native";
 import { clock } from "../core/clock";
 import { counters, global } from "../core/global";
-import { fdInsert, fdMayRecv, fdMaySend, fdtab } from "../core/fd";
+import { fdtab } from "../core/fd";
 import { swrateAdd, TIME_STATS_SAMPLES, updateFreqCtr } from "../core/freq_ctr";
 import {
   Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
@@ -21,7 +21,9 @@ import {
 } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
 import {
-  Connection, connFdHandler, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET, CO_FL_ADDR_TO_SET, CO_FL_RCVD_PROXY,
+  Connection, connCtrlInit, connXprtWantRecv, csWantRecv, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET,
+  CO_FL_ADDR_TO_SET, CO_FL_CTRL_READY, CO_FL_CURR_RD_ENA, CO_FL_CURR_WR_ENA, CO_FL_RCVD_PROXY,
+  CO_FL_XPRT_RD_ENA, CO_FL_XPRT_WR_ENA,
 } from "../net/connection";
 import type { Listener } from "../net/listener";
 import { listenerRelease } from "../net/listener";
@@ -29,7 +31,7 @@ import {
   Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL,
   CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR,
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
-  CF_KERN_SPLICING, CF_STREAMER_FAST, pipesInUse,
+  CF_KERN_SPLICING, CF_STREAMER_FAST, CHN_INFINITE_FORWARD, pipesInUse,
 } from "./channel";
 import { connectServer, sessChangeServer, srvRedispatchConnect } from "./backend";
 import { sendStreamLog } from "./log";
@@ -138,11 +140,14 @@ export class Stream {
     this.cliAddrLen = addrLen;
     this.acceptDateMs = clock.dateMs;
     this.acceptMono = clock.nowMono;
+    // Each channel knows the side it writes to (HAProxy: chn_cons()).
+    this.req.cons = siB;
+    this.res.cons = siF;
     // The client side starts established on the accepted fd (HAProxy: si_reset + EST).
     siF.state = siF.prevState = SI_ST_EST;
     const conn = siF.conn;
     conn.fd = conn.lastFd = cfd;
-    conn.flags = CO_FL_CONNECTED | CO_FL_ADDR_FROM_SET;
+    conn.flags = CO_FL_ADDR_FROM_SET;
     conn.addr = addr;
     conn.addrLen = addrLen;
   }
@@ -205,37 +210,44 @@ export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: numbe
   s.si[0].hcto = fe.cfg.timeouts.clientFin;
   s.si[1].hcto = s.be.cfg.timeouts.serverFin;
   req.rex = TICK_ETERNITY;
-  // HAProxy: session_accept_fd() sets TCP_NODELAY on the client socket.
-  if (l.family !== "unix") native.setsockoptInt(cfd, native.constants.IPPROTO_TCP, native.constants.TCP_NODELAY, 1);
-  if (fe.cfg.options.clitcpka) native.setsockoptInt(cfd, native.constants.SOL_SOCKET, native.constants.SO_KEEPALIVE, 1);
   const conn = s.si[0].conn;
   if (origin === null) {
-    fdInsert(cfd, conn, connFdHandler);
-    // Speculative I/O: try reading before polling.
-    fdMayRecv(cfd);
-    fdMaySend(cfd);
+    // HAProxy: session_accept_fd(): register the fd, ready both ways (speculative I/O: the
+    // request has often arrived with the connection), and want to read it at once.
+    connCtrlInit(conn);
+    connXprtWantRecv(conn);
   } else {
-    // The fd keeps its polling state and cache entry; only its owner changes (HAProxy:
-    // conn_set_owner()). It may still be readable: the next pass reads into the request channel.
+    // The fd keeps its polling state and cache entry; only its owner changes (HAProxy keeps the
+    // same connection; hapoll's embryonic session had its own). It may still be readable: the next
+    // pass reads into the request channel.
     s.acceptDateMs = acceptDateMs;
     s.acceptMono = acceptMono;
-    conn.flags |= origin.flags & (CO_FL_ADDR_TO_SET | CO_FL_RCVD_PROXY);
+    conn.flags |= (origin.flags & (CO_FL_ADDR_TO_SET | CO_FL_RCVD_PROXY | CO_FL_XPRT_RD_ENA | CO_FL_XPRT_WR_ENA |
+      CO_FL_CURR_RD_ENA | CO_FL_CURR_WR_ENA)) | CO_FL_CTRL_READY;
     conn.toAddr = origin.toAddr;
     conn.toAddrLen = origin.toAddrLen;
     fdtab.owner[cfd] = conn;
     const b = origin.hsBuf;
     origin.hsBuf = null;
     if (b !== null) {
+      // The bytes after the header are the request's first input.
       req.buf = b;
-      req.head = origin.hsHdrLen;
-      req.tail = origin.hsLen;
-      if (req.tail > req.head) {
-        req.total += req.tail - req.head;
+      req.p = origin.hsHdrLen;
+      req.i = origin.hsLen - origin.hsHdrLen;
+      req.o = 0;
+      if (req.i > 0) {
+        req.total += req.i;
         req.flags |= CF_READ_PARTIAL;
       }
       req.releaseIfEmpty();
     }
   }
+  // HAProxy: session_accept_fd() sets TCP_NODELAY on the client socket.
+  if (l.family !== "unix") native.setsockoptInt(cfd, native.constants.IPPROTO_TCP, native.constants.TCP_NODELAY, 1);
+  if (fe.cfg.options.clitcpka) native.setsockoptInt(cfd, native.constants.SOL_SOCKET, native.constants.SO_KEEPALIVE, 1);
+  conn.flags |= CO_FL_CONNECTED;
+  // HAProxy: stream_new(): the client side wants to read.
+  csWantRecv(conn);
   s.flags |= SF_BE_ASSIGNED;
   s.be.beconn++;
   s.be.cumBeconn++;
@@ -702,6 +714,13 @@ export function processStream(t: Task): Task | null {
       }
     }
 
+    // No analyser in TCP mode: once the client side is up, everything is forwarded, what was read
+    // before included (HAProxy: buffer_flush() + channel_forward_forever()).
+    if (!(req.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siF.state >= SI_ST_EST && req.toForward !== CHN_INFINITE_FORWARD) {
+      req.flush();
+      if (!(req.flags & (CF_SHUTR | CF_SHUTW_NOW))) req.forwardForever();
+    }
+
     // Request side: a client FIN becomes a pending shutw toward the server, done once flushed.
     if ((req.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_AUTO_CLOSE | CF_SHUTR)) === (CF_AUTO_CLOSE | CF_SHUTR)) {
       req.shutwNow();
@@ -739,7 +758,11 @@ export function processStream(t: Task): Task | null {
     // Kernel splicing (HAProxy: the CF_KERN_SPLICING decisions of process_stream).
     if (global.splice) streamSpliceDecide(s);
 
-    // Response side: mirror of the request side.
+    // Response side: mirror of the request side, forwarding included.
+    if (!(res.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siB.state >= SI_ST_EST && res.toForward !== CHN_INFINITE_FORWARD) {
+      res.flush();
+      if (!(res.flags & (CF_SHUTR | CF_SHUTW_NOW))) res.forwardForever();
+    }
     if ((res.flags & (CF_SHUTW | CF_SHUTW_NOW | CF_AUTO_CLOSE | CF_SHUTR)) === (CF_AUTO_CLOSE | CF_SHUTR)) {
       res.shutwNow();
     }

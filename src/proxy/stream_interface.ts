@@ -18,20 +18,23 @@
  * what needs a decision: shutdowns, errors, connection establishment, timeouts.
  */
 import { clock } from "../core/clock";
-import { fdStopRecv, fdStopSend, fdWantRecv, fdWantSend, fdStopBoth } from "../core/fd";
-import { global } from "../core/global";
+import { global, MAX_READ_POLL_LOOPS } from "../core/global";
 import { Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connFullClose, connSockShutw, rawSockFromBuf, rawSockToBuf, rawSockFromPipe,
-  rawSockToPipe, CO_FL_WAIT_ROOM, CO_FL_HANDSHAKE,
-  CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_L4_CONN,
+  Connection, ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
+  csStopRecv, csStopRecvNoUpdate, csStopSendNoUpdate, csUpdateMuxPolling, csWantRecvNoUpdate,
+  csWantSendNoUpdate, muxPtRcvBuf, muxPtRcvPipe, rawSockFromBuf, rawSockFromPipe, CO_FL_CONNECTED,
+  CO_FL_CTRL_READY, CO_FL_ERROR, CO_FL_HANDSHAKE, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_ROOM,
+  CO_FL_WAIT_ROOM_AGAIN, CO_SFL_MSG_MORE, CO_SFL_STREAMER, CS_FL_DATA_WR_ENA, CS_FL_EOS, CS_FL_ERROR,
+  CS_FL_SHWN, CS_FL_SHWS,
 } from "../net/connection";
 import {
   Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
   CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WAKE_WRITE, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT,
   CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WROTE_DATA, CF_KERN_SPLICING, CF_STREAMER,
-  CF_STREAMER_FAST, pipesInUse,
+  CF_STREAMER_FAST, CF_READ_DONTWAIT, CF_DONT_READ, CF_NEVER_WAIT, CF_SEND_DONTWAIT, CF_EXPECT_MORE,
+  CF_ISRESP, CF_READ_ACTIVITY, CHN_INFINITE_FORWARD, pipesInUse,
 } from "./channel";
 
 /** HAProxy: SI_ST_* (include/types/stream_interface.h), in HAProxy's order (comparisons rely on it). */
@@ -112,86 +115,145 @@ export class StreamInterface implements ConnDataCb {
     this.state = st;
   }
 
-  /* ---- ConnDataCb: called by connFdHandler ---- */
+  /* ---- ConnDataCb (HAProxy: si_conn_cb): called by conn_fd_handler() through the mux ---- */
 
-  /**
-   * HAProxy: si_cs_recv_cb(). Read as much as fits (into the kernel pipe when splicing, else into
-   * the buffer); report EOF as a read shutdown.
-   */
+  /** HAProxy: si_cs_recv_cb(). */
   recv(conn: Connection): void {
-    const ic = this.ic;
-    if (conn.flags & CO_FL_ERROR) return;
-    if (ic.flags & CF_SHUTR) return;
-    let ret = 0;
-    let spliced = false;
-    if ((ic.flags & CF_KERN_SPLICING) && ic.tail === ic.head) {
-      if (ic.getPipe()) {
-        conn.flags &= ~CO_FL_WAIT_ROOM;
-        ret = rawSockToPipe(conn, ic);
-        if (ret < 0) {
-          // splice() does not work on this fd: never try again for this channel.
-          ic.flags &= ~CF_KERN_SPLICING;
-          ret = 0;
-        } else {
-          spliced = true;
-          if (conn.flags & CO_FL_WAIT_ROOM) this.flags |= SI_FL_WAIT_ROOM;
-        }
-      } else {
-        ic.flags &= ~CF_KERN_SPLICING;
-      }
-    }
-    if (!spliced) {
-      if (ic.pipeR >= 0 && ic.pipeData === 0) ic.putPipe();
-      if (!ic.mayRecv()) {
-        this.flags |= SI_FL_WAIT_ROOM;
-        return;
-      }
-      // rawSockToBuf loops until the buffer is full, EAGAIN, a short read or EOF.
-      ret = rawSockToBuf(conn, ic, 0x7fffffff);
-      if (ret > 0) streamerDetect(ic, ret);
-      if (!ic.mayRecv()) {
-        this.flags |= SI_FL_WAIT_ROOM;
-        conn.readFull = true;
-      }
-    }
-    if (ret > 0) {
-      ic.flags |= CF_READ_PARTIAL;
-      ic.total += ret;
-    }
-    if (conn.flags & CO_FL_ERROR) return;
-    if (conn.flags & CO_FL_SOCK_RD_SH) {
-      // HAProxy: out_shutdown_r
-      ic.flags |= CF_READ_NULL;
-      if (ic.flags & CF_AUTO_CLOSE) ic.shutwNow();
-      streamSockRead0(this);
-    }
+    siCsRecvCb(this, conn);
   }
 
   /** HAProxy: si_cs_send_cb(). */
   send(conn: Connection): void {
-    if (conn.flags & CO_FL_ERROR) return;
+    if ((conn.flags & (CO_FL_ERROR | CO_FL_HANDSHAKE)) || (conn.csFlags & CS_FL_ERROR)) return;
+    // Called just after an asynchronous shutw?
     if (this.oc.flags & CF_SHUTW) return;
-    siConnSend(this);
+    siCsSend(this, conn);
   }
 
-  /** HAProxy: si_cs_wake_cb(). */
-  wake(conn: Connection): void {
+  /**
+   * HAProxy: si_cs_wake_cb(). After I/O: report errors and the connection's establishment to the
+   * stream interface, let stream_int_notify() forward and wake the task if needed, then say what
+   * this side wants next (the caller commits it to the fd).
+   */
+  wake(conn: Connection): number {
     const ic = this.ic;
     const oc = this.oc;
-    if (conn.flags & CO_FL_ERROR) this.flags |= SI_FL_ERR;
-    if (this.state < SI_ST_EST && (conn.flags & CO_FL_CONNECTED)) {
+    if ((conn.flags & CO_FL_ERROR) || (conn.csFlags & CS_FL_ERROR)) this.flags |= SI_FL_ERR;
+    if (this.state < SI_ST_EST && (conn.flags & (CO_FL_CONNECTED | CO_FL_HANDSHAKE)) === CO_FL_CONNECTED) {
       this.exp = TICK_ETERNITY;
       oc.flags |= CF_WRITE_NULL;
     }
     streamIntNotify(this);
     ic.releaseIfEmpty();
-    if (conn.fd < 0) return;
-    // Write polling stays on while connecting or while a handshake (the PROXY header) must go out.
-    if (oc.isEmpty() && !(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_HANDSHAKE))) fdStopSend(conn.fd);
-    if (this.flags & SI_FL_WAIT_ROOM) fdStopRecv(conn.fd);
-    else if ((ic.flags & (CF_SHUTR | CF_READ_PARTIAL)) === CF_READ_PARTIAL && ic.mayRecv()) fdWantRecv(conn.fd);
-    if (this.flags & SI_FL_ERR) fdStopBoth(conn.fd);
+    if (oc.isEmpty()) csStopSendNoUpdate(conn);
+    if (this.flags & SI_FL_WAIT_ROOM) {
+      csStopRecvNoUpdate(conn);
+    } else if ((ic.flags & (CF_SHUTR | CF_READ_PARTIAL | CF_DONT_READ)) === CF_READ_PARTIAL && ic.mayRecv()) {
+      csWantRecvNoUpdate(conn);
+    }
+    return 0;
   }
+}
+
+/**
+ * HAProxy: si_cs_recv_cb(). Read what the socket has: into the kernel pipe when splicing, else into
+ * the buffer, at most MAX_READ_POLL_LOOPS recv() calls, stopping early on a full buffer, on a short
+ * read by a streamer, or on a short read of at least tune.recv_enough bytes. Data read while the
+ * channel forwards goes straight to output. EOF becomes a read shutdown.
+ */
+function siCsRecvCb(si: StreamInterface, conn: Connection): void {
+  const ic = si.ic;
+  let readPoll = MAX_READ_POLL_LOOPS;
+  if ((conn.flags & CO_FL_ERROR) || (conn.csFlags & CS_FL_ERROR)) return;
+  // Maybe called right after an asynchronous shutr.
+  if (ic.flags & CF_SHUTR) return;
+  if (conn.csFlags & CS_FL_EOS) return outShutdownR(si, ic);
+  let curRead = 0;
+
+  if ((ic.flags & CF_KERN_SPLICING) && (ic.pipeR >= 0 || ic.toForward !== 0)) {
+    spliceIn: {
+      // Data already in the buffer must go first: never hold the stream in two places.
+      if (ic.bufNotEmpty()) break spliceIn;
+      if (ic.pipeR < 0 && (pipesInUse() >= global.maxpipes || !ic.getPipe())) {
+        ic.flags &= ~CF_KERN_SPLICING;
+        break spliceIn;
+      }
+      const ret = muxPtRcvPipe(conn, ic);
+      if (ret < 0) {
+        // splice() does not work on this fd: never try again for this channel.
+        ic.flags &= ~CF_KERN_SPLICING;
+        break spliceIn;
+      }
+      if (ret > 0) {
+        ic.total += ret;
+        curRead += ret;
+        ic.flags |= CF_READ_PARTIAL;
+      }
+      if (conn.csFlags & CS_FL_EOS) return outShutdownR(si, ic);
+      if ((conn.flags & CO_FL_ERROR) || (conn.csFlags & CS_FL_ERROR)) return;
+      if (conn.flags & CO_FL_WAIT_ROOM) {
+        // The pipe is full, or soon will be: stop before having to poll.
+        si.flags |= SI_FL_WAIT_ROOM;
+        csStopRecvNoUpdate(conn);
+      }
+    }
+  }
+  // abort_splice:
+  if (ic.pipeR >= 0 && ic.pipeData === 0) ic.putPipe();
+  if (ic.pipeData !== 0) {
+    // hapoll keeps spliced and buffered data apart: buffering waits until the pipe is drained.
+    si.flags |= SI_FL_WAIT_ROOM;
+  } else {
+    ic.allocBuffer();
+    while (!(conn.flags & (CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_WAIT_ROOM | CO_FL_HANDSHAKE)) &&
+           !(conn.csFlags & CS_FL_ERROR) && !(ic.flags & CF_SHUTR)) {
+      const max = ic.recvMax();
+      if (max === 0) {
+        si.flags |= SI_FL_WAIT_ROOM;
+        break;
+      }
+      const ret = muxPtRcvBuf(conn, ic, max);
+      if (ret <= 0) break;
+      curRead += ret;
+      // Forwarding already decided: the bytes are output at once.
+      if (ic.toForward !== 0 && !(ic.flags & (CF_SHUTW | CF_SHUTW_NOW))) {
+        let fwd = ret;
+        if (ic.toForward !== CHN_INFINITE_FORWARD) {
+          if (fwd > ic.toForward) fwd = ic.toForward;
+          ic.toForward -= fwd;
+        }
+        ic.bAdv(fwd);
+      }
+      ic.flags |= CF_READ_PARTIAL;
+      ic.total += ret;
+      if (!ic.mayRecv()) {
+        si.flags |= SI_FL_WAIT_ROOM;
+        conn.flags |= CO_FL_WAIT_ROOM_AGAIN;
+        break;
+      }
+      if ((ic.flags & CF_READ_DONTWAIT) || --readPoll <= 0) {
+        csStopRecvNoUpdate(conn);
+        si.flags |= SI_FL_WAIT_ROOM;
+        break;
+      }
+      // A short read: the system has no more in its buffers.
+      if (ret < max) {
+        if (ic.flags & CF_STREAMER) break;
+        if (ret >= global.recvEnough) break;
+      }
+    }
+    if (curRead) streamerDetect(ic, curRead);
+  }
+  // end_recv:
+  if ((conn.flags & CO_FL_ERROR) || (conn.csFlags & CS_FL_ERROR)) return;
+  if (conn.csFlags & CS_FL_EOS) outShutdownR(si, ic);
+}
+
+/** si_cs_recv_cb()'s out_shutdown_r: the peer closed its side. */
+function outShutdownR(si: StreamInterface, ic: Channel): void {
+  ic.flags |= CF_READ_NULL;
+  if (ic.flags & CF_AUTO_CLOSE) ic.shutwNow();
+  streamSockRead0(si);
 }
 
 /**
@@ -205,7 +267,7 @@ function streamerDetect(ic: Channel, curRead: number): void {
     ic.xferSmall++;
     if (ic.xferSmall >= 3) ic.flags &= ~(CF_STREAMER | CF_STREAMER_FAST);
     else if (ic.xferSmall >= 2) ic.flags &= ~CF_STREAMER_FAST;
-  } else if (!(ic.flags & CF_STREAMER_FAST) && curRead >= size - 1024) {
+  } else if (!(ic.flags & CF_STREAMER_FAST) && curRead >= size - global.maxrewrite) {
     ic.xferSmall = 0;
     ic.xferLarge++;
     if (ic.xferLarge >= 3) {
@@ -218,25 +280,40 @@ function streamerDetect(ic: Channel, curRead: number): void {
     ic.xferSmall = 0;
     ic.xferLarge = 0;
   }
+  ic.lastRead = clock.nowMs;
 }
 
-/** HAProxy: si_cs_send(). Send oc's data (the pipe first, then the buffer); flag the activity. */
-function siConnSend(si: StreamInterface): void {
-  const conn = si.conn;
+/**
+ * HAProxy: si_cs_send(). Send oc's data: the pipe first, then the buffer, with MSG_MORE when more
+ * is known to follow (a close right after, on the response side). Flags the write activity.
+ */
+function siCsSend(si: StreamInterface, conn: Connection): void {
   const oc = si.oc;
-  // No data before the handshake is done: the PROXY header must be the first bytes on the wire.
-  if (conn.flags & CO_FL_HANDSHAKE) return;
   oc.flags &= ~CF_WRITE_PARTIAL;
-  if (oc.pipeData !== 0 && !(conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH)) && !(oc.flags & CF_SHUTW)) {
+  if (oc.pipeData !== 0) {
     const n = rawSockFromPipe(conn, oc);
     if (n > 0) oc.flags |= CF_WRITE_PARTIAL | CF_WROTE_DATA | CF_WRITE_EVENT;
-    if (oc.pipeData !== 0 || (conn.flags & CO_FL_ERROR)) return;
+    if (oc.pipeData === 0) oc.putPipe();
+    if ((conn.flags & CO_FL_ERROR) || (conn.csFlags & CS_FL_ERROR)) return;
   }
-  if (oc.tail === oc.head) return;
-  if (conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH)) return;
-  if (oc.flags & CF_SHUTW) return;
-  const ret = rawSockFromBuf(conn, oc, 0);
-  if (ret > 0) oc.flags |= CF_WRITE_PARTIAL | CF_WROTE_DATA | CF_WRITE_EVENT;
+  if (oc.o === 0) return;
+  if ((conn.flags & (CO_FL_ERROR | CO_FL_SOCK_WR_SH | CO_FL_HANDSHAKE)) || (conn.csFlags & CS_FL_ERROR) ||
+      (oc.flags & CF_SHUTW)) {
+    return;
+  }
+  let sendFlag = 0;
+  if ((!(oc.flags & (CF_NEVER_WAIT | CF_SEND_DONTWAIT)) &&
+       ((oc.toForward !== 0 && oc.toForward !== CHN_INFINITE_FORWARD) || (oc.flags & CF_EXPECT_MORE))) ||
+      ((oc.flags & CF_ISRESP) && (oc.flags & (CF_AUTO_CLOSE | CF_SHUTW_NOW)) === (CF_AUTO_CLOSE | CF_SHUTW_NOW))) {
+    sendFlag |= CO_SFL_MSG_MORE;
+  }
+  if (oc.flags & CF_STREAMER) sendFlag |= CO_SFL_STREAMER;
+  const ret = rawSockFromBuf(conn, oc, sendFlag);
+  if (ret > 0) {
+    oc.flags |= CF_WRITE_PARTIAL | CF_WROTE_DATA | CF_WRITE_EVENT;
+    // One-shot hints go once everything is out.
+    if (oc.o === 0) oc.flags &= ~(CF_EXPECT_MORE | CF_SEND_DONTWAIT);
+  }
 }
 
 /**
@@ -250,7 +327,10 @@ export function streamIntNotify(si: StreamInterface): void {
   const now = clock.nowMs;
 
   if (oc.isEmpty()) {
-    if ((oc.flags & (CF_SHUTW | CF_SHUTW_NOW)) === CF_SHUTW_NOW && si.state === SI_ST_EST) siShutw(si);
+    if ((oc.flags & (CF_SHUTW | CF_SHUTW_NOW)) === CF_SHUTW_NOW && si.state === SI_ST_EST &&
+        !(si.conn.flags & CO_FL_HANDSHAKE)) {
+      siShutw(si);
+    }
     oc.wex = TICK_ETERNITY;
   }
   if ((oc.flags & (CF_SHUTW | CF_SHUTW_NOW)) === 0 && oc.mayRecv()) si.flags |= SI_FL_WAIT_DATA;
@@ -261,39 +341,40 @@ export function streamIntNotify(si: StreamInterface): void {
       if (tickIsSet(oc.wex)) oc.wex = tickAddIfSet(now, oc.wto);
     }
     if (!(si.flags & SI_FL_INDEP_STR) && tickIsSet(ic.rex)) ic.rex = tickAddIfSet(now, ic.rto);
-    if ((oc.flags & (CF_SHUTW | CF_WRITE_PARTIAL)) === CF_WRITE_PARTIAL && oc.mayRecv() &&
+    if ((oc.flags & (CF_SHUTW | CF_WRITE_PARTIAL | CF_DONT_READ)) === CF_WRITE_PARTIAL && oc.mayRecv() &&
         (other.flags & SI_FL_WAIT_ROOM)) {
       siChkRcv(other);
     }
   }
   ic.flags &= ~CF_WRITE_PARTIAL;
 
-  if (!ic.isEmpty() && (other.flags & SI_FL_WAIT_DATA)) {
-    const lastLen = ic.outLen() + ic.pipeData;
+  if (!ic.isEmpty() && (other.flags & SI_FL_WAIT_DATA) && (ic.i === 0 || ic.pipeR >= 0)) {
+    const lastLen = ic.o + ic.pipeData;
     siChkSnd(other);
-    if (ic.mayRecv() && ic.outLen() + ic.pipeData < lastLen) si.flags &= ~SI_FL_WAIT_ROOM;
+    if (ic.mayRecv() && ic.o + ic.pipeData < lastLen) si.flags &= ~SI_FL_WAIT_ROOM;
   }
 
   if (si.flags & SI_FL_WAIT_ROOM) {
     ic.rex = TICK_ETERNITY;
-  } else if ((ic.flags & (CF_SHUTR | CF_READ_PARTIAL)) === CF_READ_PARTIAL && ic.mayRecv()) {
+  } else if ((ic.flags & (CF_SHUTR | CF_READ_PARTIAL | CF_DONT_READ)) === CF_READ_PARTIAL && ic.mayRecv()) {
     if (!(ic.flags & CF_READ_NOEXP) && tickIsSet(ic.rex)) ic.rex = tickAddIfSet(now, ic.rto);
   }
 
   if ((ic.flags & (CF_READ_NULL | CF_READ_ERROR)) ||
       si.state !== SI_ST_EST ||
       (si.flags & SI_FL_ERR) ||
-      ((ic.flags & CF_READ_PARTIAL) && other.state !== SI_ST_EST) ||
+      ((ic.flags & CF_READ_PARTIAL) && (ic.toForward === 0 || other.state !== SI_ST_EST)) ||
       (oc.flags & (CF_WRITE_NULL | CF_WRITE_ERROR)) ||
       ((oc.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT)) &&
        ((oc.flags & CF_SHUTW) ||
-        ((oc.flags & CF_WAKE_WRITE) && (other.state !== SI_ST_EST || oc.isEmpty()))))) {
+        ((oc.flags & CF_WAKE_WRITE) && (other.state !== SI_ST_EST || (oc.isEmpty() && oc.toForward === 0)))))) {
     taskWakeup(si.task, TASK_WOKEN_IO);
   } else if (!(si.task.state & 1 /* TASK_RUNNING */) && si.task.rq.idx === -1) {
-    // The task is not woken, but the channel timers moved: keep its expiry in step. task_queue()
-    // is lazy, so this costs nothing unless the expiry moved earlier.
+    // hapoll: the task is not woken, but the channel timers moved; keep its expiry in step.
+    // task_queue() is lazy, so this costs nothing unless the expiry moved earlier.
     streamUpdateExpire(si.task);
   }
+  if (ic.flags & CF_READ_ACTIVITY) ic.flags &= ~CF_READ_DONTWAIT;
 }
 
 /** Set by stream.ts: recompute a stream task's expiry from its channels (HAProxy: the tail of process_stream). */
@@ -312,25 +393,23 @@ export function streamSockRead0(si: StreamInterface): void {
   ic.rex = TICK_ETERNITY;
   si.flags &= ~SI_FL_WAIT_ROOM;
   if (si.state !== SI_ST_EST && si.state !== SI_ST_CON) return;
-  if (oc.flags & CF_SHUTW) {
-    doClose(si);
-    return;
-  }
+  if (oc.flags & CF_SHUTW) return doClose(si);
   if (si.flags & SI_FL_NOHALF) {
-    connSockShutw(si.conn, false);
-    doClose(si);
-    return;
+    // Forward the close to the write side at once.
+    csShutw(si.conn, CS_FL_SHWS);
+    return doClose(si);
   }
-  if (si.conn.fd >= 0) fdStopRecv(si.conn.fd);
+  csStopRecvNoUpdate(si.conn);
 }
 
+/** stream_sock_read0()'s do_close: close the socket as si_shut[rw]() would. */
 function doClose(si: StreamInterface): void {
   const oc = si.oc;
-  connFullClose(si.conn);
+  csClose(si.conn);
   oc.flags &= ~CF_SHUTW_NOW;
   oc.flags |= CF_SHUTW;
   oc.wex = TICK_ETERNITY;
-  si.flags &= ~SI_FL_WAIT_DATA;
+  si.flags &= ~(SI_FL_WAIT_DATA | SI_FL_WAIT_ROOM);
   si.setState(SI_ST_DIS, "read0 after shutw");
   si.exp = TICK_ETERNITY;
 }
@@ -345,13 +424,13 @@ export function siShutr(si: StreamInterface): void {
   si.flags &= ~SI_FL_WAIT_ROOM;
   if (si.state !== SI_ST_EST && si.state !== SI_ST_CON) return;
   if (si.oc.flags & CF_SHUTW) {
-    connFullClose(si.conn);
+    csClose(si.conn);
     si.setState(SI_ST_DIS, "shutr after shutw");
     si.exp = TICK_ETERNITY;
   } else if (si.flags & SI_FL_NOHALF) {
     siShutw(si);
-  } else if (si.conn.fd >= 0) {
-    fdStopRecv(si.conn.fd);
+  } else if (si.conn.flags & CO_FL_CTRL_READY) {
+    csStopRecv(si.conn);
   }
 }
 
@@ -377,13 +456,17 @@ export function siShutw(si: StreamInterface): void {
     if (si.flags & SI_FL_ERR) {
       /* the connection is dead: just close it */
     } else if (si.flags & SI_FL_NOLINGER) {
-      connSockShutw(si.conn, false);
+      csShutw(si.conn, CS_FL_SHWS);
     } else {
-      connSockShutw(si.conn, true);
-      if (!(ic.flags & CF_SHUTR)) return;
+      csShutw(si.conn, CS_FL_SHWN);
+      if (!(ic.flags & (CF_SHUTR | CF_DONT_READ))) {
+        // Only a shutw: the caller's polling update follows.
+        connCondUpdatePolling(si.conn);
+        return;
+      }
     }
   }
-  if (st === SI_ST_EST || st === SI_ST_CON) connFullClose(si.conn);
+  if (st === SI_ST_EST || st === SI_ST_CON) csClose(si.conn);
   if (st === SI_ST_EST || st === SI_ST_CON || st === SI_ST_CER || st === SI_ST_QUE || st === SI_ST_TAR) {
     si.setState(SI_ST_DIS, "shutw");
   }
@@ -398,19 +481,20 @@ export function siShutw(si: StreamInterface): void {
 export function siChkRcv(si: StreamInterface): void {
   const ic = si.ic;
   if (si.state > SI_ST_EST || (ic.flags & CF_SHUTR)) return;
-  const fd = si.conn.fd;
-  if (!ic.mayRecv()) {
-    si.flags |= SI_FL_WAIT_ROOM;
-    if (fd >= 0) fdStopRecv(fd);
+  const conn = si.conn;
+  if ((ic.flags & CF_DONT_READ) || !ic.mayRecv()) {
+    if (!(ic.flags & CF_DONT_READ)) si.flags |= SI_FL_WAIT_ROOM;
+    csStopRecvNoUpdate(conn);
   } else {
     si.flags &= ~SI_FL_WAIT_ROOM;
-    if (fd >= 0 && si.state === SI_ST_EST) fdWantRecv(fd);
+    csWantRecvNoUpdate(conn);
   }
+  csUpdateMuxPolling(conn);
 }
 
 /**
  * HAProxy: si_chk_snd() = stream_int_chk_snd_conn(): oc has new data, try to send it now (the fast
- * path: no task wake-up, no poll).
+ * path: no task wake-up, no poll), unless this side already waits for the fd to be writable.
  */
 export function siChkSnd(si: StreamInterface): void {
   const oc = si.oc;
@@ -418,39 +502,39 @@ export function siChkSnd(si: StreamInterface): void {
   if (si.state > SI_ST_EST || (oc.flags & CF_SHUTW)) return;
   if (oc.isEmpty()) return;
   const conn = si.conn;
-  if (conn.fd < 0) {
-    // HAProxy: stream_int_chk_snd() of an SI with no connection yet: let the task decide.
+  if (!(conn.flags & CO_FL_CTRL_READY)) {
+    // HAProxy: no connection yet (stream_int_chk_snd() of an SI without one): the task decides.
     if (si.state === SI_ST_EST && (si.flags & SI_FL_WAIT_DATA) && !(si.flags & SI_FL_DONT_WAKE)) {
       taskWakeup(si.task, TASK_WOKEN_IO);
     }
     return;
   }
-  if (!(si.flags & SI_FL_WAIT_DATA)) return;
-  if (conn.flags & CO_FL_HANDSHAKE) {
-    // HAProxy: a handshake is in progress; the data goes once the connection reports it is done.
-    si.flags &= ~SI_FL_WAIT_DATA;
-    return;
-  }
-  fdWantSend(conn.fd);
-  siConnSend(si);
-  if (conn.flags & CO_FL_ERROR) {
-    fdStopBoth(conn.fd);
+  if (oc.pipeData === 0 && !(si.flags & SI_FL_WAIT_DATA)) return;
+  // Already subscribed to write events: the send will come from there.
+  if (conn.csFlags & CS_FL_DATA_WR_ENA) return;
+  csWantSendNoUpdate(conn);
+  siCsSend(si, conn);
+  if ((conn.csFlags & CS_FL_ERROR) || (conn.flags & CO_FL_ERROR)) {
+    csStopBothNoUpdate(conn);
     si.flags |= SI_FL_ERR;
     if (!(si.flags & SI_FL_DONT_WAKE)) taskWakeup(si.task, TASK_WOKEN_IO);
+    csUpdateMuxPolling(conn);
     return;
   }
   const now = clock.nowMs;
   if (oc.isEmpty()) {
-    fdStopSend(conn.fd);
+    csStopSendNoUpdate(conn);
     if ((oc.flags & (CF_SHUTW | CF_AUTO_CLOSE | CF_SHUTW_NOW)) === (CF_AUTO_CLOSE | CF_SHUTW_NOW) &&
         si.state === SI_ST_EST) {
       siShutw(si);
       if (!(si.flags & SI_FL_DONT_WAKE)) taskWakeup(si.task, TASK_WOKEN_IO);
+      csUpdateMuxPolling(conn);
       return;
     }
     if ((oc.flags & (CF_SHUTW | CF_SHUTW_NOW)) === 0) si.flags |= SI_FL_WAIT_DATA;
     oc.wex = TICK_ETERNITY;
   } else {
+    csWantSendNoUpdate(conn);
     si.flags &= ~SI_FL_WAIT_DATA;
     if (!tickIsSet(oc.wex)) oc.wex = tickAddIfSet(now, oc.wto);
   }
@@ -461,31 +545,29 @@ export function siChkSnd(si: StreamInterface): void {
     if (tickIsSet(si.ic.rex) && !(si.flags & SI_FL_INDEP_STR)) si.ic.rex = tickAddIfSet(now, si.ic.rto);
   }
   if ((oc.flags & (CF_WRITE_NULL | CF_WRITE_ERROR | CF_SHUTW)) ||
-      ((oc.flags & CF_WAKE_WRITE) && (oc.isEmpty() || si.state !== SI_ST_EST))) {
+      ((oc.flags & CF_WAKE_WRITE) && ((oc.isEmpty() && oc.toForward === 0) || si.state !== SI_ST_EST))) {
     if (!(si.flags & SI_FL_DONT_WAKE)) taskWakeup(si.task, TASK_WOKEN_IO);
   }
+  csUpdateMuxPolling(conn);
 }
 
 /**
- * HAProxy: stream_int_update() + stream_int_update_conn(), called by process_stream for an
- * established side: set the read/write timers and the fd's wanted directions from the channels.
+ * HAProxy: stream_int_update(), called by process_stream for an established side: set the
+ * read/write timers and the WAIT_ROOM/WAIT_DATA flags from the channels.
  */
-export function siUpdate(si: StreamInterface): void {
+export function streamIntUpdate(si: StreamInterface): void {
   const ic = si.ic;
   const oc = si.oc;
   const now = clock.nowMs;
-  const fd = si.conn.fd;
   if (!(ic.flags & CF_SHUTR)) {
-    if (!ic.mayRecv()) {
+    if ((ic.flags & CF_DONT_READ) || !ic.mayRecv()) {
       if (!(si.flags & SI_FL_WAIT_ROOM)) {
-        si.flags |= SI_FL_WAIT_ROOM;
+        if (!(ic.flags & CF_DONT_READ)) si.flags |= SI_FL_WAIT_ROOM;
         ic.rex = TICK_ETERNITY;
       }
-      if (fd >= 0) fdStopRecv(fd);
     } else {
       si.flags &= ~SI_FL_WAIT_ROOM;
-      if (!(ic.flags & CF_READ_NOEXP) && !tickIsSet(ic.rex)) ic.rex = tickAddIfSet(now, ic.rto);
-      if (fd >= 0) fdWantRecv(fd);
+      if (!(ic.flags & (CF_READ_NOEXP | CF_DONT_READ)) && !tickIsSet(ic.rex)) ic.rex = tickAddIfSet(now, ic.rto);
     }
   }
   if (!(oc.flags & CF_SHUTW)) {
@@ -494,19 +576,43 @@ export function siUpdate(si: StreamInterface): void {
         if ((oc.flags & CF_SHUTW_NOW) === 0) si.flags |= SI_FL_WAIT_DATA;
         oc.wex = TICK_ETERNITY;
       }
-      if (fd >= 0) fdStopSend(fd);
     } else {
       si.flags &= ~SI_FL_WAIT_DATA;
       if (!tickIsSet(oc.wex)) {
         oc.wex = tickAddIfSet(now, oc.wto);
         if (tickIsSet(ic.rex) && !(si.flags & SI_FL_INDEP_STR)) ic.rex = tickAddIfSet(now, ic.rto);
       }
-      if (fd >= 0) fdWantSend(fd);
     }
   }
+}
+
+/**
+ * HAProxy: stream_int_update_conn(): from the channels, what the connection should poll for; then
+ * commit it.
+ */
+export function streamIntUpdateConn(si: StreamInterface): void {
+  const ic = si.ic;
+  const oc = si.oc;
+  const conn = si.conn;
+  if (!(ic.flags & CF_SHUTR)) {
+    if ((ic.flags & CF_DONT_READ) || !ic.mayRecv()) csStopRecvNoUpdate(conn);
+    else csWantRecvNoUpdate(conn);
+  }
+  if (!(oc.flags & CF_SHUTW)) {
+    if (oc.isEmpty()) csStopSendNoUpdate(conn);
+    else csWantSendNoUpdate(conn);
+  }
+  csUpdateMuxPolling(conn);
+}
+
+/** HAProxy: si_update(): stream_int_update() then the connection's polling update. */
+export function siUpdate(si: StreamInterface): void {
+  streamIntUpdate(si);
+  streamIntUpdateConn(si);
 }
 
 /** HAProxy: si_release_endpoint(): drop the connection (if any) without touching the channels. */
 export function siReleaseEndpoint(si: StreamInterface): void {
   connFullClose(si.conn);
+  si.conn.csFlags = 0;
 }

@@ -379,6 +379,9 @@ const BACKTICK_PROSE: Record<string, string> = {
   ".closed[...]": "-d debug line format",
   "-LcCsSPRIDKU": "termination-flag letters (sess_term_cond, which has a row)",
   "-RCHDLQT": "termination-flag letters (sess_fin_state, which has a row)",
+  "peers/haproxy-1.8.0.tar.gz": "a file of shared/ (the 1.8.0 source tarball)",
+  "tar -xzf": "a shell command",
+  "peers/build-haproxy18.sh": "a script of shared/ (builds the 1.8.0 peer)",
 };
 
 /** Identifier-like tokens of the notes that are not HAProxy symbols, each with the reason. */
@@ -394,6 +397,7 @@ const TOKEN_NOT_HAPROXY: Record<string, string> = {
   proto_tcp: "a file name (src/proto_tcp.c)",
   si_b: "the notes' name for s->si[1] (row: struct stream.si)",
   max_accept: "local variable of listener_accept() (row: struct listener.maxaccept)",
+  raw_sock: "a file name (src/raw_sock.c)",
 };
 
 function normalizeHaproxy(s: string): string {

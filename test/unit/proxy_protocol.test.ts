@@ -14,7 +14,7 @@ import {
 } from "../../src/net/proxy_protocol";
 import {
   Connection, connRecvProxy, connSendProxy, CO_FL_ACCEPT_PROXY, CO_FL_ADDR_TO_SET, CO_FL_ERROR,
-  CO_FL_RCVD_PROXY, CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN,
+  CO_FL_RCVD_PROXY, CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY,
 } from "../../src/net/connection";
 import { fdInsert, fdMayRecv, fdMaySend, fdRecvReady, fdSendReady, fdWantRecv, fdWantSend, initFdtab } from "../../src/core/fd";
 import { bFree, initBufPool } from "../../src/proxy/buffer";
@@ -344,7 +344,8 @@ describe("connRecvProxy() over a socketpair", () => {
   function acceptSide(fd: number): Connection {
     const conn = new Connection();
     conn.fd = fd;
-    conn.flags = CO_FL_ACCEPT_PROXY;
+    // As session_accept_fd() leaves it: registered (conn_ctrl_init()), waiting for the header.
+    conn.flags = CO_FL_ACCEPT_PROXY | CO_FL_CTRL_READY;
     fdInsert(fd, conn, () => {});
     fdMayRecv(fd);
     fdWantRecv(fd);
@@ -417,7 +418,8 @@ describe("connSendProxy() with partial writes", () => {
   function serverConn(fd: number, version: number): Connection {
     const conn = new Connection();
     conn.fd = fd;
-    conn.flags = CO_FL_WAIT_L4_CONN | CO_FL_SEND_PROXY;
+    // As tcp_connect_server() leaves it: registered (conn_ctrl_init()), connecting, header to send.
+    conn.flags = CO_FL_WAIT_L4_CONN | CO_FL_SEND_PROXY | CO_FL_CTRL_READY;
     conn.sendProxyOfs = 1;
     conn.ppVersion = version;
     conn.ppRemote = clientConn();
@@ -444,11 +446,16 @@ describe("connSendProxy() with partial writes", () => {
   it("sends a v1 line in three pieces across calls, and only then reports the connection up", () => {
     const conn = serverConn(900, 1);
     const wire = plan([7, -1, 10, -1, 1000]);
+    // HAProxy 1.8's conn_si_send_proxy(): one send() per call; a partial one waits for the next.
+    expect(connSendProxy(conn)).toBe(false);
+    expect(fdSendReady(900)).toBe(true);
     expect(connSendProxy(conn)).toBe(false);
     expect(fdSendReady(900)).toBe(false);
     expect(conn.flags & CO_FL_WAIT_L4_CONN).toBe(CO_FL_WAIT_L4_CONN);
     fdMaySend(900);
     expect(connSendProxy(conn)).toBe(false);
+    expect(connSendProxy(conn)).toBe(false);
+    expect(fdSendReady(900)).toBe(false);
     fdMaySend(900);
     expect(connSendProxy(conn)).toBe(true);
     expect(conn.flags & (CO_FL_WAIT_L4_CONN | CO_FL_SEND_PROXY)).toBe(0);
@@ -460,6 +467,8 @@ describe("connSendProxy() with partial writes", () => {
   it("sends a v2 block one byte at a time", () => {
     const conn = serverConn(901, 2);
     const wire = plan(Array.from({ length: 28 }, () => 1));
+    // One byte per call: 27 calls leave the rest for later, the 28th completes the header.
+    for (let i = 0; i < 27; i++) expect(connSendProxy(conn)).toBe(false);
     expect(connSendProxy(conn)).toBe(true);
     expect(wire.length).toBe(28);
     expect(Buffer.concat(wire).toString("hex")).toBe(SIG.toString("hex") + "2111000c" + "cb00714d" + "c000020a" + "a028" + "1f90");

@@ -54,8 +54,8 @@ function summary(pol, px) {
     s += mdTable(["proxy bench (medians of " + px.opts.reps + " runs)", ...cols.map(lab)], rows, true);
     s += `\nhapoll epoll's CPU per unit of work over each HAProxy's (below 1: hapoll used less), and the Node proxy's over hapoll's:\n\n`;
     s += mdTable(RATIO_HEADERS, ratioRows(px));
-    s += `\nOn a shared machine, throughput and latency move a lot between runs (up to 2x here); the CPU per unit of\n`;
-    s += `work, read from /proc for the proxy process alone, is the steady figure the targets are stated on.\n`;
+    s += `\nOn a shared machine, throughput and latency move a lot between runs and between the rounds of one run; the CPU\n`;
+    s += `per unit of work, read from /proc for the proxy process alone, is steadier, and the targets are stated on it.\n`;
   }
   if (pol) {
     const t = pol.configs.filter((c) => c.nReq === 10000 && c.a === 100);

@@ -12,6 +12,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 const { fmt, fmtRatio, mdTable, machineMd, parseFlags, writeOut, ROOT } = require("./lib/common");
+const { ratioRows, RATIO_HEADERS } = require("./proxy/index");
 
 function load(file) {
   try {
@@ -25,10 +26,12 @@ function load(file) {
 function summary(pol, px) {
   let s = "";
   if (px) {
-    const cols = ["none", "haproxy", "hapoll-epoll", "node-net"].filter((id) => px.summary[id]);
+    const cols = ["none", "haproxy18", "haproxy", "hapoll-epoll", "node-net"].filter((id) => px.summary[id]);
     const lab = (id) => px.summary[id].label;
     const S = px.summary;
     const cell = (id, v) => (id === "none" ? "n/a" : fmt(v));
+    // Total, then its user + sys parts (medians each, so the parts need not add up exactly).
+    const split = (id, wl) => (id === "none" ? "n/a" : `${fmt(S[id][wl].cpu)} (${fmt(S[id][wl].user)} + ${fmt(S[id][wl].sys)})`);
     const spliced = (id, k) => {
       if (id === "haproxy") {
         const a = S["haproxy-splice"], f = S["haproxy-splice-forced"];
@@ -40,17 +43,19 @@ function summary(pol, px) {
     const rows = [
       ["keep-alive requests/s (wrk -t1 -c50)", ...cols.map((id) => fmt(S[id].ka.rps))],
       ["p99 latency, keep-alive (ms)", ...cols.map((id) => fmt(S[id].ka.p99))],
-      ["proxy CPU µs per keep-alive request", ...cols.map((id) => cell(id, S[id].ka.cpu))],
-      ["proxy CPU µs per new connection", ...cols.map((id) => cell(id, S[id].close.cpu))],
+      ["proxy CPU µs per keep-alive request (user + sys)", ...cols.map((id) => split(id, "ka"))],
+      ["proxy CPU µs per new connection (user + sys)", ...cols.map((id) => split(id, "close"))],
       ["iperf3 Gbit/s", ...cols.map((id) => fmt(S[id].iperf.gbps))],
-      ["proxy CPU s per 10 GB", ...cols.map((id) => cell(id, S[id].iperf.cpu))],
+      ["proxy CPU s per 10 GB (user + sys)", ...cols.map((id) => split(id, "iperf"))],
       ["iperf3 Gbit/s with splice", ...cols.map((id) => spliced(id, "gbps"))],
       ["proxy CPU s per 10 GB with splice", ...cols.map((id) => spliced(id, "cpu"))],
       ["RSS bytes per idle connection", ...cols.map((id) => cell(id, S[id].idle.bytesPerConn))],
     ];
     s += mdTable(["proxy bench (medians of " + px.opts.reps + " runs)", ...cols.map(lab)], rows, true);
-    s += `\nOn a shared machine, throughput and latency move a lot between runs (up to 2x here); the CPU per unit of\n`;
-    s += `work, read from /proc for the proxy process alone, is the steady figure the targets are stated on.\n`;
+    s += `\nhapoll epoll's CPU per unit of work over each HAProxy's (below 1: hapoll used less), and the Node proxy's over hapoll's:\n\n`;
+    s += mdTable(RATIO_HEADERS, ratioRows(px));
+    s += `\nOn a shared machine, throughput and latency move a lot between runs and between the rounds of one run; the CPU\n`;
+    s += `per unit of work, read from /proc for the proxy process alone, is steadier, and the targets are stated on it.\n`;
   }
   if (pol) {
     const t = pol.configs.filter((c) => c.nReq === 10000 && c.a === 100);
@@ -74,7 +79,7 @@ function targetsMd(pol, px) {
   if (px) {
     for (const t of px.targets) {
       const r = t.rounds && t.rounds.length ? ` (single rounds: ${t.rounds.map((x) => x.toFixed(2)).join(", ")})` : "";
-      lines.push(`- proxy bench: ${t.what} = ${fmtRatio(t.value)}${r}; target ${t.cmp} ${t.limit}x: ${t.ok === null ? "not measured" : t.ok ? "**met**" : "**missed**"}`);
+      lines.push(`- proxy bench${t.source ? ` (${t.source})` : ""}: ${t.what} = ${fmtRatio(t.value)}${r}; target ${t.cmp} ${t.limit}x: ${t.ok === null ? "not measured" : t.ok ? "**met**" : "**missed**"}`);
     }
   }
   return lines.length ? lines.join("\n") + "\n" : "(no results yet)\n";
@@ -101,18 +106,20 @@ function generated(pol, px, out) {
   parts.commands = [
     "```sh",
     "apt-get install -y haproxy nginx wrk iperf3   # the peers and the load generators (Debian)",
+    "bash ../shared/peers/build-haproxy18.sh       # HAProxy 1.8.0 (make, gcc; ~30 s once; the bench calls it too)",
     "npm install                                   # builds the addon and dist/",
-    "npm run bench                                 # both benches, then this file (11 min on the machine above)",
-    "npm run bench -- --quick                      # shorter runs (5.5 min there)",
+    "npm run bench                                 # both benches, then this file",
+    "npm run bench -- --quick                      # shorter runs",
     "npm run bench:pollers                         # the poller bench alone",
     "npm run bench:proxy                           # the proxy bench alone",
-    "node bench/proxy/index.js --only hapoll-epoll,haproxy --workloads iperf --strace   # syscall counts",
+    "node bench/proxy/index.js --only hapoll-epoll,haproxy18 --workloads iperf --strace   # syscall counts",
     "node bench/proxy/index.js --only hapoll-epoll --workloads iperf --reps 1 --no-write \\",
     "     --node-args \"--cpu-prof --cpu-prof-dir=/tmp/prof\" && node bench/tools/cpuprofile-top.js /tmp/prof/*.cpuprofile",
     "```",
     "",
     [pol && `\`${pol.command}\``, px && `\`${px.command}\``].filter(Boolean).length
-      ? `This run: ${[pol && `\`${pol.command}\``, px && `\`${px.command}\``].filter(Boolean).join(" and ")}.`
+      ? `This run: ${[pol && `\`${pol.command}\``, px && `\`${px.command}\``].filter(Boolean).join(" and ")}.` +
+        (px && px.elapsedS ? ` The proxy bench took ${Math.round(px.elapsedS / 60 * 10) / 10} min.` : "")
       : "",
     "",
   ].join("\n");

@@ -28,7 +28,7 @@ if (flags.out) pass.push("--out", flags.out);
 const t0 = Date.now();
 let failed = 0;
 // The full run also counts the syscalls of the main proxies (a short extra pass, not timed).
-const STRACE = ["--strace", "--strace-only", "haproxy,haproxy-splice-forced,node-net,hapoll-epoll,hapoll-splice"];
+const STRACE = ["--strace", "--strace-only", "haproxy18,haproxy,haproxy-splice-forced,node-net,hapoll-epoll,hapoll-splice"];
 for (const script of ["pollers/index.js", "proxy/index.js"]) {
   const extra = script.startsWith("proxy") && !flags.quick ? STRACE : [];
   const r = spawnSync(process.execPath, [path.join(__dirname, script), ...pass, ...extra], { stdio: "inherit" });

@@ -67,6 +67,19 @@ function firstLine(cmd, args) {
   }
 }
 
+/**
+ * The commit measured: `git rev-parse --short HEAD`, plus the paths under src/, native/ and bench/ that
+ * differ from it (a measurement of uncommitted code says so). null outside a git checkout.
+ */
+function commitInfo() {
+  const git = (args) => spawnSync("git", args, { cwd: ROOT, encoding: "utf8", timeout: 5000 });
+  const head = git(["rev-parse", "--short", "HEAD"]);
+  if (head.error || head.status !== 0) return null;
+  const dirty = git(["status", "--porcelain", "--", "src", "native", "bench"]).stdout || "";
+  const files = dirty.split("\n").filter(Boolean).map((l) => l.slice(3));
+  return head.stdout.trim() + (files.length ? ` plus uncommitted changes (${files.join(", ")})` : "");
+}
+
 /** What the numbers were measured on. */
 function machineInfo() {
   let cpu = "unknown";
@@ -84,6 +97,7 @@ function machineInfo() {
   }
   return {
     date: new Date().toISOString(),
+    commit: commitInfo(),
     nproc: os.cpus().length,
     cpu,
     kernel: `${os.type()} ${os.release()} ${os.arch()}`,
@@ -101,8 +115,8 @@ function machineInfo() {
 /** The machine as Markdown bullet lines. */
 function machineMd(m, keys) {
   const names = {
-    date: "date", nproc: "nproc", cpu: "CPU", kernel: "kernel", node: "node", memGB: "memory (GB)",
-    loadavg: "load average (1, 5, 15 min)", haproxy: "haproxy", nginx: "nginx", wrk: "wrk", iperf3: "iperf3", cc: "cc",
+    date: "date", commit: "commit measured", nproc: "nproc", cpu: "CPU", kernel: "kernel", node: "node", memGB: "memory (GB)",
+    loadavg: "load average (1, 5, 15 min)", haproxy: "haproxy", haproxy18: "haproxy 1.8.0", nginx: "nginx", wrk: "wrk", iperf3: "iperf3", cc: "cc",
   };
   return (keys || Object.keys(names)).filter((k) => m[k] !== undefined && m[k] !== null)
     .map((k) => `- ${names[k]}: ${m[k]}`).join("\n") + "\n";
@@ -162,6 +176,6 @@ function writeOut(file, text) {
 const ROOT = path.resolve(__dirname, "..", "..");
 
 module.exports = {
-  median, range, fmt, fmtRatio, textTable, mdTable, machineInfo, machineMd, progress, dur, parseFlags,
+  median, range, fmt, fmtRatio, textTable, mdTable, machineInfo, machineMd, commitInfo, progress, dur, parseFlags,
   numList, writeOut, ROOT,
 };

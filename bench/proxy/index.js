@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 "use strict";
 /*
- * The proxy bench: hapoll against HAProxy 2.6, a Node `net` + pipe() proxy and no proxy at all, on
- * this machine, in one run, one proxy at a time, each single-threaded.
+ * The proxy bench: hapoll against HAProxy 1.8.0 (the release it reimplements: the like-for-like peer),
+ * HAProxy 2.6, a Node `net` + pipe() proxy and no proxy at all, on this machine, in one run, one proxy
+ * at a time, each single-threaded. HAProxy 1.8.0 comes from ../shared/peers/build-haproxy18.sh (or
+ * $HAPOLL_HAPROXY18); when it cannot be had, its row is skipped with the reason (peers.js).
  *
  *   node bench/proxy/index.js [--quick] [--reps R] [--only id,id] [--workloads ka,close,iperf,idle]
  *        [--duration S] [--iperf-time S] [--idle-conns K] [--out DIR] [--no-write]
@@ -34,6 +36,7 @@ const {
   ROOT,
 } = require("../lib/common");
 const { barChart, COLORS } = require("../lib/svg");
+const { locateHaproxy18, runnableProxies, versionOf } = require("./peers");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -41,6 +44,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The proxies, in table order. */
 const PROXIES = [
   { id: "none", label: "no proxy (the limit)", kind: "none" },
+  // Splicing off, as in hapoll's default (hapoll-epoll): 1.8.0 splices only when told to.
+  { id: "haproxy18", label: "HAProxy 1.8.0", kind: "haproxy", v18: true, splice: false },
   { id: "haproxy", label: "HAProxy 2.6", kind: "haproxy", splice: false },
   { id: "haproxy-splice", label: "HAProxy 2.6 splice-auto", kind: "haproxy", splice: true },
   // HAProxy 2.6's splice-auto does not engage on a pure TCP bulk transfer here (strace: no splice()
@@ -228,7 +233,8 @@ listen hold
 }
 
 function haproxyCfg(px, ports, be) {
-  // HAProxy 2.6 takes hapoll's (1.8) configuration as is; single thread.
+  // HAProxy 2.6 and 1.8.0 take hapoll's (1.8) configuration as is; single thread (1.8.0 has nbthread,
+  // default 1, when built with threads as build-haproxy18.sh does).
   return hapollCfg(px, ports, be).replace("global\n", "global\n    nbthread 1\n");
 }
 
@@ -239,7 +245,7 @@ async function startProxy(px, tmp, ports, be, nodeArgs) {
   if (px.kind === "haproxy" || px.kind === "hapoll") {
     const cfg = path.join(tmp, `${px.id}.cfg`);
     fs.writeFileSync(cfg, px.kind === "haproxy" ? haproxyCfg(px, ports, be) : hapollCfg(px, ports, be));
-    if (px.kind === "haproxy") proc = startProc("haproxy", ["-db", "-f", cfg]);
+    if (px.kind === "haproxy") proc = startProc(px.cmd || "haproxy", ["-db", "-f", cfg]);
     else {
       const args = [...nodeArgs, path.join(ROOT, "bin", "hapoll"), "-f", cfg, ...px.args];
       if (px.maxconn) args.push("-n", String(px.maxconn));
@@ -421,6 +427,7 @@ async function main() {
     // Re-render the table, the Markdown and the chart from a saved run (no measurement).
     const j = JSON.parse(fs.readFileSync(flags["from-json"], "utf8"));
     j.summary = summarize(j.proxies.map((p) => PROXIES.find((x) => x.id === p.id) || p), j.results);
+    j.targets = targets(j.summary, j.results);
     process.stdout.write(renderText(j));
     if (flags["no-write"]) return;
     const dir = path.resolve(flags.out || path.join(ROOT, "docs"));
@@ -449,11 +456,14 @@ async function main() {
   // What this machine can run.
   const notes = [];
   if (!fs.existsSync(path.join(ROOT, "dist", "cli", "main.js"))) throw new Error("dist/ is missing: run `npm run build` first");
-  const missing = ["wrk", "nginx", "iperf3", "haproxy"].filter((c) => !have(c));
-  if (missing.includes("haproxy")) {
-    proxies = proxies.filter((p) => p.kind !== "haproxy");
-    notes.push("haproxy is not installed: no HAProxy rows (apt-get install haproxy)");
-  }
+  const missing = ["wrk", "nginx", "iperf3"].filter((c) => !have(c));
+  let haproxy18 = null;
+  const runnable = runnableProxies(proxies, have, () => {
+    progress("bench:proxy locating HAProxy 1.8.0 (a first build takes about 30 s)");
+    return (haproxy18 = locateHaproxy18());
+  });
+  proxies = runnable.proxies;
+  notes.push(...runnable.notes);
   if (missing.includes("wrk") || missing.includes("nginx")) {
     workloads = workloads.filter((w) => w !== "ka" && w !== "close");
     notes.push(`${missing.filter((m) => m === "wrk" || m === "nginx").join(" and ")} missing: no request workloads`);
@@ -565,8 +575,9 @@ async function main() {
   const machine = machineInfo();
   machine.loadavgStart = loadStart;
   machine.loadavg = `${loadStart} at start, ${machine.loadavg} at the end`;
+  if (haproxy18) machine.haproxy18 = haproxy18.bin ? `${haproxy18.version} (${haproxy18.bin})` : `not run: ${haproxy18.reason}`;
   const command = `node bench/proxy/index.js ${process.argv.slice(2).join(" ")}`.trim();
-  const json = { machine, command, opts, nodeArgs, workloads, proxies: proxies.map((p) => ({ id: p.id, label: p.label })),
+  const json = { machine, command, elapsedS: Math.round((Date.now() - t0) / 1000), opts, nodeArgs, workloads, proxies: proxies.map((p) => ({ id: p.id, label: p.label })),
     results, summary, targets: targets(summary, results), strace: straceResults, errors, notes };
   const text = renderText(json);
   process.stdout.write(text);
@@ -601,37 +612,88 @@ function summarize(proxies, results) {
   return s;
 }
 
+const KEY = { ka: "cpuUsPerReq", close: "cpuUsPerReq", iperf: "cpuPer10GB" };
+const WL_WHAT = { ka: "CPU per keep-alive request", close: "CPU per new connection", iperf: "CPU per GB" };
+const PART_WHAT = { total: "", user: "user ", sys: "sys " };
+
+/** One run's CPU per unit of work: all of it (<part> "total") or its "user" or "sys" share. */
+function partOf(x, wl, part) {
+  const v = x && x[KEY[wl]];
+  return part === "user" ? v * (1 - x.sysShare) : part === "sys" ? v * x.sysShare : v;
+}
+
 /**
- * The issue's targets, as ratios of this run's medians. Each also gets the ratios of the single
- * rounds (the two proxies of a round ran within a minute or two of each other), whose range shows
- * how far the machine's noise moves the verdict.
+ * <numId>'s CPU per unit over <denId>'s for workload <wl>, part <part> ("total", "user", "sys"): the
+ * ratio of the medians, and the ratios of the single rounds (the two ran within a minute or two of each
+ * other), whose range shows how far the machine's noise moves it. NaN when either was not measured.
+ */
+function ratioOf(s, results, wl, part, numId, denId) {
+  if (!s[numId] || !s[denId]) return { value: NaN, rounds: [] };
+  const k = part === "total" ? "cpu" : part;
+  const num = s[numId][wl][k], den = s[denId][wl][k];
+  const rounds = [];
+  for (const a of results[numId][wl]) {
+    const b = results[denId][wl].find((x) => x.round === a.round);
+    const ra = partOf(a, wl, part), rb = b && partOf(b, wl, part);
+    if (ra > 0 && rb > 0) rounds.push(ra / rb);
+  }
+  return { value: num > 0 && den > 0 ? num / den : NaN, rounds };
+}
+
+/**
+ * The targets, as ratios of this run's medians. Issue 12's are stated against HAProxy 1.8.0, the
+ * release hapoll reimplements, and are always listed ("not measured" when a proxy did not run); the
+ * earlier ones, against HAProxy 2.6, are kept for comparison with earlier runs, when both ran.
  */
 function targets(s, results) {
   const out = [];
-  const KEY = { ka: "cpuUsPerReq", close: "cpuUsPerReq", iperf: "cpuPer10GB" };
-  const add = (what, wl, numId, denId, limit, cmp) => {
-    if (!s[numId] || !s[denId]) return;
-    const num = s[numId][wl].cpu, den = s[denId][wl].cpu;
-    const v = num && den ? num / den : NaN;
-    const ok = Number.isFinite(v) ? (cmp === "<=" ? v <= limit : v >= limit) : null;
-    const rounds = [];
-    for (const a of results[numId][wl]) {
-      const b = results[denId][wl].find((x) => x.round === a.round);
-      if (b && a[KEY[wl]] && b[KEY[wl]]) rounds.push(a[KEY[wl]] / b[KEY[wl]]);
-    }
-    out.push({ what, value: v, limit, cmp, ok, rounds });
+  const add = (source, wl, part, numId, denId, limit, cmp, what) => {
+    if ((!s[numId] || !s[denId]) && source !== "issue 12") return;
+    const { value, rounds } = ratioOf(s, results, wl, part, numId, denId);
+    // Judged on the ratio as printed (2 decimals): "1.50x ... MISSED" against 1.5x would read wrong.
+    const shown = Math.round(value * 100) / 100;
+    const ok = Number.isFinite(value) ? (cmp === "<=" ? shown <= limit : shown >= limit) : null;
+    const name = (id) => (id.startsWith("hapoll") ? id === "hapoll-splice" ? "hapoll splice-auto" : "hapoll"
+      : (s[id] || PROXIES.find((p) => p.id === id)).label);
+    what = what || `${PART_WHAT[part]}${WL_WHAT[wl]}: ${name(numId)} / ${name(denId)}`;
+    out.push({ source, what, value, limit, cmp, ok, rounds });
   };
-  add("CPU per keep-alive request: hapoll / HAProxy", "ka", "hapoll-epoll", "haproxy", 1.5, "<=");
-  add("CPU per new connection: hapoll / HAProxy", "close", "hapoll-epoll", "haproxy", 2, "<=");
-  add("CPU per GB (no splice): hapoll / HAProxy", "iperf", "hapoll-epoll", "haproxy", 1, "<=");
-  add("CPU per GB (splice-auto): hapoll / HAProxy", "iperf", "hapoll-splice", "haproxy-splice", 1, "<=");
-  add("CPU per GB: hapoll splice-auto / HAProxy splice-request/response", "iperf", "hapoll-splice", "haproxy-splice-forced", 1, "<=");
-  add("CPU per keep-alive request: Node net / hapoll", "ka", "node-net", "hapoll-epoll", 1, ">=");
-  add("CPU per new connection: Node net / hapoll", "close", "node-net", "hapoll-epoll", 2, ">=");
-  add("CPU per GB: Node net / hapoll (no splice)", "iperf", "node-net", "hapoll-epoll", 2, ">=");
-  add("CPU per GB: Node net / hapoll splice-auto", "iperf", "node-net", "hapoll-splice", 2, ">=");
+  for (const wl of ["ka", "close", "iperf"]) add("issue 12", wl, "total", "hapoll-epoll", "haproxy18", 1.15, "<=");
+  for (const wl of ["ka", "close", "iperf"]) add("issue 12", wl, "user", "hapoll-epoll", "haproxy18", 1.5, "<=");
+  add("issue 12", "ka", "total", "node-net", "hapoll-epoll", 1.5, ">=");
+  add("issue 12", "close", "total", "node-net", "hapoll-epoll", 2, ">=");
+  add("issue 12", "iperf", "total", "node-net", "hapoll-epoll", 2, ">=");
+  add("earlier", "ka", "total", "hapoll-epoll", "haproxy", 1.5, "<=");
+  add("earlier", "close", "total", "hapoll-epoll", "haproxy", 2, "<=");
+  add("earlier", "iperf", "total", "hapoll-epoll", "haproxy", 1, "<=");
+  add("earlier", "iperf", "total", "hapoll-splice", "haproxy-splice", 1, "<=", "CPU per GB (splice-auto): hapoll / HAProxy 2.6");
+  add("earlier", "iperf", "total", "hapoll-splice", "haproxy-splice-forced", 1, "<=",
+    "CPU per GB: hapoll splice-auto / HAProxy 2.6 splice-request/response");
+  add("earlier", "iperf", "total", "node-net", "hapoll-splice", 2, ">=", "CPU per GB: Node net / hapoll splice-auto");
   return out;
 }
+
+/**
+ * hapoll's CPU per unit over each HAProxy's (and the Node proxy's over hapoll's), total, user and sys:
+ * one row per workload. "-" where a proxy was not run.
+ */
+function ratioRows(j) {
+  const r = (wl, part, num, den) => fmtRatio(ratioOf(j.summary, j.results, wl, part, num, den).value);
+  return ["ka", "close", "iperf"].map((wl) => [WL_WHAT[wl],
+    ...["haproxy18", "haproxy"].flatMap((den) => ["total", "user", "sys"].map((part) => r(wl, part, "hapoll-epoll", den))),
+    r(wl, "total", "node-net", "hapoll-epoll")]);
+}
+const RATIO_HEADERS = ["hapoll epoll / ...", "1.8.0 total", "1.8.0 user", "1.8.0 sys", "2.6 total", "2.6 user", "2.6 sys",
+  "Node net / hapoll"];
+
+/** Per proxy, the user and sys parts of its CPU per unit of work (medians). */
+function splitRows(j) {
+  return j.proxies.filter(({ id }) => id !== "none").map(({ id }) => {
+    const x = j.summary[id];
+    return [x.label, fmt(x.ka.user), fmt(x.ka.sys), fmt(x.close.user), fmt(x.close.sys), fmt(x.iperf.user), fmt(x.iperf.sys)];
+  });
+}
+const SPLIT_HEADERS = ["proxy", "keep-alive µs/req user", "sys", "close µs/conn user", "sys", "iperf3 s/10 GB user", "sys"];
 
 function tableRows(j) {
   return j.proxies.map(({ id }) => {
@@ -653,13 +715,16 @@ const HEADERS = ["proxy",
 function targetLines(j) {
   return j.targets.map((t) => {
     const r = t.rounds && t.rounds.length ? ` [rounds: ${t.rounds.map((x) => x.toFixed(2)).join(", ")}]` : "";
-    return `${t.what} = ${fmtRatio(t.value)}${r} (target ${t.cmp} ${t.limit}x): ${t.ok === null ? "not measured" : t.ok ? "MET" : "MISSED"}`;
+    const src = t.source ? `${t.source}: ` : "";
+    return `${src}${t.what} = ${fmtRatio(t.value)}${r} (target ${t.cmp} ${t.limit}x): ${t.ok === null ? "not measured" : t.ok ? "MET" : "MISSED"}`;
   });
 }
 
 function renderText(j) {
   let s = `\nProxy bench: medians of ${j.opts.reps} runs (wrk -t1 -c50 -d${j.opts.duration}s; iperf3 -t ${j.opts.iperfTime}; ${j.opts.idleConns} idle connections)\n\n`;
   s += textTable(HEADERS, tableRows(j));
+  s += `\nCPU per unit of work, user and sys (medians):\n${textTable(SPLIT_HEADERS, splitRows(j))}`;
+  s += `\nhapoll's CPU per unit over the HAProxy peers' (ratios of the medians):\n${textTable(RATIO_HEADERS, ratioRows(j))}`;
   s += `\ntargets (ratios of this run's medians):\n  ${targetLines(j).join("\n  ")}\n`;
   if (Object.keys(j.strace).length) s += `\n${straceText(j)}`;
   if (j.notes.length) s += `\nnotes:\n  ${j.notes.join("\n  ")}\n`;
@@ -686,16 +751,17 @@ function straceText(j) {
 
 function renderMd(j) {
   let s = `# Proxy bench\n\n`;
-  s += `hapoll against HAProxy 2.6, a Node \`net\` + pipe() proxy and no proxy, on one machine, in one run, one proxy at\n`;
-  s += `a time, each single-threaded.\n\n![proxy bench](bench-proxy.svg)\n\n`;
+  s += `hapoll against HAProxy 1.8.0 (the release it reimplements), HAProxy 2.6, a Node \`net\` + pipe() proxy and no proxy,\n`;
+  s += `on one machine, in one run, one proxy at a time, each single-threaded.\n\n![proxy bench](bench-proxy.svg)\n\n`;
+  if (j.machine.commit) s += `Measured at commit ${j.machine.commit}.\n\n`;
   s += `Command: \`${j.command}\` (part of \`npm run bench\`). Medians of ${j.opts.reps} runs per cell; rounds interleaved across proxies.\n\n`;
   s += mdTable(HEADERS, tableRows(j));
   s += `\nThe proxy's CPU split into user and kernel (sys) time, medians per unit of work:\n\n`;
-  s += mdTable(["proxy", "keep-alive µs/req user", "sys", "close µs/conn user", "sys", "iperf3 s/10 GB user", "sys"],
-    j.proxies.filter(({ id }) => id !== "none").map(({ id }) => {
-      const x = j.summary[id];
-      return [x.label, fmt(x.ka.user), fmt(x.ka.sys), fmt(x.close.user), fmt(x.close.sys), fmt(x.iperf.user), fmt(x.iperf.sys)];
-    }));
+  s += mdTable(SPLIT_HEADERS, splitRows(j));
+  s += `\nhapoll (epoll, no splice)'s CPU per unit of work over HAProxy 1.8.0's (the release it reimplements, same\n`;
+  s += `configuration, no splice) and HAProxy 2.6's, in total and by part; last column, the Node proxy's over hapoll's.\n`;
+  s += `Ratios of the medians above; below 1 means hapoll used less.\n\n`;
+  s += mdTable(RATIO_HEADERS, ratioRows(j));
   s += `\n**Targets** (ratios of this run's medians):\n\n${targetLines(j).map((l) => `- ${l}`).join("\n")}\n`;
   if (Object.keys(j.strace).length) {
     s += `\nSyscalls (\`strace -c -f\` attached to the proxy during separate 2 s runs, not the timed ones):\n\n`;
@@ -717,6 +783,9 @@ function renderMd(j) {
   s += `\n## What is measured\n\n`;
   s += `- Backends on 127.0.0.1, started by the bench: nginx (worker_processes 1, access_log off, \`return 200\` with a\n`;
   s += `  36-byte body, keepalive_requests unlimited), \`iperf3 -s\`, and a holding server that accepts and keeps connections.\n`;
+  s += `- HAProxy 1.8.0 is built from the release tarball by \`../shared/peers/build-haproxy18.sh\` (TARGET=linux2628, -O2;\n`;
+  s += `  or the binary named by $HAPOLL_HAPROXY18) and runs the same configuration as HAProxy 2.6 and hapoll; neither\n`;
+  s += `  it nor the \`HAProxy 2.6\` row nor \`hapoll epoll\` splices (splice needs an \`option splice-*\` in all three).\n`;
   s += `- Every proxy has three TCP listeners (one per backend); single-threaded: HAProxy \`nbthread 1\`, hapoll and the Node\n`;
   s += `  proxy are one JavaScript thread (Node's own helper threads are counted in its CPU time).\n`;
   s += `- Before the first request workload, one untimed 1 s keep-alive wrk run warms every proxy up (the JIT of the Node ones).\n`;
@@ -737,8 +806,10 @@ function renderMd(j) {
 
 function renderSvg(j) {
   const ids = j.proxies.map((p) => p.id);
-  // One color per proxy in every panel.
-  const color = Object.fromEntries(ids.map((id, i) => [id, COLORS[i % COLORS.length]]));
+  // One color per proxy in every panel, the same in every run (by its place in PROXIES: a proxy this
+  // machine could not run does not shift the others' colors).
+  const slot = (id, i) => (PROXIES.findIndex((p) => p.id === id) + 1 || PROXIES.length + i + 1) - 1;
+  const color = Object.fromEntries(ids.map((id, i) => [id, COLORS[slot(id, i) % COLORS.length]]));
   const bars = (k, sub, skipNone) => ids.filter((id) => !(skipNone && id === "none"))
     .map((id) => ({ label: j.summary[id].label, value: j.summary[id][k][sub], color: color[id] }));
   return barChart({
@@ -755,8 +826,13 @@ function renderSvg(j) {
   });
 }
 
-main().catch((e) => {
-  progress.done();
-  process.stderr.write(`bench:proxy: ${e.stack || e.message}\n`);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((e) => {
+    progress.done();
+    process.stderr.write(`bench:proxy: ${e.stack || e.message}\n`);
+    process.exit(1);
+  });
+}
+
+// For test/unit/bench-smoke.test.ts.
+module.exports = { PROXIES, haproxyCfg, hapollCfg, summarize, targets, ratioRows, RATIO_HEADERS, renderText, renderMd, renderSvg };

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import { native, C } from "../native";
-import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_LINGER_RISK } from "../core/fd";
+import { fdInsert, fdMayRecv, fdMaySend, fdWantSend, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
 import { Connection, connFdHandler, CO_FL_WAIT_L4_CONN, CO_FL_SEND_PROXY } from "./connection";
 import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
@@ -141,6 +141,9 @@ function reuseListenerFd(l: Listener, fd: number): string {
   l.fd = fd;
   l.setState(LI_LISTEN);
   fdInsert(fd, l, listenerAccept);
+  // Shared with the old process: closing our fd will not end the socket, so the epoll set must be
+  // told explicitly (see pollerClo).
+  fdtab.flags[fd] |= FD_F_CLONED;
   return "";
 }
 

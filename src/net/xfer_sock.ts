@@ -25,6 +25,7 @@
  */
 import * as os from "node:os";
 import { native, C, type SockAddrInfo } from "../native";
+import { fdtab, FD_F_CLONED } from "../core/fd";
 import { Listener, LI_ZOMBIE } from "./listener";
 
 /** HAProxy: LI_O_* listener options that matter here (include/types/listener.h). */
@@ -108,6 +109,10 @@ export function sendListeners(fd: number, ls: Listener[]): string {
       off += 4;
       if (n < max && i < ls.length - 1) continue;
       if (native.sendFds(fd, rec, 0, off, fds, n) !== off) return "Failed to transfer sockets";
+      // Now shared with another process: when this one closes them at its soft stop, the kernel
+      // keeps the sockets and would keep them in our epoll set too (reporting events for a closed,
+      // maybe reused, fd number) unless they are deleted from it explicitly.
+      for (let j = 0; j < n; j++) fdtab.flags[fds[j]] |= FD_F_CLONED;
       if (n === max && i < ls.length - 1) {
         // A full batch: wait for the receiver's ack before the next one.
         const r = native.recvFds(fd, ack, 0, 4, ackFds, 0);

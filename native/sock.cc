@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -666,6 +667,160 @@ Napi::Value SetNofile(const Napi::CallbackInfo &info) {
   return Ret(env, 0);
 }
 
+/* The most fds one message may carry (HAProxy: MAX_SEND_FD, include/types/connection.h). */
+const int kMaxSendFd = 253;
+
+/*
+ * sendFds(<fd>, <buf>, <off>, <len>, <fds>, <nfds>): one sendmsg() of buf[off, off+len) carrying
+ * the first <nfds> descriptors of <fds> as SCM_RIGHTS (none when <nfds> is 0). The socket's own
+ * blocking mode applies (the caller chose it); EINTR is retried.
+ */
+Napi::Value SendFds(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "sendFds");
+  int fd = a.Fd(0);
+  uint8_t *buf;
+  size_t size;
+  a.Bytes(1, &buf, &size);
+  double off = a.Num(2), len = a.Num(3);
+  int32_t *fds;
+  size_t nfdsMax;
+  a.I32(4, &fds, &nfdsMax);
+  double dn = a.Num(5);
+  if (!a.ok)
+    return env.Undefined();
+  int nfds;
+  if (!RangeOk(off, len, size) || !ToInt(dn, &nfds) || nfds < 0 || nfds > kMaxSendFd ||
+      (size_t)nfds > nfdsMax)
+    return Ret(env, -EINVAL);
+  struct iovec iov;
+  iov.iov_base = buf + (size_t)off;
+  iov.iov_len = (size_t)len;
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  /* Aligned storage for the largest control message. */
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(int) * kMaxSendFd)];
+  } ctl;
+  if (nfds > 0) {
+    memset(&ctl, 0, sizeof(ctl));
+    msg.msg_control = ctl.space;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+    memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
+  }
+  ssize_t r;
+  do
+    r = sendmsg(fd, &msg, MSG_NOSIGNAL);
+  while (r == -1 && errno == EINTR);
+  if (r == -1)
+    return Err(env);
+  return Ret(env, (double)r);
+}
+
+/*
+ * recvFds(<fd>, <buf>, <off>, <len>, <fds>, <waitall>): one recvmsg() into buf[off, off+len).
+ * Descriptors that came with it (SCM_RIGHTS, close-on-exec) go to fds[1..], their count to
+ * fds[0]; those that do not fit in <fds> are closed at once and not counted, so the caller
+ * sees fewer than were sent. <waitall> non-zero sets MSG_WAITALL. The socket's blocking mode
+ * and SO_RCVTIMEO apply; EINTR is retried.
+ */
+Napi::Value RecvFds(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  Args a(info, "recvFds");
+  int fd = a.Fd(0);
+  uint8_t *buf;
+  size_t size;
+  a.Bytes(1, &buf, &size);
+  double off = a.Num(2), len = a.Num(3);
+  int32_t *fds;
+  size_t fdsLen;
+  a.I32(4, &fds, &fdsLen);
+  double waitall = a.Num(5);
+  if (!a.ok)
+    return env.Undefined();
+  if (!RangeOk(off, len, size) || fdsLen < 1)
+    return Ret(env, -EINVAL);
+  struct iovec iov;
+  iov.iov_base = buf + (size_t)off;
+  iov.iov_len = (size_t)len;
+  struct msghdr msg;
+  union {
+    struct cmsghdr align;
+    char space[CMSG_SPACE(sizeof(int) * kMaxSendFd)];
+  } ctl;
+  int flags = waitall != 0 ? MSG_WAITALL : 0;
+#ifdef MSG_CMSG_CLOEXEC
+  flags |= MSG_CMSG_CLOEXEC;
+#endif
+  ssize_t r;
+  do {
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = ctl.space;
+    msg.msg_controllen = sizeof(ctl.space);
+    r = recvmsg(fd, &msg, flags);
+  } while (r == -1 && errno == EINTR);
+  if (r == -1)
+    return Err(env);
+  size_t got = 0;
+  for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+      continue;
+    size_t n = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (size_t i = 0; i < n; i++) {
+      int rfd;
+      memcpy(&rfd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+#ifndef MSG_CMSG_CLOEXEC
+      fcntl(rfd, F_SETFD, FD_CLOEXEC);
+#endif
+      if (got + 1 < fdsLen)
+        fds[1 + got++] = rfd;
+      else
+        close(rfd);
+    }
+  }
+  fds[0] = (int32_t)got;
+  return Ret(env, (double)r);
+}
+
+/* setBlocking(<fd>): clear O_NONBLOCK (the reverse of setNonblock). */
+Napi::Value SetBlocking(const Napi::CallbackInfo &info) {
+  Args a(info, "setBlocking");
+  int fd = a.Fd(0);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int fl = fcntl(fd, F_GETFL);
+  if (fl == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
+/* setRecvTimeout(<fd>, <ms>): SO_RCVTIMEO; 0 waits forever. */
+Napi::Value SetRecvTimeout(const Napi::CallbackInfo &info) {
+  Args a(info, "setRecvTimeout");
+  int fd = a.Fd(0);
+  double dms = a.Num(1);
+  if (!a.ok)
+    return info.Env().Undefined();
+  int ms;
+  if (!ToInt(dms, &ms) || ms < 0)
+    return Ret(info.Env(), -EINVAL);
+  struct timeval tv;
+  tv.tv_sec = ms / 1000;
+  tv.tv_usec = (ms % 1000) * 1000;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), 0);
+}
+
 Napi::Object Constants(Napi::Env env) {
   Napi::Object obj = Napi::Object::New(env);
   auto c = [&obj](const char *name, double v) { obj.Set(name, v); };
@@ -698,6 +853,8 @@ Napi::Object Constants(Napi::Env env) {
   c("SHUT_RD", SHUT_RD);
   c("SHUT_WR", SHUT_WR);
   c("SHUT_RDWR", SHUT_RDWR);
+  c("SO_ACCEPTCONN", SO_ACCEPTCONN);
+  c("MAX_SEND_FD", kMaxSendFd);
   c("FD_SETSIZE", FD_SETSIZE);
   c("SOCKADDR_MAX", (double)sizeof(struct sockaddr_storage));
 #ifdef HAVE_SPLICE
@@ -727,7 +884,9 @@ void InitSock(Napi::Env env, Napi::Object exports) {
       {"socketpair", Socketpair},   {"pipe", Pipe},
       {"splice", Splice},           {"getNofile", GetNofile},
       {"setNofile", SetNofile},     {"write", Write},
-      {"read", Read},
+      {"read", Read},               {"sendFds", SendFds},
+      {"recvFds", RecvFds},         {"setBlocking", SetBlocking},
+      {"setRecvTimeout", SetRecvTimeout},
   };
   for (const auto &f : fns)
     exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));

@@ -84,6 +84,10 @@ export interface NativeConstants {
   SHUT_RD: number;
   SHUT_WR: number;
   SHUT_RDWR: number;
+  /** getsockopt(SOL_SOCKET) option: 1 when the socket listens. */
+  SO_ACCEPTCONN: number;
+  /** The most descriptors one sendFds() carries (HAProxy: MAX_SEND_FD, 253). */
+  MAX_SEND_FD: number;
   /** select()'s limit on fd numbers. */
   FD_SETSIZE: number;
   /** Size a Buffer must have to receive any sockaddr (sizeof(struct sockaddr_storage)). */
@@ -150,6 +154,21 @@ export interface NativeBinding {
   write(fd: number, buf: Buffer, off: number, len: number): number;
   /** read(2) on any fd. */
   read(fd: number, buf: Buffer, off: number, len: number): number;
+  /**
+   * sendmsg() of buf[off, off+len) carrying fds[0..nfds) as SCM_RIGHTS (none when <nfds> is 0,
+   * at most MAX_SEND_FD). The socket's blocking mode applies. Bytes sent or -errno.
+   */
+  sendFds(fd: number, buf: Buffer, off: number, len: number, fds: Int32Array, nfds: number): number;
+  /**
+   * recvmsg() into buf[off, off+len). Received descriptors (close-on-exec) land in fds[1..] and
+   * their count in fds[0]; any that do not fit are closed. <waitall> sets MSG_WAITALL. The
+   * socket's blocking mode and receive timeout apply. Bytes received (0: EOF) or -errno.
+   */
+  recvFds(fd: number, buf: Buffer, off: number, len: number, fds: Int32Array, waitall: number): number;
+  /** Clear O_NONBLOCK. 0 or -errno. */
+  setBlocking(fd: number): number;
+  /** SO_RCVTIMEO in milliseconds (0: wait forever). 0 or -errno. */
+  setRecvTimeout(fd: number, ms: number): number;
 
   // --- signals (HAProxy: src/signal.c) ---
   /**

@@ -41,7 +41,8 @@ import {
   Listener, createListener, listenerAccept, listenerRelease, LI_ASSIGNED,
 } from "../net/listener";
 import { bindListener, protoByFamily } from "../net/proto_tcp";
-import { logAlertLine } from "../proxy/log";
+import { sendListeners, isTransferable } from "../net/xfer_sock";
+import { logAlertLine, logWarningLine } from "../proxy/log";
 import { Proxy } from "../proxy/server";
 import { streams } from "../proxy/stream";
 import type { Stream } from "../proxy/stream";
@@ -337,6 +338,12 @@ function cliProcess(a: CliAppCtx): void {
         a.st = CLI_ST_END;
         return;
       }
+      if (line === "_getsocks") {
+        // HAProxy: _getsocks answers with descriptors only, then the connection ends.
+        cliGetsocks(a);
+        a.st = CLI_ST_END;
+        return;
+      }
       if (line === "prompt") a.prompt = !a.prompt;
       else if (line === "help" || !cliParseRequest(a, line)) cliPut(a, cliUsageMsg());
     } else if (!a.prompt) {
@@ -347,6 +354,19 @@ function cliProcess(a: CliAppCtx): void {
     // Not interactive: the connection ends once no further request is already waiting.
     if (!a.prompt && a.inLen === 0) a.st = CLI_ST_END;
   }
+}
+
+/**
+ * HAProxy: _getsocks (src/cli.c): on a socket with `expose-fd listeners`, hand every bound
+ * listener of the process to the client (a new process started with -x). Anywhere else, nothing
+ * is sent and the connection just ends, as in 1.8.
+ */
+function cliGetsocks(a: CliAppCtx): void {
+  if (!(a.listener as StatsListener).exposeFd) return;
+  const ls: Listener[] = [];
+  for (const p of statsProcess.proxies) for (const l of p.listeners) if (isTransferable(l)) ls.push(l);
+  const w = sendListeners(a.fd, ls);
+  if (w) logWarningLine(w);
 }
 
 /** HAProxy: cli_parse_request(). False when no keyword matches (the caller prints the help). */
@@ -507,6 +527,8 @@ function showPollers(level: number): string {
 /** A stats socket listener: a Listener that remembers its socket's access level. */
 interface StatsListener extends Listener {
   cliLevel: number;
+  /** `expose-fd listeners`. */
+  exposeFd: boolean;
 }
 
 /** HAProxy: ACCESS_LVL_* of a `level` word. */
@@ -589,6 +611,7 @@ export function startStatsSockets(g: GlobalConfig, rt: StatsRuntime, o: StatsSoc
       maxaccept: g.tuneMaxaccept || 64, accept: cliAccept,
     }) as StatsListener;
     l.cliLevel = levelOf(sc);
+    l.exposeFd = sc.exposeFd;
     l.unlimited = true;
     createListener(l);
     l.setState(LI_ASSIGNED);

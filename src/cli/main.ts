@@ -32,7 +32,8 @@ import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
 import { runTop } from "./top";
-import { runMaster, workerNumber, workerReady } from "./master";
+import { runMaster, workerNumber, workerReady, workerXferSocket, type ReloadCheck } from "./master";
+import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
 import { startStatsSockets, statsSocketFds } from "./cli";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
@@ -52,6 +53,10 @@ export interface CliOptions {
   daemon: boolean;
   /** -W: master-worker mode (implied by nbproc > 1). */
   masterWorker: boolean;
+  /** -Ws: master-worker mode telling systemd when it is ready (sd_notify). */
+  systemd: boolean;
+  /** -x <socket>: take the listening sockets of the old process from its stats socket. */
+  oldUnixSocket: string;
   quiet: boolean;
   verbose: boolean;
   pidfile: string;
@@ -110,6 +115,7 @@ export function usageText(): string {
     "        -V enters verbose mode (disables quiet mode)\n" +
     "        -D goes daemon\n" +
     "        -W master-worker mode (implied by nbproc > 1).\n" +
+    "        -Ws master-worker mode with systemd notify support.\n" +
     "        -q quiet mode : don't display messages\n" +
     "        -c check mode : only check config files and exit\n" +
     `        -n sets the maximum total # of connections (${DEFAULT_MAXCONN})\n` +
@@ -121,6 +127,7 @@ export function usageText(): string {
     "        -dS disables splice usage (broken on old kernels)\n" +
     "        -dR disables SO_REUSEPORT usage\n" +
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
+    "        -x <unix_socket> get listening sockets from a unix socket\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
     "        hapoll tour : follow one connection through the machinery, annotated\n" +
     "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
@@ -133,7 +140,7 @@ export class UsageError extends Error {}
 /** HAProxy: the argument loop of init(). */
 export function parseArgs(argv: string[]): CliOptions {
   const o: CliOptions = {
-    files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, quiet: false, verbose: false,
+    files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, systemd: false, oldUnixSocket: "", quiet: false, verbose: false,
     pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
     noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
   };
@@ -181,6 +188,17 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (f === "c") o.check = true;
     else if (f === "D") o.daemon = true;
     else if (f === "W") o.masterWorker = true;
+    else if (f === "Ws") {
+      o.masterWorker = true;
+      o.systemd = true;
+    } else if (f === "x") {
+      // HAProxy: the path must follow and must not look like an option.
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("-")) throw new UsageError("Unix socket path expected with the -x flag");
+      if (o.oldUnixSocket) logWarningLine("-x option already set, overwriting the value");
+      o.oldUnixSocket = v;
+      i++;
+    }
     else if (f === "q") o.quiet = true;
     else if (f === "sf" || f === "st") {
       o.oldPidsSig = f === "sf" ? "SIGUSR1" : "SIGTERM";
@@ -521,6 +539,23 @@ function daemonize(argv: string[]): number {
 }
 
 /**
+ * The master's check of the configuration on a reload (SIGUSR2): read and parse the same files
+ * again and print the diagnostics, as the re-executed 1.8 master does. The workers will find what
+ * only building and binding can show (they fail to start and the master keeps the old ones).
+ */
+function reloadCheck(o: CliOptions): ReloadCheck {
+  const files = readConfigFiles(o.files);
+  if (typeof files === "string") {
+    err(`[ALERT]    (${process.pid}) : ${files}\n`);
+    return { ok: false, nbproc: 0 };
+  }
+  const parsed = parseConfigFiles(files, { pid: process.pid });
+  for (const d of parsed.diags) if (d.level === "alert" || !o.quiet) err(formatDiag(d, process.pid) + "\n");
+  if (parsed.fatal) return { ok: false, nbproc: 0 };
+  return { ok: true, nbproc: parsed.config.global.nbproc };
+}
+
+/**
  * Run the command. Returns the exit code (the loop has ended, or it never started), or null when
  * this process became the master of `nbproc` workers: it then lives on Node's event loop and exits
  * by itself once the last worker is gone.
@@ -602,15 +637,26 @@ export function main(argv: string[]): number | null {
   }
 
   // HAProxy: nbproc > 1 (or -W): this process becomes the master of the workers (master.ts).
-  if (!worker && (g.nbproc > 1 || o.masterWorker)) {
+  if (!worker && (g.nbproc > 1 || o.masterWorker || g.masterWorker)) {
     global.quiet = (o.quiet || g.quiet) && !o.verbose;
     if (g.nbproc > 1 && (o.noReuseport || g.noreuseport)) {
       logAlertLine(`config : 'nbproc ${g.nbproc}' needs SO_REUSEPORT: each worker binds its own listeners (remove 'noreuseport' / -dR).`);
       return 1;
     }
-    return runMaster({ argv, nbproc: g.nbproc, pidfile: o.pidfile || g.pidfile || "", oldPids: o.oldPids, oldPidsSig: o.oldPidsSig });
+    return runMaster({
+      argv, nbproc: g.nbproc, pidfile: o.pidfile || g.pidfile || "", oldPids: o.oldPids, oldPidsSig: o.oldPidsSig,
+      systemd: o.systemd, reloadCheck: () => reloadCheck(o),
+    });
   }
 
+  // A worker's private socket for the next reload's hand-over (master.ts).
+  const xferPath = worker ? workerXferSocket() : "";
+  if (xferPath) {
+    g.statsSockets.push({
+      addr: { family: "unix", host: xferPath, needsResolve: false, familyForced: true, portLow: 0, portHigh: 0, portOffset: false, hasPort: false, raw: xferPath },
+      level: "user", exposeFd: true, mode: 0o600, uid: -1, gid: -1, file: "(master-worker)", line: 0,
+    });
+  }
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
   // HAProxy: each health check adds one to maxsock (do_health_check_init()).
@@ -667,6 +713,17 @@ export function main(argv: string[]): number | null {
     return 1;
   }
 
+  // HAProxy: -x: get the old process' listening sockets before binding anything. A standalone
+  // process that cannot get them exits; a master-worker's worker binds new ones, as 1.8 does.
+  if (o.oldUnixSocket && o.oldUnixSocket !== "/dev/null") {
+    const w = getOldSockets(o.oldUnixSocket);
+    if (w) {
+      logWarningLine(w);
+      logAlertLine("Failed to get the sockets from the old process!");
+      if (!worker) return 1;
+    }
+  }
+
   // Bind every listener; a failure names the address, as HAProxy does.
   let bindErr = false;
   for (const p of runtime.proxies) {
@@ -688,6 +745,8 @@ export function main(argv: string[]): number | null {
       bindErr = true;
     }
   }
+  // HAProxy: the received sockets no bind line wanted are closed.
+  closeUnusedXferSocks();
   if (bindErr) return 1;
   if (o.tourClient) {
     const e = startTourClient(o.tourClient);

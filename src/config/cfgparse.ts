@@ -463,6 +463,7 @@ function newGlobal(): GlobalConfig {
   return {
     maxconn: 0,
     daemon: false,
+    masterWorker: false,
     nbproc: 1,
     logs: [],
     tuneBufsize: 16384,
@@ -1049,6 +1050,8 @@ interface BindOptionValues {
   unixUser?: string;
   unixGroup?: string;
   level?: StatsLevel;
+  /** `expose-fd listeners`. */
+  exposeFd?: boolean;
 }
 
 /** Result of one bind option parser: 0 or ERR_* with an optional message (HAProxy's <err>). */
@@ -1166,7 +1169,17 @@ const BIND_KEYWORDS: Record<string, BindKw> = {
   id: bindIgnored(1),
   nice: bindIgnored(1),
   process: bindIgnored(1),
-  "expose-fd": bindIgnored(1),
+  /* HAProxy: bind_parse_expose_fd(), src/cli.c: lets `_getsocks` hand out the listening sockets. */
+  "expose-fd": {
+    skip: 1,
+    parse(args, cur, v) {
+      const s = args[cur + 1];
+      if (!s) return { code: FAIL, err: `'${args[cur]}' : missing fd type` };
+      if (s !== "listeners") return { code: FAIL, err: `'${args[cur]}' only supports 'listeners' (got '${s}')` };
+      v.exposeFd = true;
+      return OK;
+    },
+  },
   "severity-output": bindIgnored(1),
   interface: bindIgnored(1),
   mss: bindIgnored(1),
@@ -1262,6 +1275,7 @@ function globalStats(p: CfgParser, c: LineCtx): void {
       const s: StatsSocketConfig = {
         addr,
         level: v.level ?? "operator",
+        exposeFd: v.exposeFd ?? false,
         mode: v.unixMode ?? -1,
         uid: v.unixUid ?? -1,
         gid: v.unixGid ?? -1,
@@ -1302,6 +1316,17 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
     p.tooManyArgs(c, 0);
   },
   daemon: globalFlag((g) => (g.daemon = true)),
+  /* HAProxy: "master-worker [no-exit-on-failure]" (src/cfgparse.c); hapoll's master never kills
+   * the other workers when one fails, so the option changes nothing. */
+  "master-worker": (p, c) => {
+    const a = c.args;
+    if (p.tooManyArgs(c, 1)) return;
+    if (a[1] && a[1] !== "no-exit-on-failure") {
+      p.alert(`'${a[0]}' only supports 'exit-on-failure' option.`);
+      return;
+    }
+    p.global.masterWorker = true;
+  },
   quiet: globalFlag((g) => (g.quiet = true)),
   noepoll: globalFlag((g) => (g.noepoll = true)),
   nokqueue: globalFlag((g) => (g.nokqueue = true)),
@@ -1413,7 +1438,7 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
  */
 const GLOBAL_IGNORED = new Set([
   "user", "group", "uid", "gid", "chroot", "node", "description", "log-tag", "log-send-hostname",
-  "spread-checks", "max-spread-checks", "nbthread", "cpu-map", "debug", "master-worker", "nogetaddrinfo",
+  "spread-checks", "max-spread-checks", "nbthread", "cpu-map", "debug", "nogetaddrinfo",
   "maxpipes", "maxconnrate", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
   "external-check", "ca-base", "crt-base", "ssl-server-verify", "ssl-default-bind-ciphers",

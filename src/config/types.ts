@@ -84,6 +84,8 @@ export interface StatsSocketConfig {
   addr: ParsedAddress;
   /** `level`, default "operator" (1.8 default). */
   level: StatsLevel;
+  /** `expose-fd listeners`: `_getsocks` may take the listening sockets (HAProxy: ACCESS_FD_LISTENERS). */
+  exposeFd: boolean;
   /** Unix socket permissions from `mode` (octal in the config), -1 when not set. */
   mode: number;
   /** `uid` (numeric), -1 when not set. */
@@ -107,6 +109,8 @@ export interface GlobalConfig {
   maxconn: number;
   /** `daemon`. */
   daemon: boolean;
+  /** `master-worker`: as -W. */
+  masterWorker: boolean;
   /** `nbproc` (1..64), default 1. */
   nbproc: number;
   /** `pidfile`, absent when not set. */

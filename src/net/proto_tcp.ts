@@ -4,13 +4,14 @@
  */
 import * as fs from "node:fs";
 import { native, C } from "../native";
-import { fdInsert, fdtab, FD_F_LINGER_RISK } from "../core/fd";
+import { fdInsert, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
 import {
   Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
   CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN,
 } from "./connection";
 import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
+import { findCompatibleFd, isListening } from "./xfer_sock";
 
 /** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
 export const SF_ERR_NONE = 0x00000000;
@@ -52,6 +53,9 @@ export interface BindOptions {
  */
 export function bindListener(l: Listener, opts: BindOptions): string {
   if (l.state !== LI_ASSIGNED) return "";
+  // HAProxy: a socket the old process handed over (-x) where this listener binds is used as is.
+  const xfd = findCompatibleFd(l);
+  if (xfd >= 0) return reuseListenerFd(l, xfd);
   const proto = protoByFamily(l.family);
   const fd = native.socket(proto.family, C.SOCK_STREAM, 0);
   if (fd < 0) return "cannot create listening socket";
@@ -113,6 +117,36 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   l.fd = fd;
   l.setState(LI_LISTEN);
   fdInsert(fd, l, listenerAccept);
+  return "";
+}
+
+/**
+ * HAProxy: the `ext` path of tcp_bind_listener() / uxst_bind_listener(): <fd> is already bound
+ * (by the old process); make it non-blocking, listen() only if it does not already, and register
+ * it. No bind, no unix rename or chmod: the socket file is the old process' and stays in place.
+ */
+function reuseListenerFd(l: Listener, fd: number): string {
+  if (fd >= global.maxsock) {
+    native.close(fd);
+    return "not enough free sockets (raise '-n' parameter)";
+  }
+  if (native.setNonblock(fd) < 0) {
+    native.close(fd);
+    return "cannot make socket non-blocking";
+  }
+  if (!isListening(fd)) {
+    const r = native.listen(fd, l.backlog);
+    if (r < 0) {
+      native.close(fd);
+      return `cannot listen to socket (${sysErr(r)})`;
+    }
+  }
+  l.fd = fd;
+  l.setState(LI_LISTEN);
+  fdInsert(fd, l, listenerAccept);
+  // Shared with the old process: closing our fd will not end the socket, so the epoll set must be
+  // told explicitly (see pollerClo).
+  fdtab.flags[fd] |= FD_F_CLONED;
   return "";
 }
 

@@ -268,6 +268,10 @@ describe("global section keywords", () => {
     [["tune.maxpollevents 50"], (g) => expect(g.tuneMaxpollevents).toBe(50)],
     [["ulimit-n 10000"], (g) => expect(g.ulimitN).toBe(10000)],
     [["hard-stop-after 30s"], (g) => expect(g.hardStopAfter).toBe(30000)],
+    [["master-worker"], (g) => expect(g.masterWorker).toBe(true)],
+    [["master-worker no-exit-on-failure"], (g) => expect(g.masterWorker).toBe(true)],
+    [["stats socket /run/h.sock expose-fd listeners"], (g) => expect(g.statsSockets[0].exposeFd).toBe(true)],
+    [["stats socket /run/h.sock level admin"], (g) => expect(g.statsSockets[0].exposeFd).toBe(false)],
     [["stats timeout 1m"], (g) => expect(g.statsTimeout).toBe(60000)],
     [
       [],
@@ -275,6 +279,7 @@ describe("global section keywords", () => {
         expect(g).toEqual({
           maxconn: 0,
           daemon: false,
+          masterWorker: false,
           nbproc: 1,
           logs: [],
           tuneBufsize: 16384,
@@ -374,6 +379,9 @@ describe("global section keywords", () => {
     ["stats socket /tmp/s level root", "'stats socket' : ''level' only supports 'user', 'operator', and 'admin' (got 'root')'"],
     ["stats socket /tmp/s mode 9", "'stats socket' : ''mode' : missing or invalid mode '9' (octal integer expected)'"],
     ["stats socket /tmp/s bogus", "'stats socket' : unknown keyword 'bogus'."],
+    ["stats socket /tmp/s expose-fd", "'stats socket' : ''expose-fd' : missing fd type'"],
+    ["stats socket /tmp/s expose-fd servers", "'stats socket' : ''expose-fd' only supports 'listeners' (got 'servers')'"],
+    ["master-worker always", "'master-worker' only supports 'exit-on-failure' option."],
     ["stats foo", "'stats' only supports 'socket', 'maxconn', 'bind-process' and 'timeout' (got 'foo')"],
     ["log", "'log' expects <address> and <facility> as arguments."],
     ["log 127.0.0.1", "'log' expects <address> and <facility> as arguments."],

@@ -323,6 +323,49 @@ describe("sockets", () => {
     fs.rmSync(file, { force: true });
   });
 
+  it("sendFds()/recvFds() pass descriptors over a unix socket (SCM_RIGHTS) with their bytes", () => {
+    const sv = new Int32Array(2);
+    expect(native.socketpair(C.SOCK_STREAM, sv)).toBe(0);
+    track(sv[0]);
+    track(sv[1]);
+    const p = new Int32Array(2);
+    expect(native.pipe(p)).toBe(0);
+    track(p[0]);
+    track(p[1]);
+    const msg = Buffer.from("two fds");
+    expect(native.sendFds(sv[0], msg, 0, msg.length, p, 2)).toBe(msg.length);
+    const got = Buffer.alloc(32);
+    const fds = new Int32Array(4);
+    expect(native.recvFds(sv[1], got, 0, got.length, fds, 0)).toBe(msg.length);
+    expect(got.toString("latin1", 0, msg.length)).toBe("two fds");
+    expect(fds[0]).toBe(2);
+    track(fds[1]);
+    track(fds[2]);
+    // The received write end feeds the original read end: same pipe, new numbers.
+    expect(fds[1]).not.toBe(p[0]);
+    expect(native.write(fds[2], Buffer.from("z"), 0, 1)).toBe(1);
+    expect(native.read(p[0], got, 0, 1)).toBe(1);
+    expect(got[0]).toBe(0x7a);
+    // More fds than the array holds: the extra ones are closed, not leaked or written past the end.
+    expect(native.sendFds(sv[0], msg, 0, 1, p, 2)).toBe(1);
+    const small = new Int32Array(2);
+    expect(native.recvFds(sv[1], got, 0, 1, small, 0)).toBe(1);
+    expect(small[0]).toBe(1);
+    track(small[1]);
+    // Contract: bad counts are -EINVAL, a non-blocking empty socket -EAGAIN, a timeout bounds a blocking wait.
+    expect(native.sendFds(sv[0], msg, 0, 1, p, 3)).toBe(-E.EINVAL);
+    expect(native.sendFds(sv[0], msg, 0, 1, new Int32Array(300), 254)).toBe(-E.EINVAL);
+    expect(native.recvFds(sv[1], got, 0, 4, new Int32Array(0), 0)).toBe(-E.EINVAL);
+    expect(native.recvFds(sv[1], got, 0, 4, fds, 1)).toBe(-E.EAGAIN);
+    expect(native.setBlocking(sv[1])).toBe(0);
+    expect(native.setRecvTimeout(sv[1], 50)).toBe(0);
+    expect(native.setRecvTimeout(sv[1], -1)).toBe(-E.EINVAL);
+    const t0 = Date.now();
+    expect(native.recvFds(sv[1], got, 0, 4, fds, 1)).toBe(-E.EAGAIN);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(40);
+    expect(native.sendFds(-1, msg, 0, 1, p, 0)).toBe(-E.EBADF);
+  });
+
   it("reads and sets RLIMIT_NOFILE", () => {
     const lim = new Float64Array(2);
     expect(native.getNofile(lim)).toBe(0);
@@ -379,6 +422,10 @@ describe("bad calls", () => {
     setNofile: ["n", "n"],
     write: ["n", "b", "n", "n"],
     read: ["n", "b", "n", "n"],
+    sendFds: ["n", "b", "n", "n", "i32", "n"],
+    recvFds: ["n", "b", "n", "n", "i32", "n"],
+    setBlocking: ["n"],
+    setRecvTimeout: ["n", "n"],
     signalMode: ["n", "n"],
     signalTake: ["i32"],
     pollerTest: ["s", "n"],
@@ -522,6 +569,9 @@ describe("bad calls", () => {
         recv: () => [fd(), buf(), nums(), nums()], send: () => [fd(), buf(), nums(), nums(), nums()],
         read: () => [fd(), buf(), nums(), nums()], write: () => [fd(), buf(), nums(), nums()],
         shutdown: () => [fd(), nums()], close: () => [fd()],
+        sendFds: () => [fd(), buf(), nums(), nums(), new Int32Array(rnd(4)).fill(-1), pick([0, 1, 2, 300, -1, NaN])],
+        recvFds: () => [fd(), buf(), nums(), nums(), new Int32Array(rnd(4)), pick([0, 1, NaN])],
+        setRecvTimeout: () => [fd(), nums()],
         getsockoptInt: () => [fd(), pick([C.SOL_SOCKET, C.IPPROTO_TCP, nums()]), pick([C.SO_ERROR, C.SO_RCVBUF, nums()])],
         setsockoptInt: () => [fd(), pick([C.SOL_SOCKET, C.IPPROTO_TCP, nums()]), pick([C.SO_KEEPALIVE, C.TCP_NODELAY, nums()]), nums()],
         setLinger: () => [fd(), nums(), nums()], getsockname: () => [fd(), buf()], getpeername: () => [fd(), buf()],

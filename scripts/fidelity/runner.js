@@ -115,6 +115,10 @@ class Ctx {
   sleep(ms) {
     return sleep(ms);
   }
+  /** Sleep until Date.now() reaches <t> (ms). */
+  sleepUntil(t) {
+    return sleep(Math.max(0, t - Date.now()));
+  }
   note(s) {
     this.log.push(s);
   }
@@ -266,7 +270,7 @@ async function runScenario(sc, prog, poller, env) {
       prog === "haproxy"
         ? [env.haproxy, "-db", "-f", cfgPath, ...POLLER_ARGS[poller]]
         : [process.execPath, HAPOLL, "-db", "-f", cfgPath, ...POLLER_ARGS[poller]];
-    const args = ["-ff", "-qq", "-e", `trace=${TRACE_SET}`, "-o", path.join(dir, "tr"), ...cmd];
+    const args = ["-ff", "-qq", "--seccomp-bpf", ...(process.env.FIDELITY_TIMES ? ["-tt"] : []), "-e", `trace=${TRACE_SET}`, "-o", path.join(dir, "tr"), ...cmd];
     proc = spawn(env.strace, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
     proc.stderr.on("data", (d) => {
       if (stderr.length < 8192) stderr += d;
@@ -274,18 +278,19 @@ async function runScenario(sc, prog, poller, env) {
     const exited = new Promise((r) => proc.on("exit", (code, sig) => r((exit = sig ?? code))));
     // Ready when the frontend listens (seen in /proc, no probe connection).
     const t0 = Date.now();
-    while (!isListening(ports.fe) && exit === null && Date.now() - t0 < 15_000) await sleep(20);
+    while (!isListening(ports.fe) && exit === null && Date.now() - t0 < 15_000) await sleep(5);
+    ctx.t0 = Date.now();
     if (!isListening(ports.fe)) {
       log.push(`# proxy did not start: exit=${exit} stderr=${(stderr.split("\n").find((l) => /ALERT|rror/.test(l)) ?? stderr.split("\n")[0] ?? "").trim()}`);
     } else {
       ctx.proxyPid = childOf(proc.pid);
-      await sleep(sc.startDelay ?? 150);
+      await sleep(sc.startDelay ?? 100);
       try {
         await withTimeout(sc.drive(ctx), sc.budgetMs ?? 15_000, "scenario");
       } catch (e) {
         log.push(`# client error: ${e.message}`);
       }
-      await sleep(sc.settleMs ?? 200);
+      await sleep(sc.settleMs ?? 150);
     }
   } finally {
     ctx.close();

@@ -10,7 +10,7 @@
  */
 const { spawn } = require("node:child_process");
 
-const PACE = 30; // ms between external events
+const PACE = 50; // ms between external events
 
 function cfg(ports, { defaults = "", listen = "", servers = null, global = "" } = {}) {
   const srv = servers ?? `    server srv1 127.0.0.1:${ports.srv1}\n`;
@@ -78,7 +78,7 @@ const SCENARIOS = [
   {
     name: "exchanges",
     title: "200 request/response exchanges on one connection",
-    setup: (ctx) => echo(ctx, "srv1", { delay: 3 }),
+    setup: (ctx) => echo(ctx, "srv1", { delay: 5 }),
     config: (p) => cfg(p),
     async drive(ctx) {
       const c = ctx.client();
@@ -89,7 +89,7 @@ const SCENARIOS = [
         c.write(`req ${i}\n`);
         const r = await c.line("\n", 3000);
         if (r === `req ${i}\n`) ok++;
-        await ctx.sleep(3);
+        await ctx.sleep(5);
       }
       ctx.note(`${ok} echoes`);
       await ctx.sleep(PACE);
@@ -140,7 +140,7 @@ const SCENARIOS = [
         onEnd: (s) =>
           setTimeout(() => {
             s.write("bye\n");
-            s.end();
+            setTimeout(() => s.end(), PACE);
           }, PACE),
       }),
     config: (p) => cfg(p),
@@ -227,8 +227,8 @@ const SCENARIOS = [
   },
   {
     name: "timeout-client",
-    title: "client timeout: the client stays silent; timeout client 200",
-    config: (p) => cfg(p, { listen: "    timeout client 200\n" }),
+    title: "client timeout: the client stays silent; timeout client 200, then timeout server 600 ends it",
+    config: (p) => cfg(p, { listen: "    timeout client 200\n    timeout server 600\n" }),
     setup: (ctx) => echo(ctx, "srv1"),
     async drive(ctx) {
       const c = ctx.client();
@@ -290,7 +290,7 @@ const SCENARIOS = [
       for (let i = 0; i < 3; i++) {
         const c = ctx.client();
         await c.connected();
-        await ctx.sleep(15);
+        await ctx.sleep(PACE);
         c.write(`c${i}\n`);
         cs.push(c);
         await ctx.sleep(PACE);
@@ -329,51 +329,36 @@ const SCENARIOS = [
   },
   {
     name: "health-check",
-    title: "a health-checked server (inter 200 fall 2 rise 2) goes down for 500 ms and comes back",
-    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 200 fall 2 rise 2\n` }),
+    title: "a health-checked server (inter 300 fall 2 rise 2) goes down for 900 ms and comes back",
+    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 300 fall 2 rise 2\n` }),
+    // HAProxy's checks do not reach a Node 'connection' event (they reset at once), so the backend goes
+    // down and up on a schedule set mid-way between checks: checks run every 300 ms from start-up (t0,
+    // when the listener appears). Up at 0 and 300; refused at 600, 900, 1200 (down after 900); up at 1500
+    // and 1800 (up after 1800), 2100; the proxy is stopped at 2250.
+    setup: (ctx) => ctx.backend("srv1", () => {}).then((srv) => (ctx.srv1 = srv)),
     async drive(ctx) {
-      let checks = 0;
-      let wake = null;
-      const onConn = (s) => {
-        s.on("error", () => {});
-        checks++;
-        if (wake) wake();
-      };
-      const waitChecks = (n) =>
-        new Promise((resolve, reject) => {
-          const t = setTimeout(() => reject(new Error(`timeout waiting for check ${n}`)), 3000);
-          wake = () => {
-            if (checks >= n) {
-              clearTimeout(t);
-              wake = null;
-              resolve();
-            }
-          };
-          wake();
-        });
-      let srv = await ctx.backend("srv1", onConn);
-      await waitChecks(2);
-      await new Promise((r) => srv.close(r));
-      ctx.note("srv1 down after 2 checks");
-      await ctx.sleep(500);
-      srv = await ctx.backend("srv1", onConn);
-      await waitChecks(5);
-      ctx.note("srv1 back, 3 checks seen");
+      await ctx.sleepUntil(ctx.t0 + 450);
+      ctx.srv1.close(); // not waiting for the checks' sockets: the port is free at once
+      await ctx.sleepUntil(ctx.t0 + 1350);
+      await ctx.backend("srv1", () => {});
+      await ctx.sleepUntil(ctx.t0 + 2250);
+      ctx.note("srv1 was down from 450 to 1350 ms");
     },
-    settleMs: 50,
+    startDelay: 0,
+    settleMs: 0,
   },
 ];
 
 const BULK = 1 << 20;
 const CHUNK = 8192;
 
-/** Write BULK bytes as 8 KiB chunks, one every 4 ms. */
+/** Write BULK bytes as 8 KiB chunks (one loopback segment, less than one recv), one every 10 ms. */
 async function pacedWrite(ctx, sock) {
   const chunk = Buffer.alloc(CHUNK, 0x61);
   for (let off = 0; off < BULK; off += CHUNK) {
     if (sock.destroyed) return;
     sock.write(chunk);
-    await ctx.sleep(4);
+    await ctx.sleep(10);
   }
 }
 

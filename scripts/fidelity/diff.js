@@ -31,7 +31,7 @@ function editScript(a, b) {
       if (i < n && j < m && A[i] === B[j]) {
         ops.push([" ", A[i++]]);
         j++;
-      } else if (j < m && (i === n || L[i * w + j + 1] >= L[(i + 1) * w + j])) ops.push(["+", B[j++]]);
+      } else if (j < m && (i === n || L[i * w + j + 1] > L[(i + 1) * w + j])) ops.push(["+", B[j++]]);
       else ops.push(["-", A[i++]]);
     }
   }

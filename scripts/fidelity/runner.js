@@ -293,7 +293,7 @@ async function runScenario(sc, prog, poller, env) {
       await sleep(sc.settleMs ?? 150);
     }
   } finally {
-    ctx.close();
+    // Kill the proxy before closing backends and clients: a close it saw would race with the kill.
     if (proc && exit === null) {
       const pid = ctx.proxyPid ?? childOf(proc.pid);
       try {
@@ -305,6 +305,7 @@ async function runScenario(sc, prog, poller, env) {
       await Promise.race([new Promise((r) => proc.on("exit", r)), sleep(5000)]);
       if (exit === null) proc.kill("SIGKILL");
     }
+    ctx.close();
   }
   // The main thread's file: the one holding the execve of the proxy.
   let trace = "";

@@ -108,9 +108,10 @@ const SCENARIOS = [
           let got = 0;
           s.on("data", async (d) => {
             got += d.length;
+            ctx.bulkUp = got;
             if (got === BULK) {
               await ctx.sleep(PACE);
-              await pacedWrite(ctx, s);
+              await pacedWrite(ctx, s, () => ctx.bulkDown);
               await ctx.sleep(PACE);
               s.end();
             }
@@ -123,7 +124,8 @@ const SCENARIOS = [
       const c = ctx.client();
       await c.connected();
       await ctx.sleep(PACE);
-      await pacedWrite(ctx, c.sock);
+      c.sock.on("data", () => (ctx.bulkDown = c.bytes));
+      await pacedWrite(ctx, c.sock, () => ctx.bulkUp ?? 0);
       await c.bytesAtLeast(BULK, 10_000);
       ctx.note(`received ${c.bytes} bytes`);
       await c.closed(3000);
@@ -180,8 +182,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
-      await ctx.sleep(PACE);
-      c.write("hello\n");
+      // No bytes: the retries' timing (every 100 ms) would race with them.
       await c.closed(3000);
       ctx.note(`closed after ${c.bytes} bytes`);
     },
@@ -200,7 +201,7 @@ const SCENARIOS = [
       for (let i = 0; i < 2; i++) {
         const c = ctx.client();
         await c.connected();
-        await ctx.sleep(PACE);
+        await ctx.sleep(250); // after the retry (turn-around 100 ms), before nothing else
         c.write(`client ${i}\n`);
         await c.until(() => c.buf.includes("\n") || c.ended, 3000, "reply or close");
         ctx.note(`client ${i}: ${c.buf.includes("\n") ? "echoed" : "closed"}`);
@@ -329,20 +330,20 @@ const SCENARIOS = [
   },
   {
     name: "health-check",
-    title: "a health-checked server (inter 300 fall 2 rise 2) goes down for 900 ms and comes back",
-    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 300 fall 2 rise 2\n` }),
+    title: "a health-checked server (inter 500 fall 2 rise 2) goes down for 1500 ms and comes back",
+    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 500 fall 2 rise 2\n` }),
     // HAProxy's checks do not reach a Node 'connection' event (they reset at once), so the backend goes
-    // down and up on a schedule set mid-way between checks: checks run every 300 ms from start-up (t0,
-    // when the listener appears). Up at 0 and 300; refused at 600, 900, 1200 (down after 900); up at 1500
-    // and 1800 (up after 1800), 2100; the proxy is stopped at 2250.
+    // down and up on a schedule set mid-way between checks: checks run every 500 ms from start-up (t0,
+    // when the listener appears). Up at 0 and 500; refused at 1000, 1500, 2000 (down after 1500); up at
+    // 2500 and 3000 (up after 3000); the proxy is stopped at 3250.
     setup: (ctx) => ctx.backend("srv1", () => {}).then((srv) => (ctx.srv1 = srv)),
     async drive(ctx) {
-      await ctx.sleepUntil(ctx.t0 + 450);
+      await ctx.sleepUntil(ctx.t0 + 750);
       ctx.srv1.close(); // not waiting for the checks' sockets: the port is free at once
-      await ctx.sleepUntil(ctx.t0 + 1350);
-      await ctx.backend("srv1", () => {});
       await ctx.sleepUntil(ctx.t0 + 2250);
-      ctx.note("srv1 was down from 450 to 1350 ms");
+      await ctx.backend("srv1", () => {});
+      await ctx.sleepUntil(ctx.t0 + 3250);
+      ctx.note("srv1 was down from 750 to 2250 ms");
     },
     startDelay: 0,
     settleMs: 0,
@@ -352,13 +353,19 @@ const SCENARIOS = [
 const BULK = 1 << 20;
 const CHUNK = 8192;
 
-/** Write BULK bytes as 8 KiB chunks (one loopback segment, less than one recv), one every 10 ms. */
-async function pacedWrite(ctx, sock) {
+/**
+ * Write BULK bytes as 8 KiB chunks (one loopback segment, less than one recv). Closed-loop pacing: the next
+ * chunk leaves 3 ms after the far end has received the previous one (<delivered>() counts its bytes), so
+ * the proxy has forwarded it and sleeps again, however slow the machine is.
+ */
+async function pacedWrite(ctx, sock, delivered) {
   const chunk = Buffer.alloc(CHUNK, 0x61);
   for (let off = 0; off < BULK; off += CHUNK) {
     if (sock.destroyed) return;
     sock.write(chunk);
-    await ctx.sleep(10);
+    const t = Date.now();
+    while ((delivered() ?? 0) < off + CHUNK && Date.now() - t < 3000) await ctx.sleep(1);
+    await ctx.sleep(3);
   }
 }
 

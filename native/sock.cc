@@ -293,6 +293,25 @@ Napi::Value SetLinger(const Napi::CallbackInfo &info) {
   return Ret(info.Env(), 0);
 }
 
+/* HAProxy's listener linger reset (tcp_bind_listener()): read SO_LINGER and, when lingering is on
+ * or its delay is 0, write {0, 0} back. Returns 0 or -errno of the getsockopt. */
+Napi::Value ResetLinger(const Napi::CallbackInfo &info) {
+  Args a(info, "resetLinger");
+  int fd = a.Fd(0);
+  if (!a.ok)
+    return info.Env().Undefined();
+  struct linger lg;
+  socklen_t len = sizeof(lg);
+  if (getsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, &len) == -1)
+    return Err(info.Env());
+  if (lg.l_onoff == 1 || lg.l_linger == 0) {
+    lg.l_onoff = 0;
+    lg.l_linger = 0;
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+  }
+  return Ret(info.Env(), 0);
+}
+
 /* getsockname/getpeername: through a full-size local so that a short Buffer
  * gets a truncated copy instead of an overrun. */
 template <int (*call)(int, struct sockaddr *, socklen_t *)>
@@ -849,6 +868,27 @@ Napi::Object Constants(Napi::Env env) {
   c("IPPROTO_TCP", IPPROTO_TCP);
   c("IPPROTO_IPV6", IPPROTO_IPV6);
   c("TCP_NODELAY", TCP_NODELAY);
+  /* Listener options HAProxy 1.8 sets on Linux (tcp_bind_listener()); -1 where absent. */
+#ifdef TCP_QUICKACK
+  c("TCP_QUICKACK", TCP_QUICKACK);
+#else
+  c("TCP_QUICKACK", -1);
+#endif
+#ifdef TCP_USER_TIMEOUT
+  c("TCP_USER_TIMEOUT", TCP_USER_TIMEOUT);
+#else
+  c("TCP_USER_TIMEOUT", -1);
+#endif
+#ifdef TCP_DEFER_ACCEPT
+  c("TCP_DEFER_ACCEPT", TCP_DEFER_ACCEPT);
+#else
+  c("TCP_DEFER_ACCEPT", -1);
+#endif
+#ifdef TCP_FASTOPEN
+  c("TCP_FASTOPEN", TCP_FASTOPEN);
+#else
+  c("TCP_FASTOPEN", -1);
+#endif
   c("IPV6_V6ONLY", IPV6_V6ONLY);
   c("SHUT_RD", SHUT_RD);
   c("SHUT_WR", SHUT_WR);
@@ -878,7 +918,8 @@ void InitSock(Napi::Env env, Napi::Object exports) {
       {"recv", Recv},               {"send", Send},
       {"shutdown", Shutdown},       {"close", Close},
       {"getsockoptInt", GetsockoptInt}, {"setsockoptInt", SetsockoptInt},
-      {"setLinger", SetLinger},     {"getsockname", Getsockname},
+      {"setLinger", SetLinger},     {"resetLinger", ResetLinger},
+      {"getsockname", Getsockname},
       {"getpeername", Getpeername}, {"sockaddrFrom", SockaddrFrom},
       {"sockaddrInfo", SockaddrInfo}, {"resolveHost", ResolveHost},
       {"socketpair", Socketpair},   {"pipe", Pipe},

@@ -86,6 +86,11 @@ export interface NativeConstants {
   SHUT_RDWR: number;
   /** getsockopt(SOL_SOCKET) option: 1 when the socket listens. */
   SO_ACCEPTCONN: number;
+  /** Linux TCP options of 1.8's tcp_bind_listener(); -1 where the platform lacks them. */
+  TCP_QUICKACK: number;
+  TCP_USER_TIMEOUT: number;
+  TCP_DEFER_ACCEPT: number;
+  TCP_FASTOPEN: number;
   /** The most descriptors one sendFds() carries (HAProxy: MAX_SEND_FD, 253). */
   MAX_SEND_FD: number;
   /** select()'s limit on fd numbers. */
@@ -132,6 +137,8 @@ export interface NativeBinding {
   setsockoptInt(fd: number, level: number, opt: number, value: number): number;
   /** SO_LINGER {onoff, linger}. */
   setLinger(fd: number, onoff: number, seconds: number): number;
+  /** getsockopt(SO_LINGER), then {0, 0} when lingering is on or its delay is 0 (HAProxy's listener reset). */
+  resetLinger(fd: number): number;
   /** getsockname into <sa>; returns the address length. */
   getsockname(fd: number, sa: Buffer): number;
   getpeername(fd: number, sa: Buffer): number;

@@ -61,6 +61,12 @@ const RULES = [
     why: "the same non-blocking socket in one syscall instead of two (Linux's SOCK_NONBLOCK); F_SETFL ignores the access mode bits, which strace only echoes from the caller's value.",
   },
   {
+    name: "shutw-fix",
+    kind: "intended",
+    what: "drops a shutdown(F, SHUT_WR) on a socket that has already read its end (a recv() that returned 0)",
+    why: "HAProxy 1.8.1 fixed conn_sock_shutw() (\"BUG/MAJOR: connection: refine the situations where we don't send shutw()\"): no shutdown once the peer's close was read, and a real one on every clean close. hapoll keeps the fix; 1.8.0 still shuts a socket it is about to close after the peer closed it.",
+  },
+  {
     name: "fd-names",
     kind: "mask",
     what: "renames sockets F1, F2, ... in order of creation (a reused number gets a new name); the poller fd is not shown",
@@ -222,6 +228,7 @@ function normalise(text, opts = {}) {
   calls = calls.slice(start);
 
   const names = new Map(); // fd number -> Fn
+  const readEnd = new Set(); // Fn of sockets that read their end (rule shutw-fix)
   let next = 1;
   let pollerFd = null;
   const out = []; // { text, wait: bool, empty: bool, nonzero: bool }
@@ -432,6 +439,10 @@ function normalise(text, opts = {}) {
           drop("proxy-fds-only");
           break;
         }
+        if (a[1] === "SHUT_WR" && readEnd.has(n)) {
+          drop("shutw-fix");
+          break;
+        }
         out.push({ text: `${c.name}(${n}, ${a[1]}) = ${retStr(c)}` });
         break;
       }
@@ -458,6 +469,7 @@ function normalise(text, opts = {}) {
           break;
         }
         const base = c.name === "recvfrom" ? "recv" : c.name === "sendto" ? "send" : c.name;
+        if (base === "recv" && c.ret === 0) readEnd.add(n);
         const flags = base === "recv" || base === "send" ? `, ${a[3]}` : "";
         stats.addresses++;
         out.push({ text: `${base}(${n}, ${a[2]}${flags}) = ${retStr(c)}` });

@@ -57,7 +57,8 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   const xfd = findCompatibleFd(l);
   if (xfd >= 0) return reuseListenerFd(l, xfd);
   const proto = protoByFamily(l.family);
-  const fd = native.socket(proto.family, C.SOCK_STREAM, 0);
+  const tcp = l.family !== "unix";
+  const fd = native.socket(proto.family, C.SOCK_STREAM, tcp ? C.IPPROTO_TCP : 0);
   if (fd < 0) return "cannot create listening socket";
   if (fd >= global.maxsock) {
     native.close(fd);
@@ -70,9 +71,17 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   let bindAddr = l.addr;
   let bindLen = l.addrLen;
   let tempName = "";
-  if (l.family !== "unix") {
+  if (tcp) {
+    // HAProxy: tcp_bind_listener()'s options, in its order: the address may be reused, no linger
+    // left over, SO_REUSEPORT, and on Linux no user timeout, no deferred accept, no fast open.
     native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+    native.resetLinger(fd);
     if (opts.reuseport && C.SO_REUSEPORT >= 0) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEPORT, 1);
+    if (C.TCP_USER_TIMEOUT >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_USER_TIMEOUT, 0);
+    if (C.TCP_DEFER_ACCEPT >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_DEFER_ACCEPT, 0);
+    if (C.TCP_FASTOPEN >= 0 && native.getsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN) > 0) {
+      native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN, 0);
+    }
     if (l.family === "ipv6") native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
   } else if (!l.unixPath.startsWith("\0")) {
     // HAProxy: uxst_bind_listener() binds "<path>.<pid>.tmp" and renames it over <path>, so a
@@ -109,11 +118,14 @@ export function bindListener(l: Listener, opts: BindOptions): string {
       return `cannot switch final and temporary UNIX sockets (${(e as Error).message})`;
     }
   }
+  // HAProxy asks whether the socket already listens (an inherited one may) before listen().
+  if (tcp) native.getsockoptInt(fd, C.SOL_SOCKET, C.SO_ACCEPTCONN);
   r = native.listen(fd, l.backlog);
   if (r < 0) {
     native.close(fd);
     return `cannot listen to socket (${sysErr(r)})`;
   }
+  if (tcp && C.TCP_QUICKACK >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_QUICKACK, 1);
   l.fd = fd;
   l.setState(LI_LISTEN);
   fdInsert(fd, l, listenerAccept);

@@ -164,6 +164,23 @@ epoll_wait(3, [], 200, 1000) = 0
     expect(parseLine("--- SIGUSR1 {si_signo=SIGUSR1} ---")).toBeNull();
   });
 
+  it("shutw-fix drops a SHUT_WR only on a socket that already read its end", () => {
+    const trace = [
+      "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 4",
+      "bind(4, {sa_family=AF_INET, sin_port=htons(1000), sin_addr=inet_addr(\"127.0.0.1\")}, 16) = 0",
+      "listen(4, 10) = 0",
+      "accept4(4, NULL, NULL, SOCK_NONBLOCK) = 5",
+      "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = 6",
+      "recvfrom(6, \"\", 16384, 0, NULL, NULL) = 0",
+      "shutdown(5, SHUT_WR) = 0",
+      "shutdown(6, SHUT_WR) = 0",
+      "close(6) = 0",
+    ].join("\n");
+    const { lines, stats } = normalise(trace, {});
+    expect(lines.filter((l: string) => l.startsWith("shutdown("))).toEqual(["shutdown(F2, SHUT_WR) = 0"]);
+    expect(stats["shutw-fix"]).toBe(1);
+  });
+
   it("docs/fidelity.md lists exactly the rules the normaliser applies", () => {
     const doc = fs.readFileSync(path.join(__dirname, "../../docs/fidelity.md"), "utf8");
     const listed = [...doc.matchAll(/^\| `([a-z0-9-]+)` \|/gm)].map((m) => m[1]);

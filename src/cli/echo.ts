@@ -9,7 +9,6 @@ import {
   fdtab, fdInsert, fdDelete, fdWantRecv, fdStopRecv, fdWantSend, fdStopSend, fdCantRecv, fdCantSend,
   fdMayRecv, fdMaySend,
 } from "../core/fd";
-import { global } from "../core/global";
 import { str2saRange, isParseError } from "../config/address";
 
 const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
@@ -85,7 +84,7 @@ export function echoAccept(fd: number): void {
       return;
     }
     if (cfd < 0) return;
-    if (cfd >= global.maxsock) {
+    if (cfd >= fdtab.maxsock) {
       native.close(cfd);
       continue;
     }

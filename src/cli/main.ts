@@ -480,8 +480,14 @@ function getNofile(): [number, number] {
   return [a[0], a[1]];
 }
 
-/** Node itself holds fds (stdio, libuv's epoll and pipes): keep room for them in fdtab. */
+/**
+ * Node itself holds fds (stdio, libuv's epoll fd, pipes, eventfds: about 20) below hapoll's first
+ * one. fdtab and RLIMIT_NOFILE make room for them; global.maxsock does not count them (see
+ * global.runtimeFds).
+ */
 const NODE_FD_RESERVE = 64;
+/** HAProxy 1.8 init(): "global.maxsock = 10; reserve 10 fds ; will be incremented by socket eaters". */
+const MAXSOCK_RESERVE = 10;
 
 /**
  * HAProxy's -D. Node cannot fork() safely (it runs threads), so the command starts itself again,
@@ -610,12 +616,16 @@ export function main(argv: string[]): number | null {
   const [soft, hard] = getNofile();
   // HAProxy: each health check adds one to maxsock (do_health_check_init()).
   const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.filter((sc) => sc.check).length, 0);
-  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + nChecks + NODE_FD_RESERVE;
+  // HAProxy 1.8: the 10 reserved fds (its log sockets come out of them, hence no count for `log`),
+  // one per listener (cfg_parse_listen()), one per check (server.c), the stats sockets' (cli.c
+  // and init()). The echo listeners are hapoll's own and count like listeners.
+  const extra = MAXSOCK_RESERVE + nListeners + o.echo.length + statsSocketFds(g) + nChecks;
+  global.runtimeFds = NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
     const lim = g.ulimitN || (Number.isFinite(hard) ? hard : soft);
-    global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra) / 2)));
+    global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra - global.runtimeFds) / 2)));
     if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
   }
   global.maxsock = 2 * global.maxconn + extra;
@@ -623,7 +633,8 @@ export function main(argv: string[]): number | null {
   const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
   global.maxpipes = usesSplice ? Math.max(1, Math.floor(global.maxconn / 4)) : 0;
   global.maxsock += 2 * global.maxpipes;
-  const wantFds = g.ulimitN || global.maxsock;
+  // HAProxy sets RLIMIT_NOFILE to maxsock; Node's own fds come on top of it here.
+  const wantFds = g.ulimitN || global.maxsock + global.runtimeFds;
   if (wantFds > soft) {
     const r = native.setNofile(Math.min(wantFds, hard), hard);
     if (r < 0 || wantFds > hard) {

@@ -66,7 +66,10 @@ export type IoCb = (fd: number) => void;
  * fd_nbupdt, maxfd. One object with a stable shape, so that hot-path reads are plain field loads.
  */
 export interface FdTab {
-  /** Size of every array: HAProxy global.maxsock. */
+  /**
+   * Size of every array, the bound of fd numbers (HAProxy: global.maxsock, which is also its
+   * fdtab's size; here global.maxsock + global.runtimeFds, see fdtabSize() in poller.ts).
+   */
   maxsock: number;
   /** Highest fd in use + 1. */
   maxfd: number;

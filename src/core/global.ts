@@ -13,8 +13,18 @@ export const MAX_POLL_EVENTS = 200;
 
 /** HAProxy: struct global, the parts hapoll uses. */
 export const global = {
-  /** Highest number of fds the process may hold: the size of fdtab. */
+  /**
+   * HAProxy: global.maxsock: the fds the configuration may need (10 for the process itself, one
+   * per listener and health check, two per connection and pipe, the stats sockets'). fdtab is this
+   * plus runtimeFds (see initPollers()).
+   */
   maxsock: 0,
+  /**
+   * The fds Node itself holds below hapoll's first one (stdio, libuv's epoll fd, pipes, eventfds;
+   * ~20). HAProxy has no such thing: they are not counted in maxsock (so that `show info` and the
+   * select test see HAProxy's figure) but fdtab is made that much larger so that fd numbers fit.
+   */
+  runtimeFds: 0,
   /** Global connection limit. */
   maxconn: 0,
   /** The maxconn the process started with (`show info`'s Hard_maxconn). HAProxy: global.hardmaxconn. */

@@ -8,7 +8,7 @@
  * fdUpdateEvents(). The native backend (native/ev_*.cc) only applies changes and waits, so the
  * kernel API's quirks (EPOLL*, POLL*, fd_set, EVFILT_*) never reach TypeScript.
  */
-import { native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
+import { native, C, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
 import { performance } from "node:perf_hooks";
 import { clock, measureIdle, updateDate } from "./clock";
 import {
@@ -91,17 +91,25 @@ export class NativeBackedPoller implements Poller {
   }
 
   init(): boolean {
-    const np = new native.NativePoller(this.name, global.maxsock);
+    // HAProxy 1.8's _do_init() of select fails when global.maxsock > FD_SETSIZE: the same figure
+    // as its test, so a config that HAProxy runs with select runs here too. The backend itself is
+    // sized for fdtab (maxsock + the runtime's fds, see fdtabSize()).
+    if (native.pollerTest(this.name, global.maxsock) !== 0) {
+      this.pref = 0;
+      return false;
+    }
+    const size = fdtab.maxsock;
+    const np = new native.NativePoller(this.name, size);
     if (np.init() < 0) {
       this.pref = 0;
       return false;
     }
     this.np = np;
     // One change triple per fd at most: the update list holds each fd once (see fd.ts).
-    this.changes = new Int32Array(3 * global.maxsock);
+    this.changes = new Int32Array(3 * size);
     // epoll/kqueue return at most maxpollevents per wait (HAProxy's tune.maxpollevents); poll and
     // select have scanned every fd anyway and report them all, as HAProxy's do.
-    this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? global.maxsock : global.maxpollevents));
+    this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? size : global.maxpollevents));
     return true;
   }
 
@@ -207,17 +215,28 @@ function wireFdOps(p: Poller): void {
 }
 
 /**
- * HAProxy: init_pollers(). Size fdtab for global.maxsock, then try the pollers by decreasing
- * preference (the first registered wins a tie); a poller whose init fails gets pref 0 and the next
+ * How many fd numbers fdtab covers with poller <name>: HAProxy's global.maxsock plus the fds Node
+ * holds (global.runtimeFds), which take the lowest numbers. select() cannot describe an fd at or
+ * above FD_SETSIZE, so with it the table stops there: a later fd then takes the "reached system FD
+ * limit" path of the accept/connect code instead of being passed to select().
+ */
+export function fdtabSize(name: string): number {
+  const n = global.maxsock + global.runtimeFds;
+  return name === "select" ? Math.min(n, C.FD_SETSIZE) : n;
+}
+
+/**
+ * HAProxy: init_pollers(). Try the pollers by decreasing preference (the first registered wins a
+ * tie), sizing fdtab for each (fdtabSize()); a poller whose init fails gets pref 0 and the next
  * one is tried. Returns the chosen poller, or null ("No polling mechanism available.").
  */
 export function initPollers(): Poller | null {
   registerPollers();
-  initFdtab(global.maxsock);
   for (;;) {
     let bp: Poller | null = null;
     for (const p of registry.pollers) if (!bp || p.pref > bp.pref) bp = p;
     if (!bp || bp.pref === 0) return null;
+    initFdtab(fdtabSize(bp.name));
     if (bp.init()) {
       registry.cur = bp;
       wireFdOps(bp);

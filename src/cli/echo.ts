@@ -9,6 +9,7 @@ import {
   fdtab, fdInsert, fdDelete, fdWantRecv, fdStopRecv, fdWantSend, fdStopSend, fdCantRecv, fdCantSend,
   fdMayRecv, fdMaySend,
 } from "../core/fd";
+import { global } from "../core/global";
 import { str2saRange, isParseError } from "../config/address";
 
 const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
@@ -84,7 +85,7 @@ export function echoAccept(fd: number): void {
       return;
     }
     if (cfd < 0) return;
-    if (cfd >= fdtab.maxsock) {
+    if (cfd >= global.maxsock) {
       native.close(cfd);
       continue;
     }

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { native, C } from "../native";
 import { clock, updateDate } from "../core/clock";
 import { fdtab, fdStateString } from "../core/fd";
-import { counters, global, MAX_POLL_EVENTS } from "../core/global";
+import { counters, global, haproxyMaxsock, MAX_POLL_EVENTS } from "../core/global";
 import { runPollLoop } from "../core/loop";
 import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
 import { signalRegisterFct } from "../core/signal";
@@ -482,8 +482,8 @@ function getNofile(): [number, number] {
 
 /**
  * Node itself holds fds (stdio, libuv's epoll fd, pipes, eventfds: about 20) below hapoll's first
- * one. fdtab and RLIMIT_NOFILE make room for them; global.maxsock does not count them (see
- * global.runtimeFds).
+ * one. global.maxsock (fdtab, RLIMIT_NOFILE) makes room for them; HAProxy's figure leaves them out
+ * (global.runtimeFds, haproxyMaxsock()).
  */
 const NODE_FD_RESERVE = 64;
 /** HAProxy 1.8 init(): "global.maxsock = 10; reserve 10 fds ; will be incremented by socket eaters". */
@@ -632,16 +632,19 @@ export function main(argv: string[]): number | null {
   // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
   const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
   global.maxpipes = usesSplice ? Math.max(1, Math.floor(global.maxconn / 4)) : 0;
-  global.maxsock += 2 * global.maxpipes;
-  // HAProxy sets RLIMIT_NOFILE to maxsock; Node's own fds come on top of it here.
-  const wantFds = g.ulimitN || global.maxsock + global.runtimeFds;
+  global.maxsock += 2 * global.maxpipes + global.runtimeFds;
+  // HAProxy sets RLIMIT_NOFILE to maxsock; Node's own fds are part of it here.
+  const wantFds = g.ulimitN || global.maxsock;
   if (wantFds > soft) {
     const r = native.setNofile(Math.min(wantFds, hard), hard);
     if (r < 0 || wantFds > hard) {
       logWarningLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot raise FD limit to ${wantFds}, limit is ${Math.min(soft, hard) === soft && r < 0 ? soft : hard}.`);
     }
   }
-  if (g.ulimitN) global.maxsock = Math.min(global.maxsock, g.ulimitN);
+  if (g.ulimitN && g.ulimitN < global.maxsock) {
+    global.runtimeFds = Math.max(0, global.runtimeFds - (global.maxsock - g.ulimitN));
+    global.maxsock = g.ulimitN;
+  }
 
   if (o.noEpoll || g.noepoll) disablePoller("epoll");
   if (o.noKqueue || g.nokqueue) disablePoller("kqueue");
@@ -655,7 +658,7 @@ export function main(argv: string[]): number | null {
       "  in order to support other polling systems (poll, epoll, kqueue) or reduce the\n" +
       "  global maxconn setting to accommodate the system's limitation. For reference,\n" +
       `  FD_SETSIZE=${C.FD_SETSIZE} on this system, global.maxconn=${global.maxconn} resulting in a maximum of\n` +
-      `  ${global.maxsock} file descriptors. You should thus reduce global.maxconn by ${Math.ceil((global.maxsock - C.FD_SETSIZE) / 2)}. Also,\n` +
+      `  ${haproxyMaxsock()} file descriptors. You should thus reduce global.maxconn by ${Math.ceil((haproxyMaxsock() - C.FD_SETSIZE) / 2)}. Also,\n` +
       "  check build settings using 'hapoll -vv'.\n");
     return 1;
   }
@@ -740,7 +743,7 @@ export function main(argv: string[]): number | null {
     delete process.env.HAPOLL_DAEMON_READY;
   }
   if (worker) workerReady();
-  if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
+  if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${haproxyMaxsock()}.`);
   logState.starting = false;
   updateDate();
   runPollLoop();

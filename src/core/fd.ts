@@ -66,10 +66,7 @@ export type IoCb = (fd: number) => void;
  * fd_nbupdt, maxfd. One object with a stable shape, so that hot-path reads are plain field loads.
  */
 export interface FdTab {
-  /**
-   * Size of every array, the bound of fd numbers (HAProxy: global.maxsock, which is also its
-   * fdtab's size; here global.maxsock + global.runtimeFds, see fdtabSize() in poller.ts).
-   */
+  /** Size of every array: HAProxy global.maxsock. */
   maxsock: number;
   /** Highest fd in use + 1. */
   maxfd: number;

@@ -14,15 +14,14 @@ export const MAX_POLL_EVENTS = 200;
 /** HAProxy: struct global, the parts hapoll uses. */
 export const global = {
   /**
-   * HAProxy: global.maxsock: the fds the configuration may need (10 for the process itself, one
-   * per listener and health check, two per connection and pipe, the stats sockets'). fdtab is this
-   * plus runtimeFds (see initPollers()).
+   * The bound of fd numbers and fdtab's size, what HAProxy's code uses global.maxsock for: HAProxy's
+   * own figure (haproxyMaxsock()) plus runtimeFds.
    */
   maxsock: 0,
   /**
-   * The fds Node itself holds below hapoll's first one (stdio, libuv's epoll fd, pipes, eventfds;
-   * ~20). HAProxy has no such thing: they are not counted in maxsock (so that `show info` and the
-   * select test see HAProxy's figure) but fdtab is made that much larger so that fd numbers fit.
+   * The part of maxsock kept for the fds Node itself holds below hapoll's first one (stdio, libuv's
+   * epoll fd, pipes, eventfds: about 20). HAProxy has no such thing, so `show info`, the messages
+   * and the select poller's test leave it out (haproxyMaxsock()).
    */
   runtimeFds: 0,
   /** Global connection limit. */
@@ -44,6 +43,15 @@ export const global = {
   quiet: false,
   verbose: false,
 };
+
+/**
+ * HAProxy 1.8's global.maxsock for the same configuration: 10 for the process itself, one per
+ * listener and health check, two per connection and pipe, the stats sockets' (init(), cfgparse.c,
+ * cli.c, server.c). What `show info` reports and what the select poller's test compares.
+ */
+export function haproxyMaxsock(): number {
+  return global.maxsock - global.runtimeFds;
+}
 
 /** HAProxy's counters of live things. */
 export const counters = {

@@ -15,7 +15,7 @@ import {
   fdtab, fdOps, fdComputeNewPolledStatus, fdUpdateEvents, initFdtab,
   FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_POLLED_RW, FD_F_NEW, FD_F_UPDATED, FD_F_CLONED,
 } from "./fd";
-import { global, MAX_DELAY_MS, SCHEDULER_RESOLUTION } from "./global";
+import { global, haproxyMaxsock, MAX_DELAY_MS, SCHEDULER_RESOLUTION } from "./global";
 import { tickIsExpired, tickRemain } from "./ticks";
 
 /** HAProxy: HAP_POLL_F_RDHUP: the poller reports the peer's shutdown as HUP. */
@@ -31,7 +31,7 @@ export interface Poller {
   pref: number;
   /** HAP_POLL_F_*. */
   flags: number;
-  /** Can this poller work with the current global.maxsock? HAProxy: p->test. */
+  /** Can this poller work with HAProxy's maxsock (haproxyMaxsock())? HAProxy: p->test. */
   test(): boolean;
   /** HAProxy: p->init. False on failure (the registry then tries the next one). */
   init(): boolean;
@@ -87,18 +87,25 @@ export class NativeBackedPoller implements Poller {
   }
 
   test(): boolean {
-    return native.pollerTest(this.name, global.maxsock) === 0;
+    return native.pollerTest(this.name, haproxyMaxsock()) === 0;
   }
 
   init(): boolean {
     // HAProxy 1.8's _do_init() of select fails when global.maxsock > FD_SETSIZE: the same figure
-    // as its test, so a config that HAProxy runs with select runs here too. The backend itself is
-    // sized for fdtab (maxsock + the runtime's fds, see fdtabSize()).
-    if (native.pollerTest(this.name, global.maxsock) !== 0) {
+    // as its test, so a config that HAProxy runs with select runs here too.
+    if (!this.test()) {
       this.pref = 0;
       return false;
     }
-    const size = fdtab.maxsock;
+    // select() cannot describe an fd at or above FD_SETSIZE: the fd bound stops there, out of the
+    // part kept for Node's fds, so that such an fd takes the "maximum connection limit" path of
+    // the accept/connect code instead of reaching select().
+    if (this.name === "select" && global.maxsock > C.FD_SETSIZE) {
+      global.runtimeFds -= global.maxsock - C.FD_SETSIZE;
+      global.maxsock = C.FD_SETSIZE;
+      initFdtab(global.maxsock);
+    }
+    const size = global.maxsock;
     const np = new native.NativePoller(this.name, size);
     if (np.init() < 0) {
       this.pref = 0;
@@ -215,28 +222,17 @@ function wireFdOps(p: Poller): void {
 }
 
 /**
- * How many fd numbers fdtab covers with poller <name>: HAProxy's global.maxsock plus the fds Node
- * holds (global.runtimeFds), which take the lowest numbers. select() cannot describe an fd at or
- * above FD_SETSIZE, so with it the table stops there: a later fd then takes the "reached system FD
- * limit" path of the accept/connect code instead of being passed to select().
- */
-export function fdtabSize(name: string): number {
-  const n = global.maxsock + global.runtimeFds;
-  return name === "select" ? Math.min(n, C.FD_SETSIZE) : n;
-}
-
-/**
- * HAProxy: init_pollers(). Try the pollers by decreasing preference (the first registered wins a
- * tie), sizing fdtab for each (fdtabSize()); a poller whose init fails gets pref 0 and the next
+ * HAProxy: init_pollers(). Size fdtab for global.maxsock, then try the pollers by decreasing
+ * preference (the first registered wins a tie); a poller whose init fails gets pref 0 and the next
  * one is tried. Returns the chosen poller, or null ("No polling mechanism available.").
  */
 export function initPollers(): Poller | null {
   registerPollers();
+  initFdtab(global.maxsock);
   for (;;) {
     let bp: Poller | null = null;
     for (const p of registry.pollers) if (!bp || p.pref > bp.pref) bp = p;
     if (!bp || bp.pref === 0) return null;
-    initFdtab(fdtabSize(bp.name));
     if (bp.init()) {
       registry.cur = bp;
       wireFdOps(bp);

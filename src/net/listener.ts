@@ -318,8 +318,7 @@ export function listenerAccept(fd: number): void {
       fdDoneRecv(fd);
       return;
     }
-    // HAProxy compares with global.maxsock, its fdtab's size; here fdtab also covers Node's fds.
-    if (cfd >= fdtab.maxsock) {
+    if (cfd >= global.maxsock) {
       sendLog(p.cfg.logs, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
       native.close(cfd);
       limitGlobally(l, tickAdd(clock.nowMs, 1000));

@@ -537,12 +537,13 @@ function levelOf(s: StatsSocketConfig): number {
 }
 
 /**
- * The fds the stats sockets may use, for maxsock: each listener's own and its maxconn, plus the
- * frontend's maxconn once (HAProxy: stats_parse_global() and init() add the same).
+ * The fds the stats sockets may use, for maxsock: each listener's maxconn, plus the frontend's
+ * maxconn once (HAProxy 1.8: stats_parse_global() adds l->maxconn per listener, not the listener
+ * itself, and init() adds stats_fe->maxconn).
  */
 export function statsSocketFds(g: GlobalConfig): number {
   const n = g.statsSockets.length;
-  return n ? n * (1 + STATS_FE_MAXCONN) + STATS_FE_MAXCONN : 0;
+  return n ? n * STATS_FE_MAXCONN + STATS_FE_MAXCONN : 0;
 }
 
 /** HAProxy: alloc_stats_fe(): the "GLOBAL" frontend (id 0) that owns the stats sockets. */

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { native, C } from "../native";
 import { clock, updateDate } from "../core/clock";
 import { fdtab, fdStateString } from "../core/fd";
-import { counters, global, MAX_POLL_EVENTS, MIN_RECV_AT_ONCE_ENOUGH } from "../core/global";
+import { counters, global, haproxyMaxsock, MAX_POLL_EVENTS, MIN_RECV_AT_ONCE_ENOUGH } from "../core/global";
 import { runPollLoop } from "../core/loop";
 import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
 import { signalRegisterFct } from "../core/signal";
@@ -498,8 +498,14 @@ function getNofile(): [number, number] {
   return [a[0], a[1]];
 }
 
-/** Node itself holds fds (stdio, libuv's epoll and pipes): keep room for them in fdtab. */
+/**
+ * Node itself holds fds (stdio, libuv's epoll fd, pipes, eventfds: about 20) below hapoll's first
+ * one. global.maxsock (fdtab, RLIMIT_NOFILE) makes room for them; HAProxy's figure leaves them out
+ * (global.runtimeFds, haproxyMaxsock()).
+ */
 const NODE_FD_RESERVE = 64;
+/** HAProxy 1.8 init(): "global.maxsock = 10; reserve 10 fds ; will be incremented by socket eaters". */
+const MAXSOCK_RESERVE = 10;
 
 /**
  * HAProxy's -D. Node cannot fork() safely (it runs threads), so the command starts itself again,
@@ -661,19 +667,24 @@ export function main(argv: string[]): number | null {
   const [soft, hard] = getNofile();
   // HAProxy: each health check adds one to maxsock (do_health_check_init()).
   const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.filter((sc) => sc.check).length, 0);
-  const extra = nListeners + o.echo.length + statsSocketFds(g) + g.logs.length + nChecks + NODE_FD_RESERVE;
+  // HAProxy 1.8: the 10 reserved fds (its log sockets come out of them, hence no count for `log`),
+  // one per listener (cfg_parse_listen()), one per check (server.c), the stats sockets' (cli.c
+  // and init()). The echo listeners are hapoll's own and count like listeners.
+  const extra = MAXSOCK_RESERVE + nListeners + o.echo.length + statsSocketFds(g) + nChecks;
+  global.runtimeFds = NODE_FD_RESERVE;
   if (o.maxconn) global.maxconn = o.maxconn;
   else if (g.maxconn) global.maxconn = g.maxconn;
   else {
     const lim = g.ulimitN || (Number.isFinite(hard) ? hard : soft);
-    global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra) / 2)));
+    global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra - global.runtimeFds) / 2)));
     if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
   }
   global.maxsock = 2 * global.maxconn + extra;
   // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
   const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
   global.maxpipes = usesSplice ? Math.max(1, Math.floor(global.maxconn / 4)) : 0;
-  global.maxsock += 2 * global.maxpipes;
+  global.maxsock += 2 * global.maxpipes + global.runtimeFds;
+  // HAProxy sets RLIMIT_NOFILE to maxsock; Node's own fds are part of it here.
   const wantFds = g.ulimitN || global.maxsock;
   if (wantFds > soft) {
     const r = native.setNofile(Math.min(wantFds, hard), hard);
@@ -681,7 +692,10 @@ export function main(argv: string[]): number | null {
       logWarningLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot raise FD limit to ${wantFds}, limit is ${Math.min(soft, hard) === soft && r < 0 ? soft : hard}.`);
     }
   }
-  if (g.ulimitN) global.maxsock = Math.min(global.maxsock, g.ulimitN);
+  if (g.ulimitN && g.ulimitN < global.maxsock) {
+    global.runtimeFds = Math.max(0, global.runtimeFds - (global.maxsock - g.ulimitN));
+    global.maxsock = g.ulimitN;
+  }
 
   if (o.noEpoll || g.noepoll) disablePoller("epoll");
   if (o.noKqueue || g.nokqueue) disablePoller("kqueue");
@@ -695,7 +709,7 @@ export function main(argv: string[]): number | null {
       "  in order to support other polling systems (poll, epoll, kqueue) or reduce the\n" +
       "  global maxconn setting to accommodate the system's limitation. For reference,\n" +
       `  FD_SETSIZE=${C.FD_SETSIZE} on this system, global.maxconn=${global.maxconn} resulting in a maximum of\n` +
-      `  ${global.maxsock} file descriptors. You should thus reduce global.maxconn by ${Math.ceil((global.maxsock - C.FD_SETSIZE) / 2)}. Also,\n` +
+      `  ${haproxyMaxsock()} file descriptors. You should thus reduce global.maxconn by ${Math.ceil((haproxyMaxsock() - C.FD_SETSIZE) / 2)}. Also,\n` +
       "  check build settings using 'hapoll -vv'.\n");
     return 1;
   }
@@ -793,7 +807,7 @@ export function main(argv: string[]): number | null {
     delete process.env.HAPOLL_DAEMON_READY;
   }
   if (worker) workerReady();
-  if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${global.maxsock}.`);
+  if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${haproxyMaxsock()}.`);
   logState.starting = false;
   updateDate();
   runPollLoop();

@@ -16,7 +16,7 @@ import * as os from "node:os";
 import { native } from "../native";
 import { clock } from "../core/clock";
 import { readFreqCtr, swrateAvg, TIME_STATS_SAMPLES } from "../core/freq_ctr";
-import { counters, global } from "../core/global";
+import { counters, global, haproxyMaxsock } from "../core/global";
 import { sched, taskInRq } from "../core/task";
 import { protoByFamily } from "../net/proto_tcp";
 import { bufPool } from "../proxy/buffer";
@@ -212,7 +212,7 @@ export function fillInfo(): [string, StatField][] {
     PoolUsed_MB: Math.floor((bufPool.used * bufPool.size) / mb),
     PoolFailed: 0,
     "Ulimit-n": ulimit,
-    Maxsock: global.maxsock,
+    Maxsock: haproxyMaxsock(),
     Maxconn: global.maxconn,
     Hard_maxconn: global.hardmaxconn || global.maxconn,
     CurrConns: counters.actconn,

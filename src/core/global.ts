@@ -17,8 +17,17 @@ export const MAX_POLL_EVENTS = 200;
 
 /** HAProxy: struct global, the parts hapoll uses. */
 export const global = {
-  /** Highest number of fds the process may hold: the size of fdtab. */
+  /**
+   * The bound of fd numbers and fdtab's size, what HAProxy's code uses global.maxsock for: HAProxy's
+   * own figure (haproxyMaxsock()) plus runtimeFds.
+   */
   maxsock: 0,
+  /**
+   * The part of maxsock kept for the fds Node itself holds below hapoll's first one (stdio, libuv's
+   * epoll fd, pipes, eventfds: about 20). HAProxy has no such thing, so `show info`, the messages
+   * and the select poller's test leave it out (haproxyMaxsock()).
+   */
+  runtimeFds: 0,
   /** Global connection limit. */
   maxconn: 0,
   /** The maxconn the process started with (`show info`'s Hard_maxconn). HAProxy: global.hardmaxconn. */
@@ -48,6 +57,15 @@ export const global = {
   quiet: false,
   verbose: false,
 };
+
+/**
+ * HAProxy 1.8's global.maxsock for the same configuration: 10 for the process itself, one per
+ * listener and health check, two per connection and pipe, the stats sockets' (init(), cfgparse.c,
+ * cli.c, server.c). What `show info` reports and what the select poller's test compares.
+ */
+export function haproxyMaxsock(): number {
+  return global.maxsock - global.runtimeFds;
+}
 
 /** HAProxy's counters of live things. */
 export const counters = {

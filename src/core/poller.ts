@@ -8,14 +8,14 @@
  * fdUpdateEvents(). The native backend (native/ev_*.cc) only applies changes and waits, so the
  * kernel API's quirks (EPOLL*, POLL*, fd_set, EVFILT_*) never reach TypeScript.
  */
-import { native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
+import { native, C, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
 import { performance } from "node:perf_hooks";
 import { clock, measureIdle, updateDate } from "./clock";
 import {
   fdtab, fdOps, fdComputeNewPolledStatus, fdUpdateEvents, initFdtab,
   FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_POLLED_RW, FD_F_NEW, FD_F_UPDATED, FD_F_CLONED,
 } from "./fd";
-import { global, MAX_DELAY_MS, SCHEDULER_RESOLUTION } from "./global";
+import { global, haproxyMaxsock, MAX_DELAY_MS, SCHEDULER_RESOLUTION } from "./global";
 import { tickIsExpired, tickRemain } from "./ticks";
 
 /** HAProxy: HAP_POLL_F_RDHUP: the poller reports the peer's shutdown as HUP. */
@@ -31,7 +31,7 @@ export interface Poller {
   pref: number;
   /** HAP_POLL_F_*. */
   flags: number;
-  /** Can this poller work with the current global.maxsock? HAProxy: p->test. */
+  /** Can this poller work with HAProxy's maxsock (haproxyMaxsock())? HAProxy: p->test. */
   test(): boolean;
   /** HAProxy: p->init. False on failure (the registry then tries the next one). */
   init(): boolean;
@@ -87,21 +87,36 @@ export class NativeBackedPoller implements Poller {
   }
 
   test(): boolean {
-    return native.pollerTest(this.name, global.maxsock) === 0;
+    return native.pollerTest(this.name, haproxyMaxsock()) === 0;
   }
 
   init(): boolean {
-    const np = new native.NativePoller(this.name, global.maxsock);
+    // HAProxy 1.8's _do_init() of select fails when global.maxsock > FD_SETSIZE: the same figure
+    // as its test, so a config that HAProxy runs with select runs here too.
+    if (!this.test()) {
+      this.pref = 0;
+      return false;
+    }
+    // select() cannot describe an fd at or above FD_SETSIZE: the fd bound stops there, out of the
+    // part kept for Node's fds, so that such an fd takes the "maximum connection limit" path of
+    // the accept/connect code instead of reaching select().
+    if (this.name === "select" && global.maxsock > C.FD_SETSIZE) {
+      global.runtimeFds -= global.maxsock - C.FD_SETSIZE;
+      global.maxsock = C.FD_SETSIZE;
+      initFdtab(global.maxsock);
+    }
+    const size = global.maxsock;
+    const np = new native.NativePoller(this.name, size);
     if (np.init() < 0) {
       this.pref = 0;
       return false;
     }
     this.np = np;
     // One change triple per fd at most: the update list holds each fd once (see fd.ts).
-    this.changes = new Int32Array(3 * global.maxsock);
+    this.changes = new Int32Array(3 * size);
     // epoll/kqueue return at most maxpollevents per wait (HAProxy's tune.maxpollevents); poll and
     // select have scanned every fd anyway and report them all, as HAProxy's do.
-    this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? global.maxsock : global.maxpollevents));
+    this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? size : global.maxpollevents));
     return true;
   }
 

@@ -12,7 +12,7 @@
  * or frontend maxconn reached, or out of fds) and PAUSED stop reading. A listener waiting for a
  * slot sits in a queue (global or its frontend's) and is resumed when a connection ends.
  */
-import { native } from "../native";
+import { native, FD_POLL_HUP } from "../native";
 import { clock } from "../core/clock";
 import { fdtab, fdStopRecv, fdWantRecv, fdCantRecv, fdDoneRecv, fdDelete } from "../core/fd";
 import { counters, global } from "../core/global";
@@ -21,7 +21,7 @@ import { Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { Proxy } from "../proxy/server";
 import type { BindConfig } from "../config/types";
-import { logAlertLine } from "../proxy/log";
+import { sendLog, LOG_EMERG } from "../proxy/log";
 
 /** HAProxy: LI_* listener states, in HAProxy's order. */
 export const LI_NEW = 0;
@@ -238,9 +238,13 @@ function getQueueTask(): Task {
   return queueTask;
 }
 
-/** Messages of the resource shortage cases, as HAProxy logs them. */
-function logLimit(l: Listener, what: string): void {
-  logAlertLine(`Proxy ${l.proxy.id} reached ${what} limit (maxsock=${global.maxsock}). Please check 'ulimit-n' and restart.`);
+/**
+ * HAProxy: listener_accept()'s transient_error / wait_expire: pause <l> in the global queue and let
+ * the queue task resume it at <expire> (100 ms after a resource shortage).
+ */
+function limitGlobally(l: Listener, expire: number): void {
+  limitListener(l, globalListenerQueue, "global");
+  taskSchedule(getQueueTask(), expire);
 }
 
 const errno = require("node:os").constants.errno as Record<string, number>;
@@ -256,10 +260,11 @@ const E_NOMEM = -errno.ENOMEM;
 const acceptAddr = Buffer.alloc(128);
 
 /**
- * HAProxy: listener_accept(), the iocb of listening fds. Accept up to maxaccept connections,
- * stopping (and queueing the listener) when a limit is reached: the listener's own maxconn (FULL),
- * the global maxconn or the frontend's maxconn (LIMITED), or a shortage of fds or memory
- * (LIMITED, retried 100 ms later). Never spins, never dies.
+ * HAProxy: listener_accept() (1.8 src/listener.c), the iocb of listening fds. Accept up to
+ * maxaccept connections (0: one, negative: no limit, as 1.8's unsigned l->maxaccept), stopping
+ * (and queueing the listener) when a limit is reached: the listener's own maxconn (FULL), the
+ * global maxconn or the frontend's maxconn (LIMITED), or a shortage of fds or memory (LIMITED,
+ * retried 100 ms later). Never spins, never dies.
  */
 export function listenerAccept(fd: number): void {
   const l = fdtab.owner[fd] as Listener;
@@ -269,12 +274,11 @@ export function listenerAccept(fd: number): void {
     listenerFull(l);
     return;
   }
-  let maxAccept = l.maxaccept > 0 ? l.maxaccept : 0x7fffffff;
+  let maxAccept = l.maxaccept > 0 ? l.maxaccept : l.maxaccept < 0 ? 0x7fffffff : 1;
   while (maxAccept--) {
     if (global.maxconn && counters.actconn >= global.maxconn && !l.unlimited) {
-      limitListener(l, globalListenerQueue, "global");
-      // A slot freeing resumes it at once (listenerRelease); this is the safety net HAProxy keeps.
-      taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
+      // Try again in 1 second at worst (a slot freeing resumes it at once: listenerRelease()).
+      limitGlobally(l, tickAdd(clock.nowMs, 1000));
       return;
     }
     if (p.maxconn && p.feconn >= p.maxconn) {
@@ -284,20 +288,30 @@ export function listenerAccept(fd: number): void {
     const cfd = native.accept(fd, acceptAddr);
     if (cfd < 0) {
       if (cfd === E_AGAIN) {
+        if (fdtab.ev[fd] & FD_POLL_HUP) {
+          // The listening socket may have been shut down by another process sharing it (a
+          // reload's pause): pause too, in case it comes back, and forget the sticky HUP.
+          fdtab.ev[fd] &= ~FD_POLL_HUP;
+          limitGlobally(l, tickAdd(clock.nowMs, 100));
+          return;
+        }
         fdCantRecv(fd);
         return;
       }
       if (cfd === E_INTR || cfd === E_CONNABORTED) continue;
       if (cfd === E_INVAL) {
-        // The socket was paused (shut down) by another process sharing it: retry soon.
-        limitListener(l, globalListenerQueue, "global");
-        taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 100));
+        // Accepting on a shut fd (a pause by another process, a soft stop): retry soon.
+        limitGlobally(l, tickAdd(clock.nowMs, 100));
         return;
       }
       if (cfd === E_NFILE || cfd === E_MFILE || cfd === E_NOBUFS || cfd === E_NOMEM) {
-        logLimit(l, cfd === E_NFILE ? "system FD" : cfd === E_MFILE ? "process FD" : "system memory");
-        limitListener(l, globalListenerQueue, "global");
-        taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 100));
+        // HAProxy sends these to the proxy's log servers only (send_log, not ha_alert).
+        sendLog(p.cfg.logs, LOG_EMERG, cfd === E_NFILE
+          ? `Proxy ${p.id} reached system FD limit at ${fdtab.maxfd}. Please check system tunables.`
+          : cfd === E_MFILE
+            ? `Proxy ${p.id} reached process FD limit at ${fdtab.maxfd}. Please check 'ulimit-n' and restart.`
+            : `Proxy ${p.id} reached system memory limit at ${fdtab.maxfd} sockets. Please check system tunables.`);
+        limitGlobally(l, tickAdd(clock.nowMs, 100));
         return;
       }
       // Any other error: let the poller confirm before trying again (no spinning on a bad socket).
@@ -305,10 +319,9 @@ export function listenerAccept(fd: number): void {
       return;
     }
     if (cfd >= global.maxsock) {
-      logAlertLine(`Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
+      sendLog(p.cfg.logs, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
       native.close(cfd);
-      limitListener(l, globalListenerQueue, "global");
-      taskSchedule(getQueueTask(), tickAdd(clock.nowMs, 1000));
+      limitGlobally(l, tickAdd(clock.nowMs, 1000));
       return;
     }
     if (!l.unlimited) {
@@ -319,13 +332,15 @@ export function listenerAccept(fd: number): void {
     l.nbconn++;
     const addr = Buffer.from(acceptAddr.subarray(0, 128));
     if (!l.accept(l, cfd, addr, 128)) {
+      // HAProxy: ret == 0, the connection was closed by the accept function: next one.
       native.close(cfd);
       if (!l.unlimited) counters.actconn--;
       l.nbconn--;
       continue;
     }
-    // HAProxy 1.8 counts the session after the FULL test, so the one that fills the listener is
-    // missed; hapoll counts every session.
+    // HAProxy 1.8.0 counts the session after the FULL test, so the one that fills the listener is
+    // missed; hapoll counts every accepted session, as HAProxy 1.9+ does (accept_queue_process()
+    // and listener_accept() count it right after l->accept()).
     if (!l.unlimited) {
       const n = updateFreqCtr(counters.sessPerSec, 1);
       if (n > counters.spsMax) counters.spsMax = n;
@@ -335,7 +350,8 @@ export function listenerAccept(fd: number): void {
       return;
     }
   }
-  // maxaccept exhausted: let the poller confirm there is more.
+  // maxaccept exhausted (HAProxy: "stop:"): drop the readiness so that the next accepts wait for
+  // the poller, letting the other fds run first.
   fdDoneRecv(fd);
 }
 

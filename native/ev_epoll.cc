@@ -136,8 +136,12 @@ public:
         break;
       if (errno != EINTR)
         return -errno;
-      if (hapoll_signal_pending())
+      if (hapoll_signal_pending()) {
+        /* Interrupted by the signal itself (HAProxy's EINTR): its self-pipe byte is stale now, so
+         * the next wait must not report it again. */
+        hapoll_sigpipe_drain();
         return 0;
+      }
     }
 
     int nout = 0;

@@ -178,8 +178,12 @@ public:
         return -errno;
       /* The change list is applied before the wait can be interrupted. */
       nchg_ = 0;
-      if (hapoll_signal_pending())
+      if (hapoll_signal_pending()) {
+        /* Interrupted by the signal itself (HAProxy's EINTR): its self-pipe byte is stale now, so
+         * the next wait must not report it again. */
+        hapoll_sigpipe_drain();
         return 0;
+      }
     }
 
     int nout = 0;

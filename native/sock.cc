@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <climits>
 #include <sys/time.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -291,6 +292,30 @@ Napi::Value SetLinger(const Napi::CallbackInfo &info) {
   if (setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) == -1)
     return Err(info.Env());
   return Ret(info.Env(), 0);
+}
+
+/* HAProxy: tcp_drain()'s read: discard whatever is queued without copying it (MSG_TRUNC with no
+ * buffer), falling back to a scratch buffer where the kernel wants one (EFAULT). Returns the bytes
+ * discarded, 0 at EOF, or -errno. */
+Napi::Value RecvTrunc(const Napi::CallbackInfo &info) {
+  Args a(info, "recvTrunc");
+  int fd = a.Fd(0);
+  if (!a.ok)
+    return info.Env().Undefined();
+  ssize_t r;
+  do {
+#ifdef MSG_TRUNC
+    r = recv(fd, NULL, INT_MAX, MSG_DONTWAIT | MSG_NOSIGNAL | MSG_TRUNC);
+    if (r == -1 && errno == EFAULT)
+#endif
+    {
+      static char scratch[16384];
+      r = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+  } while (r == -1 && errno == EINTR);
+  if (r == -1)
+    return Err(info.Env());
+  return Ret(info.Env(), (double)r);
 }
 
 /* HAProxy's listener linger reset (tcp_bind_listener()): read SO_LINGER and, when lingering is on
@@ -919,6 +944,7 @@ void InitSock(Napi::Env env, Napi::Object exports) {
       {"shutdown", Shutdown},       {"close", Close},
       {"getsockoptInt", GetsockoptInt}, {"setsockoptInt", SetsockoptInt},
       {"setLinger", SetLinger},     {"resetLinger", ResetLinger},
+      {"recvTrunc", RecvTrunc},
       {"getsockname", Getsockname},
       {"getpeername", Getpeername}, {"sockaddrFrom", SockaddrFrom},
       {"sockaddrInfo", SockaddrInfo}, {"resolveHost", ResolveHost},

@@ -137,6 +137,8 @@ export interface NativeBinding {
   setsockoptInt(fd: number, level: number, opt: number, value: number): number;
   /** SO_LINGER {onoff, linger}. */
   setLinger(fd: number, onoff: number, seconds: number): number;
+  /** Discard what the socket holds (recv with MSG_TRUNC); bytes discarded, 0 at EOF, or -errno. */
+  recvTrunc(fd: number): number;
   /** getsockopt(SO_LINGER), then {0, 0} when lingering is on or its delay is 0 (HAProxy's listener reset). */
   resetLinger(fd: number): number;
   /** getsockname into <sa>; returns the address length. */

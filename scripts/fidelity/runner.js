@@ -13,8 +13,10 @@ const path = require("node:path");
 
 const ROOT = path.resolve(__dirname, "../..");
 const HAPOLL = path.join(ROOT, "bin/hapoll");
-const PEER_SCRIPT = path.resolve(ROOT, "../shared/peers/build-haproxy18.sh");
-const DEFAULT_HAPROXY = "/root/.cache/hapoll-peers/haproxy-1.8.0/haproxy";
+/** Builds the reference: the shared HAProxy 1.8.0 build with 1.8.1's shutw fix (see the script). */
+const PEER_SCRIPT = path.join(__dirname, "build-reference.sh");
+const DEFAULT_HAPROXY = path.join(
+  process.env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache"), "hapoll-peers/haproxy-1.8.0-shutwfix/haproxy");
 
 /** Syscalls traced: sockets, pollers, pipes, and what can touch an fd's flags or bytes. */
 const TRACE_SET = [
@@ -42,10 +44,10 @@ function findHaproxy(build = false) {
       const p = execFileSync("bash", [PEER_SCRIPT], { encoding: "utf8", timeout: 300_000 }).trim().split("\n").pop();
       if (p && fs.existsSync(p)) return { path: p };
     } catch (e) {
-      return { path: null, reason: `building HAProxy 1.8.0 failed: ${e.message.split("\n")[0]}` };
+      return { path: null, reason: `building the HAProxy 1.8.0 reference failed: ${e.message.split("\n")[0]}` };
     }
   }
-  return { path: null, reason: `HAProxy 1.8.0 not found (set HAPROXY18, or run ${PEER_SCRIPT})` };
+  return { path: null, reason: `the HAProxy 1.8.0 reference is not built (set HAPROXY18, or run ${PEER_SCRIPT})` };
 }
 
 /** Path of strace, or null with a reason. */

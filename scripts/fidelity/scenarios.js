@@ -287,6 +287,8 @@ const SCENARIOS = [
     config: (p) => cfg(p, { listen: "    timeout queue 3000\n", servers: `    server srv1 127.0.0.1:${p.srv1} maxconn 1\n` }),
     setup: (ctx) => echo(ctx, "srv1", { delay: 100 }),
     async drive(ctx) {
+      // One event at a time, PACE apart: c0 takes the server's only slot and gets its echo; c1 and
+      // c2 queue with their request sent; each close hands the slot to the next one in the queue.
       const cs = [];
       for (let i = 0; i < 3; i++) {
         const c = ctx.client();
@@ -294,17 +296,16 @@ const SCENARIOS = [
         await ctx.sleep(PACE);
         c.write(`c${i}\n`);
         cs.push(c);
+        if (i === 0) ctx.note(`c0 got ${JSON.stringify(await c.line("\n", 5000))}`);
         await ctx.sleep(PACE);
       }
-      await Promise.all(
-        cs.map(async (c, i) => {
-          const r = await c.line("\n", 5000);
-          ctx.note(`c${i} got ${JSON.stringify(r)}`);
-          await ctx.sleep(20);
-          c.end();
-          await c.closed(3000);
-        }),
-      );
+      for (let i = 0; i < 3; i++) {
+        if (i > 0) ctx.note(`c${i} got ${JSON.stringify(await cs[i].line("\n", 5000))}`);
+        await ctx.sleep(PACE);
+        cs[i].end();
+        await cs[i].closed(3000);
+        await ctx.sleep(PACE);
+      }
     },
   },
   {

@@ -11,7 +11,7 @@ import { counters, global, haproxyMaxsock, MAX_POLL_EVENTS, MIN_RECV_AT_ONCE_ENO
 import { runPollLoop } from "../core/loop";
 import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
 import { signalRegisterFct } from "../core/signal";
-import { taskNew, taskSchedule } from "../core/task";
+import { Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import { parseConfigFiles, formatDiag } from "../config/cfgparse";
 import type { ParsedAddress, ParsedConfig, ProxyConfig } from "../config/types";
@@ -395,8 +395,19 @@ function softStop(): void {
     const msg = `Stopping ${capStr(p.cfg)} ${p.id} in 0 ms.`;
     logWarningLine(msg);
     sendLog(p.cfg.logs, LOG_WARNING, msg);
-    stopProxy(p);
+    // HAProxy: the proxy's own task (manage_proxy()) stops it once its grace time is over (hapoll
+    // has no `grace`: at once), in the next turn of the loop, not from the signal handler.
+    taskWakeup(taskNew(manageProxy, p), TASK_WOKEN_MSG);
   }
+}
+
+/** HAProxy: manage_proxy() (the part a soft stop uses): stop the proxy when its grace time is over. */
+function manageProxy(t: Task): Task | null {
+  const p = t.context as Proxy;
+  if (counters.stopping && p.state !== PR_STSTOPPED) stopProxy(p);
+  taskDelete(t);
+  taskFree(t);
+  return null;
 }
 
 /** HAProxy: stop_proxy(): close the proxy's listeners. */

@@ -489,19 +489,36 @@ export function connSockRead0(conn: Connection): void {
  * where we don't send shutw()": a clean shutdown sends a real FIN (shutdown(SHUT_WR)) unless the
  * peer already closed its side. 1.8.0 skipped it whenever linger_risk was set, which every server
  * connection has, so a server never saw the client's FIN (docs/fidelity.md, rule "shutw-fix").
- * An unclean one (<clean> false: a timeout, an abort) marks the fd so that its close resets.
+ * An unclean one (<clean> false: an abort, a silent close) sends nothing; whether the close then
+ * resets is the fd's linger_risk (set on server connections, cleared once the peer's end is read).
  */
 export function connSockShutw(conn: Connection, clean: boolean): void {
   conn.flags |= CO_FL_SOCK_WR_SH;
   connRefreshPollingFlags(conn);
   conn.flags &= ~CO_FL_SOCK_WR_ENA;
   connCondUpdateSockPolling(conn);
-  if (!(conn.flags & CO_FL_CTRL_READY)) return;
-  if (!clean) {
-    fdtab.flags[conn.fd] |= FD_F_LINGER_RISK;
-    return;
+  if ((conn.flags & (CO_FL_CTRL_READY | CO_FL_SOCK_RD_SH)) === CO_FL_CTRL_READY && clean) {
+    native.shutdown(conn.fd, C.SHUT_WR);
   }
-  if (!(conn.flags & CO_FL_SOCK_RD_SH)) native.shutdown(conn.fd, C.SHUT_WR);
+}
+
+/**
+ * HAProxy: conn_sock_drain(): before closing, read what the peer sent so that the close does not
+ * turn into a reset because of unread data; true when the peer's end was read (or need not be).
+ * <drain> is the protocol's drain function (tcpDrain() for TCP).
+ */
+export function connSockDrain(conn: Connection, drain: (fd: number) => boolean): boolean {
+  if (!(conn.flags & CO_FL_CTRL_READY)) return true;
+  if (conn.flags & (CO_FL_ERROR | CO_FL_SOCK_RD_SH)) return true;
+  const fd = conn.fd;
+  if (fdtab.ev[fd] & (FD_POLL_ERR | FD_POLL_HUP)) {
+    fdtab.flags[fd] &= ~FD_F_LINGER_RISK;
+  } else {
+    if (!fdRecvReady(fd)) return false;
+    if (!drain(fd)) return false;
+  }
+  conn.flags |= CO_FL_SOCK_RD_SH;
+  return true;
 }
 
 /** HAProxy: conn_full_close() (conn_xprt_close + conn_ctrl_close): forget and close the fd. */

@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import { native, C } from "../native";
-import { fdInsert, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
+import { fdCantRecv, fdInsert, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
 import {
   Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
@@ -186,9 +186,10 @@ export function sysErr(r: number): string {
  * HAProxy: tcp_connect_server(). Create a socket, make it non-blocking, connect it to conn.addr and
  * register it; returns SF_ERR_NONE with CO_FL_WAIT_L4_CONN set while the connect is in progress, or
  * the SF_ERR_* of the failure (the fd is then closed). <data>: there is data to send, so the data
- * layer wants to write as soon as the connection is up.
+ * layer wants to write as soon as the connection is up. <delack> 2: no quick ACK (health checks, so
+ * that the connect's ACK and the check's first bytes may share a segment).
  */
-export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean, data: boolean): number {
+export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean, data: boolean, delack = 0): number {
   const proto = protoByFamily(family);
   const fd = native.socket(proto.family, C.SOCK_STREAM, family !== "unix" ? C.IPPROTO_TCP : 0);
   if (fd < 0) {
@@ -206,6 +207,7 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     return SF_ERR_INTERNAL;
   }
   if (keepalive) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+  if (delack === 2 && C.TCP_QUICKACK >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_QUICKACK, 0);
   const r = native.connect(fd, conn.addr!, conn.addrLen);
   if (r === 0 || r === -errno.EISCONN) {
     conn.flags &= ~CO_FL_WAIT_L4_CONN;
@@ -235,4 +237,29 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
   }
   if (data) connXprtWantSend(conn);
   return SF_ERR_NONE;
+}
+
+/**
+ * HAProxy: tcp_drain(). Discard what the socket holds: true once its end was read (or it is dead),
+ * false while data or nothing is left to read (EAGAIN stops reading until the poller says more).
+ */
+export function tcpDrain(fd: number): boolean {
+  for (let turns = 2; turns > 0;) {
+    const len = native.recvTrunc(fd);
+    if (len === 0) {
+      fdtab.flags[fd] &= ~FD_F_LINGER_RISK;
+      return true;
+    }
+    if (len < 0) {
+      if (len === -errno.EAGAIN) {
+        fdCantRecv(fd);
+        return false;
+      }
+      // Any other error: a dead connection, which is fine.
+      fdtab.flags[fd] &= ~FD_F_LINGER_RISK;
+      return true;
+    }
+    turns--;
+  }
+  return false;
 }

@@ -35,10 +35,10 @@ import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/tas
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
   Connection, ConnDataCb, connFullClose, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
-  CO_FL_WAIT_L4_CONN, csStopBothNoUpdate,
+  CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain,
 } from "../net/connection";
 import {
-  tcpConnectServer, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
+  tcpConnectServer, tcpDrain, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
 } from "../net/proto_tcp";
 import { lbInit } from "./backend";
 import {
@@ -345,14 +345,18 @@ function connectConnChk(check: Check): number {
   }
   conn.addr = check.addr;
   conn.addrLen = check.addrLen;
-  const r = tcpConnectServer(conn, check.family, false, false);
+  // HAProxy: connect_conn_chk(): nothing to send for a pure TCP check, and no quick ACK (delack 2).
+  const r = tcpConnectServer(conn, check.family, false, false, 2);
   if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
   return r;
 }
 
 /** Close the check's connection if it is still open (HAProxy: conn_sock_drain() + cs_close()). */
 function checkCloseConn(check: Check): void {
-  if (check.conn.fd >= 0) connFullClose(check.conn);
+  const conn = check.conn;
+  if (!(conn.flags & CO_FL_CTRL_READY)) return;
+  connSockDrain(conn, tcpDrain);
+  csClose(conn);
 }
 
 /**

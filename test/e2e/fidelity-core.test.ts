@@ -112,8 +112,9 @@ describe("listener_accept() (HAProxy 1.8 src/listener.c)", () => {
       `    server s1 127.0.0.1:${be.port}`,
       "",
     ].join("\n");
+    // (The readiness probe connects and closes at once: like 1.8.0, hapoll may abort it before it
+    // reaches the backend, so the backend's count is not waited for.)
     const h = await startHapoll(cfg, { ulimitN: 48, waitPort: port });
-    await waitFor(() => be.conns() >= 1, 3000, "the readiness probe on the backend");
     const held: net.Socket[] = [];
     for (let i = 0; i < 30; i++) {
       const c = net.connect({ port, host: "127.0.0.1" });

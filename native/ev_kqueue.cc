@@ -129,6 +129,31 @@ public:
     nchg_ = 0;
     int sfd = watch_sigpipe();
 
+#ifdef HAPOLL_LIBKQUEUE
+    /*
+     * libkqueue (the kqueue API over epoll, used to test this file on Linux)
+     * does not see close(): a closed fd's filters stay in its tables, and an
+     * EV_ADD for a new socket that got the same number then fails (it updates
+     * the stale entry, whose epoll registration the kernel already dropped),
+     * so the socket is never polled. A real kqueue drops them on close() and
+     * needs none of this. Delete every filter about to be (re)added below
+     * first (<oldm> cannot tell a live filter from a stale one), in a call of
+     * its own with receipts, so the usual ENOENTs cost no wait slot.
+     */
+    for (int i = 0; i < n; i++) {
+      int fd = changes[3 * i];
+      int oldm = changes[3 * i + 1] & (POLL_DIR_R | POLL_DIR_W);
+      int newm = changes[3 * i + 2] & (POLL_DIR_R | POLL_DIR_W);
+      if (fd < 0 || fd >= maxsock_ || fd == sfd || oldm == newm)
+        continue;
+      if (newm & POLL_DIR_R)
+        queue(fd, EVFILT_READ, EV_DELETE);
+      if (newm & POLL_DIR_W)
+        queue(fd, EVFILT_WRITE, EV_DELETE);
+    }
+    flush_changes();
+#endif
+
     for (int i = 0; i < n; i++) {
       int fd = changes[3 * i];
       int oldm = changes[3 * i + 1] & (POLL_DIR_R | POLL_DIR_W);

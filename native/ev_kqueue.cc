@@ -3,6 +3,14 @@
  * additions/deletions submitted in the same kevent() call as the wait.
  * kqueue reports read and write as separate events, so one fd may appear
  * twice in the output; the TypeScript side ORs the bits.
+ *
+ * Built on Linux against libkqueue (HAPOLL_LIBKQUEUE, npm run test:kqueue),
+ * kqueue's API over epoll, this file differs from a real kqueue in two ways
+ * (docs/platforms.md): libkqueue does not see close(), so a closed fd's
+ * filters outlive it and an EV_ADD for a new socket that got its number
+ * updates the stale entry and is never reported (the TypeScript poller then
+ * calls clo() before every close, see KQUEUE_IS_LIBKQUEUE); and it reads
+ * SO_ERROR to fill EV_EOF's fflags, which clears the socket's pending error.
  */
 #ifdef HAVE_KQUEUE
 
@@ -129,30 +137,6 @@ public:
     nchg_ = 0;
     int sfd = watch_sigpipe();
 
-#ifdef HAPOLL_LIBKQUEUE
-    /*
-     * libkqueue (the kqueue API over epoll, used to test this file on Linux)
-     * does not see close(): a closed fd's filters stay in its tables, and an
-     * EV_ADD for a new socket that got the same number then fails (it updates
-     * the stale entry, whose epoll registration the kernel already dropped),
-     * so the socket is never polled. A real kqueue drops them on close() and
-     * needs none of this. Delete every filter about to be (re)added below
-     * first (<oldm> cannot tell a live filter from a stale one), in a call of
-     * its own with receipts, so the usual ENOENTs cost no wait slot.
-     */
-    for (int i = 0; i < n; i++) {
-      int fd = changes[3 * i];
-      int oldm = changes[3 * i + 1] & (POLL_DIR_R | POLL_DIR_W);
-      int newm = changes[3 * i + 2] & (POLL_DIR_R | POLL_DIR_W);
-      if (fd < 0 || fd >= maxsock_ || fd == sfd || oldm == newm)
-        continue;
-      if (newm & POLL_DIR_R)
-        queue(fd, EVFILT_READ, EV_DELETE);
-      if (newm & POLL_DIR_W)
-        queue(fd, EVFILT_WRITE, EV_DELETE);
-    }
-    flush_changes();
-#endif
 
     for (int i = 0; i < n; i++) {
       int fd = changes[3 * i];

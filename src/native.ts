@@ -90,6 +90,8 @@ export interface NativeConstants {
   SOCKADDR_MAX: number;
   /** Whether splice() is available (Linux). */
   HAVE_SPLICE: number;
+  /** 1 when the kqueue backend is libkqueue (the Linux test build): its filters outlive close(). */
+  KQUEUE_IS_LIBKQUEUE: number;
 }
 
 /** Decoded socket address, for logs and the CLI (not for the hot path). */

@@ -21,12 +21,13 @@ if [ "$#" -eq 0 ]; then
     test/e2e/proxy.test.ts test/e2e/timeouts.test.ts test/e2e/faults.test.ts
 fi
 export HAPOLL_TEST_POLLER=kqueue
+VITEST_ARGS=(run --reporter=verbose)
 
 case "$(uname -s)" in
   Darwin|FreeBSD|OpenBSD)
     echo "kqueue: native kqueue, normal build"
     "$ROOT/node_modules/.bin/tsc" -p "$ROOT/tsconfig.json"
-    exec "$ROOT/node_modules/.bin/vitest" run "$@"
+    exec "$ROOT/node_modules/.bin/vitest" "${VITEST_ARGS[@]}" "$@"
     ;;
 esac
 
@@ -38,9 +39,11 @@ if [ -z "$PREFIX" ]; then
 fi
 [ -f "$PREFIX/include/kqueue/sys/event.h" ] || { echo "kqueue: no include/kqueue/sys/event.h under $PREFIX" >&2; exit 1; }
 export HAPOLL_LIBKQUEUE=$PREFIX
+# Tests that hit a difference between libkqueue and a real kqueue skip with its reason.
+export HAPOLL_TEST_LIBKQUEUE=1
 
 if [ "${HAPOLL_KQUEUE_SANITIZE:-0}" = 1 ]; then
-  exec bash "$ROOT/scripts/sanitize.sh" "$@"
+  exec bash "$ROOT/scripts/sanitize.sh" --reporter=verbose "$@"
 fi
 
 OUT=$ROOT/build-kqueue
@@ -57,4 +60,4 @@ export HAPOLL_ADDON=$OUT/src/build/Release/hapoll.node
 node -e 'const n = require(process.env.HAPOLL_ADDON); if (!n.pollerNames().includes("kqueue")) { console.error("kqueue: " + process.env.HAPOLL_ADDON + " has no kqueue backend"); process.exit(1); }'
 "$ROOT/node_modules/.bin/tsc" -p "$ROOT/tsconfig.json"
 echo "kqueue: running vitest $* with HAPOLL_TEST_POLLER=kqueue against $HAPOLL_ADDON"
-exec "$ROOT/node_modules/.bin/vitest" run "$@"
+exec "$ROOT/node_modules/.bin/vitest" "${VITEST_ARGS[@]}" "$@"

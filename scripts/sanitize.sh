@@ -37,7 +37,8 @@ if [ -n "${HAPOLL_LIBKQUEUE:-}" ]; then GYP_VARS=(-- -Dlibkqueue="$HAPOLL_LIBKQU
 (cd "$OUT/src" && CFLAGS="$SAN" CXXFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" \
   "$ROOT/node_modules/.bin/node-gyp" "${GYP_ARGS[@]}" "${GYP_VARS[@]}")
 ADDON=$OUT/src/build/Release/hapoll.node
-if ! ldd "$ADDON" | grep -q libasan; then
+# grep -q would stop reading early and pipefail would then count ldd's SIGPIPE as a failure.
+if ! ldd "$ADDON" | grep libasan >/dev/null; then
   echo "sanitize: $ADDON is not linked against libasan" >&2
   exit 1
 fi

@@ -236,21 +236,6 @@ export function rssKiB(pid: number): number {
   return m ? Number(m[1]) : 0;
 }
 
-/** CPU time (user + system) of <pid> in ms: /proc/<pid>/stat, else `ps -o time=` ([dd-]hh:mm:ss.cc, 10 ms steps). */
-export function cpuMs(pid: number): number {
-  if (HAS_PROC) {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    // fields 14 and 15 (utime, stime) in clock ticks; USER_HZ is 100 on every Linux build.
-    return (Number(f[11]) + Number(f[12])) * 10;
-  }
-  const t = execFileSync("ps", ["-o", "time=", "-p", String(pid)], { encoding: "utf8", timeout: 10_000 }).trim();
-  const [days, hms] = t.includes("-") ? [Number(t.split("-")[0]), t.split("-")[1]] : [0, t];
-  const parts = hms.split(":").map(Number);
-  let sec = 0;
-  for (const p of parts) sec = sec * 60 + p;
-  return Math.round((days * 86400 + sec) * 1000);
-}
-
 /** The soft and hard RLIMIT_NOFILE of <pid>: /proc/<pid>/limits, else (this process only) `ulimit` in a child shell. */
 export function nofileOf(pid: number): { soft: number; hard: number } {
   const num = (s: string) => (s === "unlimited" ? Infinity : Number(s));

@@ -103,7 +103,10 @@ async function backToBaseline(fe: Fe, rec: ReliabilityRecord, ms = 5000): Promis
   const rss = await rssMedian(fe.h.pid);
   Object.assign(rec, { fdBefore: fe.fd0, fdAfter: fds, rssBeforeKiB: fe.rss0, rssAfterKiB: rss });
   expect(fds, `hapoll fds (baseline ${fe.fd0}): ${fdList(fe.h.pid)}`).toBe(fe.fd0);
-  expect(rss - fe.rss0, `hapoll RSS ${fe.rss0} KiB -> ${rss} KiB`).toBeLessThan(RSS_MARGIN_KIB);
+  // Under ASan (scripts/sanitize.sh) freed memory sits in its quarantine (256 MiB by default), so RSS
+  // growth says nothing about leaks there; the sanitizer's own reports do.
+  if (process.env.HAPOLL_SANITIZED_ADDON) console.log(`RSS not bounded under ASan (quarantine): ${fe.rss0} KiB -> ${rss} KiB`);
+  else expect(rss - fe.rss0, `hapoll RSS ${fe.rss0} KiB -> ${rss} KiB`).toBeLessThan(RSS_MARGIN_KIB);
 }
 
 /** A record filled from transfers; result FAIL until the scenario says pass. */

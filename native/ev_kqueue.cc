@@ -3,6 +3,14 @@
  * additions/deletions submitted in the same kevent() call as the wait.
  * kqueue reports read and write as separate events, so one fd may appear
  * twice in the output; the TypeScript side ORs the bits.
+ *
+ * Built on Linux against libkqueue (HAPOLL_LIBKQUEUE, npm run test:kqueue),
+ * kqueue's API over epoll, this file differs from a real kqueue in two ways
+ * (docs/platforms.md): libkqueue does not see close(), so a closed fd's
+ * filters outlive it and an EV_ADD for a new socket that got its number
+ * updates the stale entry and is never reported (the TypeScript poller then
+ * calls clo() before every close, see KQUEUE_IS_LIBKQUEUE); and it reads
+ * SO_ERROR to fill EV_EOF's fflags, which clears the socket's pending error.
  */
 #ifdef HAVE_KQUEUE
 
@@ -128,6 +136,7 @@ public:
       return -EBADF;
     nchg_ = 0;
     int sfd = watch_sigpipe();
+
 
     for (int i = 0; i < n; i++) {
       int fd = changes[3 * i];

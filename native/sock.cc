@@ -927,6 +927,12 @@ Napi::Object Constants(Napi::Env env) {
 #else
   c("HAVE_SPLICE", 0);
 #endif
+  /* kqueue is libkqueue (Linux test build): it does not see close(), see ev_kqueue.cc. */
+#ifdef HAPOLL_LIBKQUEUE
+  c("KQUEUE_IS_LIBKQUEUE", 1);
+#else
+  c("KQUEUE_IS_LIBKQUEUE", 0);
+#endif
   return obj;
 }
 

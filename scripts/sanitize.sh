@@ -29,14 +29,26 @@ SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-fram
 NODEDIR=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}
 GYP_ARGS=(rebuild --loglevel=warn)
 if [ -n "$NODEDIR" ] && [ "$NODEDIR" != undefined ] && [ "$NODEDIR" != null ]; then GYP_ARGS+=(--nodedir="$NODEDIR"); fi
+# HAPOLL_LIBKQUEUE (set by scripts/kqueue.sh with HAPOLL_KQUEUE_SANITIZE=1): compile the kqueue
+# backend against that libkqueue install too (binding.gyp's <libkqueue> variable).
+GYP_VARS=()
+if [ -n "${HAPOLL_LIBKQUEUE:-}" ]; then GYP_VARS=(-- -Dlibkqueue="$HAPOLL_LIBKQUEUE"); echo "sanitize: with kqueue over libkqueue ($HAPOLL_LIBKQUEUE)"; fi
 # node-addon-api's include dir is found from build-sanitize/src by walking up to ./node_modules.
 (cd "$OUT/src" && CFLAGS="$SAN" CXXFLAGS="$SAN" LDFLAGS="-fsanitize=address,undefined" \
-  "$ROOT/node_modules/.bin/node-gyp" "${GYP_ARGS[@]}")
+  "$ROOT/node_modules/.bin/node-gyp" "${GYP_ARGS[@]}" "${GYP_VARS[@]}")
 ADDON=$OUT/src/build/Release/hapoll.node
-if ! ldd "$ADDON" | grep -q libasan; then
+# grep -q would stop reading early and pipefail would then count ldd's SIGPIPE as a failure.
+if ! ldd "$ADDON" | grep libasan >/dev/null; then
   echo "sanitize: $ADDON is not linked against libasan" >&2
   exit 1
 fi
+if [ -n "${HAPOLL_LIBKQUEUE:-}" ] && ! LD_PRELOAD="$LIBASAN" ASAN_OPTIONS=detect_leaks=0 node -e \
+  'process.exit(require(process.argv[1]).pollerNames().includes("kqueue") ? 0 : 1)' "$ADDON"; then
+  echo "sanitize: $ADDON has no kqueue backend" >&2
+  exit 1
+fi
+# The redirect below replaces build/Release/hapoll.node; an HAPOLL_ADDON would bypass it.
+unset HAPOLL_ADDON
 # The TypeScript the e2e suites run (bin/hapoll -> dist/) must match src/.
 "$ROOT/node_modules/.bin/tsc" -p "$ROOT/tsconfig.json"
 

@@ -99,6 +99,8 @@ export interface NativeConstants {
   SOCKADDR_MAX: number;
   /** Whether splice() is available (Linux). */
   HAVE_SPLICE: number;
+  /** 1 when the kqueue backend is libkqueue (the Linux test build): its filters outlive close(). */
+  KQUEUE_IS_LIBKQUEUE: number;
 }
 
 /** Decoded socket address, for logs and the CLI (not for the hot path). */
@@ -193,6 +195,14 @@ export interface NativeBinding {
   signalTake(out: Int32Array): number;
 }
 
-/** The loaded addon. */
-export const native = bindings("hapoll") as NativeBinding;
+/**
+ * The loaded addon: build/Release/hapoll.node, or the .node file named by HAPOLL_ADDON (an absolute
+ * path, or relative to the working directory). scripts/kqueue.sh uses it to run the CLI and the tests
+ * over the Linux build of the kqueue backend (against libkqueue) in build-kqueue/; a wrong path fails
+ * here, it never falls back to the normal build.
+ */
+export const native = (process.env.HAPOLL_ADDON
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ? require(require("node:path").resolve(process.env.HAPOLL_ADDON))
+  : bindings("hapoll")) as NativeBinding;
 export const C = native.constants;

@@ -8,7 +8,7 @@
  * fdUpdateEvents(). The native backend (native/ev_*.cc) only applies changes and waits, so the
  * kernel API's quirks (EPOLL*, POLL*, fd_set, EVFILT_*) never reach TypeScript.
  */
-import { native, C, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
+import { C, native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
 import { performance } from "node:perf_hooks";
 import { clock, measureIdle, updateDate } from "./clock";
 import {
@@ -78,11 +78,14 @@ export class NativeBackedPoller implements Poller {
   private readonly slack: number;
   /** poll/select keep bitmaps that must forget a closed fd; epoll/kqueue only for cloned fds. */
   private readonly bitmapBackend: boolean;
+  /** libkqueue (the Linux test build of kqueue) does not see close(): told by clo() like a bitmap backend. */
+  private readonly blindToClose: boolean;
 
   constructor(readonly name: string) {
     this.pref = POLLER_PREFS[name] ?? 100;
     this.slack = name === "select" ? SCHEDULER_RESOLUTION : 1;
     this.bitmapBackend = name === "poll" || name === "select";
+    this.blindToClose = name === "kqueue" && C.KQUEUE_IS_LIBKQUEUE === 1;
     if (name === "kqueue") this.flags |= HAP_POLL_F_RDHUP;
   }
 
@@ -136,7 +139,7 @@ export class NativeBackedPoller implements Poller {
     // or kqueue set by itself, unless it was duplicated (cloned) or is not being closed at all
     // (fd_remove: HAProxy 1.8 leaves it registered there, so a readable removed fd would wake
     // every epoll_wait; hapoll deletes it).
-    const need = this.bitmapBackend
+    const need = this.bitmapBackend || this.blindToClose
       ? (s & FD_EV_POLLED_RW) !== 0
       : (s & FD_EV_POLLED_RW) !== 0 && (!closing || (fdtab.flags[fd] & FD_F_CLONED) !== 0);
     if (need) this.np.clo(fd);

@@ -7,7 +7,7 @@
  * exactly and its RSS within RSS_MARGIN_KIB. Each scenario appends its counts to the reliability
  * record (see fault-helpers.ts; scripts/reliability-report.js renders docs/reliability.md).
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { POLLER_VARIANTS, cleanup, fdCount, freePort, sleep, startHapoll, type Hapoll } from "./helpers";
 import { blackholePort, client, isListening, netCleanup, parseTcpLogs, startProxy, tcpCfg, within } from "./net-helpers";
 import { fdList, stableFdCount } from "./limits-helpers";
@@ -15,6 +15,19 @@ import {
   RSS_MARGIN_KIB, childBackend, faultBackend, faultCleanup, fdsBack, nonZero, pool, record, rssMedian, tally,
   transfer, type ReliabilityRecord, type Transfer,
 } from "./fault-helpers";
+
+/**
+ * Under libkqueue (`npm run test:kqueue` on Linux: kqueue's API over epoll), an RST reads as a FIN:
+ * libkqueue reads SO_ERROR to fill EV_EOF's fflags, which clears the ECONNRESET the next recv() would
+ * get (docs/platforms.md). The tests that tell an RST from a FIN skip there; a real kqueue runs them.
+ */
+const LIBKQUEUE = process.env.HAPOLL_TEST_POLLER === "kqueue" && process.env.HAPOLL_TEST_LIBKQUEUE === "1";
+const RST_VS_FIN = [/^backend resets mid-stream/, /^clients abort while the server connect hangs/];
+beforeEach((ctx) => {
+  if (LIBKQUEUE && RST_VS_FIN.some((re) => re.test(ctx.task.name))) {
+    ctx.skip("libkqueue clears SO_ERROR when it reports EV_EOF, so hapoll reads an RST as a FIN (docs/platforms.md); runs under a real kqueue");
+  }
+});
 
 afterEach(async () => {
   await faultCleanup();
@@ -90,7 +103,10 @@ async function backToBaseline(fe: Fe, rec: ReliabilityRecord, ms = 5000): Promis
   const rss = await rssMedian(fe.h.pid);
   Object.assign(rec, { fdBefore: fe.fd0, fdAfter: fds, rssBeforeKiB: fe.rss0, rssAfterKiB: rss });
   expect(fds, `hapoll fds (baseline ${fe.fd0}): ${fdList(fe.h.pid)}`).toBe(fe.fd0);
-  expect(rss - fe.rss0, `hapoll RSS ${fe.rss0} KiB -> ${rss} KiB`).toBeLessThan(RSS_MARGIN_KIB);
+  // Under ASan (scripts/sanitize.sh) freed memory sits in its quarantine (256 MiB by default), so RSS
+  // growth says nothing about leaks there; the sanitizer's own reports do.
+  if (process.env.HAPOLL_SANITIZED_ADDON) console.log(`RSS not bounded under ASan (quarantine): ${fe.rss0} KiB -> ${rss} KiB`);
+  else expect(rss - fe.rss0, `hapoll RSS ${fe.rss0} KiB -> ${rss} KiB`).toBeLessThan(RSS_MARGIN_KIB);
 }
 
 /** A record filled from transfers; result FAIL until the scenario says pass. */

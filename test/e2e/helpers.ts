@@ -77,7 +77,7 @@ export async function startHapoll(cfg: string, opts: StartOptions = {}): Promise
   const dir = tmpDir();
   const cfgPath = path.join(dir, "hapoll.cfg");
   fs.writeFileSync(cfgPath, cfg);
-  const args = [BIN, "-f", cfgPath, ...(opts.args ?? [])];
+  const args = [BIN, "-f", cfgPath, ...TEST_POLLER_ARGS, ...(opts.args ?? [])];
   const proc = opts.ulimitN
     ? spawn("sh", ["-c", `ulimit -n ${opts.ulimitN} && exec "${process.execPath}" ${args.map((a) => `"${a}"`).join(" ")}`],
       { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env } })
@@ -172,15 +172,127 @@ export function randomBytes(n: number, seed = 1): Buffer {
   return b;
 }
 
-/** Number of open fds of <pid> (Linux /proc). */
-export function fdCount(pid: number): number {
-  return fs.readdirSync(`/proc/${pid}/fd`).length;
+/* ---- Process and socket facts: /proc on Linux, ps / lsof / netstat elsewhere (macOS, BSD) ---- */
+
+/** Whether /proc describes processes and sockets (Linux); elsewhere the helpers below use ps, lsof, netstat. */
+export const HAS_PROC = process.platform === "linux";
+
+/** The numeric fds of <pid>: /proc/<pid>/fd, /dev/fd for this process, else `lsof -p` (macOS, BSD). */
+function fdNumbers(pid: number): number[] {
+  if (HAS_PROC) return fs.readdirSync(`/proc/${pid}/fd`).map(Number);
+  if (pid === process.pid) {
+    // readdir opens one fd of its own on /dev/fd, listed while open and closed right after: drop it.
+    const fds = fs.readdirSync("/dev/fd").map(Number);
+    return fds.filter((fd) => { try { fs.fstatSync(fd); return true; } catch { return false; } });
+  }
+  // -F f: one "f<fd>" line per open file; cwd, txt, mem entries have no number and are left out.
+  const out = execFileSync("lsof", ["-n", "-P", "-p", String(pid), "-F", "f"], { encoding: "utf8", timeout: 10_000 });
+  return out.split("\n").filter((l) => /^f\d+$/.test(l)).map((l) => Number(l.slice(1)));
 }
 
-/** RSS of <pid> in KiB (Linux /proc). */
+/** Number of open fds of <pid>. */
+export function fdCount(pid: number): number {
+  return fdNumbers(pid).length;
+}
+
+/** "fd->target" for every open fd of <pid> (for failure messages): /proc links, else lsof's names. */
+export function fdTargets(pid: number): string[] {
+  if (HAS_PROC) {
+    const dir = `/proc/${pid}/fd`;
+    return fs.readdirSync(dir).map((f) => {
+      try {
+        return `${f}->${fs.readlinkSync(path.join(dir, f))}`;
+      } catch {
+        return f;
+      }
+    });
+  }
+  const out = execFileSync("lsof", ["-n", "-P", "-p", String(pid), "-F", "fn"], { encoding: "utf8", timeout: 10_000 });
+  const list: string[] = [];
+  for (const l of out.split("\n")) {
+    if (/^f\d+$/.test(l)) list.push(l.slice(1));
+    else if (l.startsWith("n") && list.length) list[list.length - 1] += "->" + l.slice(1);
+  }
+  return list;
+}
+
+/** Whether every fd of <pid> listed in <fds> is a socket (/proc: "socket:[ino]"; lsof: type IPv4/IPv6/unix). */
+export function fdsAreSockets(pid: number, fds: number[]): boolean {
+  if (HAS_PROC) return fds.every((fd) => /^socket:/.test(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)));
+  const out = execFileSync("lsof", ["-n", "-P", "-p", String(pid), "-F", "ft"], { encoding: "utf8", timeout: 10_000 });
+  const type = new Map<number, string>();
+  let cur = -1;
+  for (const l of out.split("\n")) {
+    if (/^f\d+$/.test(l)) cur = Number(l.slice(1));
+    else if (l.startsWith("t") && cur >= 0) type.set(cur, l.slice(1));
+  }
+  return fds.every((fd) => ["IPv4", "IPv6", "unix"].includes(type.get(fd) ?? ""));
+}
+
+/** RSS of <pid> in KiB: /proc/<pid>/status VmRSS, else `ps -o rss=` (KiB on macOS and the BSDs). */
 export function rssKiB(pid: number): number {
+  if (!HAS_PROC) return Number(execFileSync("ps", ["-o", "rss=", "-p", String(pid)], { encoding: "utf8", timeout: 10_000 }).trim()) || 0;
   const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
+}
+
+/** The soft and hard RLIMIT_NOFILE of <pid>: /proc/<pid>/limits, else (this process only) `ulimit` in a child shell. */
+export function nofileOf(pid: number): { soft: number; hard: number } {
+  const num = (s: string) => (s === "unlimited" ? Infinity : Number(s));
+  if (HAS_PROC) {
+    const m = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(fs.readFileSync(`/proc/${pid}/limits`, "utf8"));
+    if (!m) throw new Error(`no "Max open files" in /proc/${pid}/limits`);
+    return { soft: num(m[1]), hard: num(m[2]) };
+  }
+  if (pid !== process.pid) throw new Error("the fd limits of another process are readable only from /proc (Linux)");
+  const sh = (o: string) => execFileSync("sh", ["-c", `ulimit ${o}`], { encoding: "utf8" }).trim();
+  return { soft: num(sh("-Sn")), hard: num(sh("-Hn")) };
+}
+
+/** TCP ports in LISTEN state as "addr:port" pairs (IPv4 dotted, IPv6 hex from /proc; netstat's text elsewhere). */
+function listeningSockets(): { addr: string; port: number }[] {
+  const res: { addr: string; port: number }[] = [];
+  if (HAS_PROC) {
+    for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+      let text = "";
+      try {
+        text = fs.readFileSync(f, "utf8");
+      } catch {
+        continue; // no IPv6
+      }
+      for (const line of text.split("\n").slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length <= 3 || cols[3] !== "0A") continue;
+        const [hexAddr, hexPort] = cols[1].split(":");
+        const addr = hexAddr.length === 8
+          ? [3, 2, 1, 0].map((i) => parseInt(hexAddr.slice(2 * i, 2 * i + 2), 16)).join(".")
+          : hexAddr;
+        res.push({ addr, port: parseInt(hexPort, 16) });
+      }
+    }
+    return res;
+  }
+  // macOS / BSD: "tcp4  0  0  127.0.0.1.8080  *.*  LISTEN"; the port is after the last dot.
+  const out = execFileSync("netstat", ["-an", "-p", "tcp"], { encoding: "utf8", timeout: 10_000 });
+  for (const line of out.split("\n")) {
+    const cols = line.trim().split(/\s+/);
+    if (cols.length < 6 || !cols[0].startsWith("tcp") || cols[cols.length - 1] !== "LISTEN") continue;
+    const local = cols[3];
+    const dot = local.lastIndexOf(".");
+    const addr = local.slice(0, dot);
+    res.push({ addr: addr === "*" ? "0.0.0.0" : addr, port: Number(local.slice(dot + 1)) });
+  }
+  return res;
+}
+
+/** Whether 127.0.0.1:<port> or 0.0.0.0:<port> is in LISTEN state (no connection is made). */
+export function isListening(port: number): boolean {
+  return listeningSockets().some((s) => s.port === port && (s.addr === "127.0.0.1" || s.addr === "0.0.0.0"));
+}
+
+/** Whether any address (IPv4 or IPv6) listens on TCP <port>. */
+export function anyListening(port: number): boolean {
+  return listeningSockets().some((s) => s.port === port);
 }
 
 /** Whether a program is on PATH. */
@@ -193,33 +305,38 @@ export function hasProgram(name: string): boolean {
   }
 }
 
-/** The poller variants every proxy test runs under: default (epoll/kqueue), poll, select. */
-export const POLLER_VARIANTS: { name: string; args: string[] }[] = [
-  { name: "default", args: [] },
-  { name: "poll", args: ["-de", "-dk"] },
-  { name: "select", args: ["-de", "-dk", "-dp", "-n", "400"] },
-];
+/**
+ * HAPOLL_TEST_POLLER=<name> (set by `npm run test:kqueue`): every e2e proxy runs under that poller.
+ * startHapoll() adds TEST_POLLER_ARGS to every start and POLLER_VARIANTS holds that variant alone.
+ * The flags disable the other pollers of the same preference (epoll and kqueue are both 300 in the
+ * Linux build against libkqueue); test/e2e/platform.test.ts checks that -vv then names that poller.
+ */
+export const TEST_POLLER = process.env.HAPOLL_TEST_POLLER ?? "";
+const FORCE_ARGS: Record<string, string[]> = {
+  epoll: ["-dk"],
+  kqueue: ["-de"],
+  poll: ["-de", "-dk"],
+  select: ["-de", "-dk", "-dp", "-n", "400"],
+};
+if (TEST_POLLER && !FORCE_ARGS[TEST_POLLER]) throw new Error(`HAPOLL_TEST_POLLER=${TEST_POLLER}: not one of ${Object.keys(FORCE_ARGS).join(", ")}`);
+export const TEST_POLLER_ARGS: string[] = TEST_POLLER ? FORCE_ARGS[TEST_POLLER] : [];
+
+/** The poller variants every proxy test runs under: default (epoll/kqueue), poll, select; or HAPOLL_TEST_POLLER's alone. */
+export const POLLER_VARIANTS: { name: string; args: string[] }[] = TEST_POLLER
+  ? [{ name: TEST_POLLER, args: TEST_POLLER_ARGS }]
+  : [
+    { name: "default", args: [] },
+    { name: "poll", args: FORCE_ARGS.poll },
+    { name: "select", args: FORCE_ARGS.select },
+  ];
 
 /**
- * Wait until 127.0.0.1:<port> (or any address) is in LISTEN state, without connecting to it (a probe
- * connection would go through the proxy to the backend). Linux /proc/net/tcp and tcp6.
+ * Wait until <port> is in LISTEN state on any address, without connecting to it (a probe connection
+ * would go through the proxy to the backend).
  */
 export async function waitListen(port: number, ms = 10_000): Promise<void> {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
   const deadline = Date.now() + ms;
-  for (;;) {
-    for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-      let text = "";
-      try {
-        text = fs.readFileSync(f, "utf8");
-      } catch {
-        continue;
-      }
-      for (const line of text.split("\n").slice(1)) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length > 3 && cols[1].endsWith(":" + hex) && cols[3] === "0A") return;
-      }
-    }
+  while (!anyListening(port)) {
     if (Date.now() > deadline) throw new Error(`port ${port} not listening after ${ms} ms`);
     await sleep(20);
   }

@@ -7,7 +7,7 @@ import { spawn, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { fdCount, sleep, tmpDir, type Hapoll } from "./helpers";
+import { fdCount, fdTargets, nofileOf, sleep, tmpDir, type Hapoll } from "./helpers";
 
 const toClose: (() => void)[] = [];
 
@@ -219,10 +219,9 @@ export function roundTripTo(o: net.NetConnectOpts, data: Buffer, timeoutMs = 15_
   });
 }
 
-/** The soft fd limit of this (test) process, from /proc/self/limits. */
+/** The soft fd limit of this (test) process. */
 export function ownNofile(): number {
-  const m = /Max open files\s+(\d+|unlimited)/.exec(fs.readFileSync("/proc/self/limits", "utf8"));
-  return !m || m[1] === "unlimited" ? Infinity : Number(m[1]);
+  return nofileOf(process.pid).soft;
 }
 
 /** Wait until hapoll's stderr matches <re>. */
@@ -269,14 +268,7 @@ export async function waitFdBaseline(pid: number, baseline: number, ms = 2000): 
 
 /** The list of fd targets of <pid> (for failure messages). */
 export function fdList(pid: number): string {
-  const dir = `/proc/${pid}/fd`;
-  return fs.readdirSync(dir).map((f) => {
-    try {
-      return `${f}->${fs.readlinkSync(path.join(dir, f))}`;
-    } catch {
-      return f;
-    }
-  }).join(" ");
+  return fdTargets(pid).join(" ");
 }
 
 /** The fd limits (soft, hard) of this shell environment. */

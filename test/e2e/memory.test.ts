@@ -1,5 +1,5 @@
 /**
- * Memory end to end (Linux /proc): the cost of an idle proxied connection, and backpressure with a
+ * Memory end to end (RSS from /proc on Linux, `ps` elsewhere): the cost of an idle proxied connection, and backpressure with a
  * backend that reads nothing (buffers are tune.bufsize and bounded: HAProxy's channels never grow).
  */
 import * as net from "node:net";

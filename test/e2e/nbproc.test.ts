@@ -9,9 +9,18 @@ import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { describe, it, expect, afterEach } from "vitest";
-import { BIN, ROOT, cleanup, echoServer, freePort, roundTrip, sleep, startHapoll, tmpDir, type Hapoll } from "./helpers";
+import { describe, it, expect, afterEach, beforeEach } from "vitest";
+import { BIN, HAS_PROC, ROOT, cleanup, echoServer, freePort, roundTrip, sleep, startHapoll, tmpDir, type Hapoll } from "./helpers";
 import { netCleanup, track, waitFor, within } from "./net-helpers";
+
+/*
+ * Linux only: the workers are found and checked through /proc (stat, environ, net/tcp), and the
+ * spread of connections relies on Linux's SO_REUSEPORT balancing (macOS and OpenBSD give every
+ * connection to one socket; FreeBSD balances only with SO_REUSEPORT_LB).
+ */
+beforeEach((ctx) => {
+  if (!HAS_PROC) ctx.skip("nbproc: workers are inspected through /proc and spread by Linux's SO_REUSEPORT balancing");
+});
 
 /** How many LISTEN sockets 127.0.0.1:<port> has (one per worker with SO_REUSEPORT). */
 function listeners(port: number): number {

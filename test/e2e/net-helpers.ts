@@ -9,7 +9,9 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import * as path from "node:path";
-import { BIN, ROOT, fdCount, freePort, sleep, startHapoll, tmpDir, randomBytes, type Hapoll } from "./helpers";
+import { BIN, ROOT, fdCount, freePort, isListening, sleep, startHapoll, tmpDir, randomBytes, type Hapoll } from "./helpers";
+
+export { isListening };
 
 const toClose: (() => void)[] = [];
 
@@ -25,10 +27,11 @@ export async function netCleanup(): Promise<void> {
   await sleep(10);
 }
 
-/** The C++ addon, loaded the way the project loads it (bindings, module root = the repo). */
+/** The C++ addon, loaded the way src/native.ts loads it (HAPOLL_ADDON, else bindings with module root = the repo). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadNative(): any {
   const req = createRequire(path.join(ROOT, "package.json"));
+  if (process.env.HAPOLL_ADDON) return req(path.resolve(process.env.HAPOLL_ADDON));
   return req("bindings")({ bindings: "hapoll", module_root: ROOT });
 }
 
@@ -349,16 +352,6 @@ export function tcpCfg(o: {
 /** Wait for the process to exit (or <ms>); resolves with the exit code/signal or "timeout". */
 export function exitWithin(h: Hapoll, ms: number): Promise<number | string> {
   return within(h.exited, ms, "timeout");
-}
-
-/** Whether 127.0.0.1:<port> (or 0.0.0.0:<port>) is in LISTEN state, from /proc/net/tcp (no connection made). */
-export function isListening(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  const text = fs.readFileSync("/proc/net/tcp", "utf8");
-  return text.split("\n").some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f.length > 3 && (f[1] === `0100007F:${hex}` || f[1] === `00000000:${hex}`) && f[3] === "0A";
-  });
 }
 
 /**

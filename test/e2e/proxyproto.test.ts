@@ -5,9 +5,10 @@
  * Debian's HAProxy 2.6 when it is installed.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as net from "node:net";
 import { describe, it, expect, afterEach } from "vitest";
-import { cleanup, echoServer, hasProgram, randomBytes, sleep, startHapoll, freePort, type Hapoll } from "./helpers";
+import { anyListening, cleanup, echoServer, hasProgram, randomBytes, sleep, startHapoll, freePort, type Hapoll } from "./helpers";
 import { netCleanup, parseTcpLogs, startHaproxy, startProxy, track, waitFor, type TcpLog } from "./net-helpers";
 
 const SIG = Buffer.from("0d0a0d0a000d0a515549540a", "hex");
@@ -130,22 +131,11 @@ function ppClient(port: number, steps: (Buffer | string | number)[], o: { end?: 
   return { sock, closed, connected, received: () => Buffer.concat(chunks), localPort: () => localPort };
 }
 
-/** Whether [::1]:<port> or [::]:<port> is listening (/proc/net/tcp6). */
-function isListening6(port: number): boolean {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  return fs.readFileSync("/proc/net/tcp6", "utf8").split("\n").some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f.length > 3 && f[1].endsWith(`:${hex}`) && f[3] === "0A";
-  });
-}
+/** Whether <port> is listening on some address (the test's ports are free ports: only [::1] or [::] binds them). */
+const isListening6 = anyListening;
 
-const hasV6 = (() => {
-  try {
-    return fs.readFileSync("/proc/net/if_inet6", "utf8").includes("00000000000000000000000000000001");
-  } catch {
-    return false;
-  }
-})();
+/** Whether the host has the IPv6 loopback address ::1. */
+const hasV6 = Object.values(os.networkInterfaces()).some((l) => (l ?? []).some((a) => a.family === "IPv6" && a.address === "::1"));
 
 const DEFAULTS = (o: { client?: string; tcplog?: boolean; extra?: string[] } = {}) => [
   "global",

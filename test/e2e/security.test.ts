@@ -13,7 +13,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BIN, cleanup, freePort, hasProgram, sleep, startHapoll } from "./helpers";
+import { BIN, cleanup, freePort, HAS_PROC, hasProgram, sleep, startHapoll } from "./helpers";
 import { isListening, netCleanup, runHapollFull, startProxy, tcpCfg, within } from "./net-helpers";
 import { faultBackend, faultCleanup, transfer } from "./fault-helpers";
 
@@ -139,7 +139,8 @@ describe("binding errors name the address", () => {
   }
 
   it("an unprivileged user binding 127.0.0.1:80 gets 'cannot bind socket [127.0.0.1:80]' and exit 1", (ctx) => {
-    if (process.getuid?.() !== 0 || !hasProgram("setpriv")) ctx.skip(); // needs root to drop to nobody
+    if (process.getuid?.() !== 0 || !hasProgram("setpriv")) ctx.skip("needs root and setpriv (util-linux) to drop to nobody");
+    if (!HAS_PROC) ctx.skip("the privileged-port limit is read from /proc/sys (Linux)");
     const unpriv = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"));
     if (unpriv <= 80) ctx.skip(); // port 80 is not privileged on this host
     const { dir, file } = worldReadableCfg([

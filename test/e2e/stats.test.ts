@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, freePort, hasProgram, POLLER_VARIANTS, roundTrip, sleep, tmpDir, type Hapoll } from "./helpers";
+import { cleanup, fdsAreSockets, freePort, HAS_PROC, hasProgram, nofileOf, POLLER_VARIANTS, roundTrip, sleep, tmpDir, type Hapoll } from "./helpers";
 import { holdServer, limitsCleanup, TestClient, waitFor, type HoldServer } from "./limits-helpers";
 import { netCleanup, startHaproxy, startProxy, waitLog } from "./net-helpers";
 import { cliCleanup, CliConn, cliQuery, parseInfo, parseStat, type CliTarget } from "./cli-client";
@@ -226,8 +226,9 @@ describe("show info", () => {
     expect(info.get("Uptime")).toMatch(/^0d 0h00m\d\ds$/);
     expect(Number(info.get("Maxconn"))).toBeGreaterThan(0);
     expect(info.get("Hard_maxconn")).toBe(info.get("Maxconn"));
-    const nofile = fs.readFileSync(`/proc/${e.h.pid}/limits`, "utf8").match(/Max open files\s+(\d+)/)![1];
-    expect(info.get("Ulimit-n")).toBe(nofile);
+    // Another process's fd limit is readable only from /proc; elsewhere hapoll's is checked as a number.
+    if (HAS_PROC) expect(info.get("Ulimit-n")).toBe(String(nofileOf(e.h.pid).soft));
+    else expect(Number(info.get("Ulimit-n"))).toBeGreaterThan(0);
     expect(Number(info.get("Maxsock"))).toBeGreaterThan(2 * Number(info.get("Maxconn")));
     expect(info.get("node")).toBe(os.hostname());
     expect(Number(info.get("Tasks"))).toBeGreaterThanOrEqual(1);
@@ -277,7 +278,7 @@ describe("show fd", () => {
       return { fd: Number(m![1]), st: m![2], iocb: m![3], rest: m![4] };
     });
     // Every fd listed is a socket of the process (but the CLI's own, closed once it answered).
-    for (const p of parsed) if (p.iocb !== "cli") expect(fs.readlinkSync(`/proc/${e.h.pid}/fd/${p.fd}`)).toMatch(/^socket:/);
+    expect(fdsAreSockets(e.h.pid, parsed.filter((p) => p.iocb !== "cli").map((p) => p.fd))).toBe(true);
     const listeners = parsed.filter((p) => p.iocb === "listener_accept");
     expect(listeners.map((p) => p.rest).sort()).toEqual([" l.st=RDY fe=GLOBAL", " l.st=RDY fe=GLOBAL", " l.st=RDY fe=GLOBAL", " l.st=RDY fe=px"]);
     const conns = parsed.filter((p) => p.iocb === "conn_fd_handler");

@@ -102,7 +102,10 @@ describe("constants and registry", () => {
     const names = native.pollerNames();
     expect(names).toContain("poll");
     expect(names).toContain("select");
-    if (process.platform === "linux") expect(names).toEqual(["epoll", "poll", "select"]);
+    // The Linux build against libkqueue (npm run test:kqueue) has kqueue next to epoll.
+    if (process.platform === "linux") {
+      expect(names).toEqual(process.env.HAPOLL_TEST_LIBKQUEUE === "1" ? ["epoll", "kqueue", "poll", "select"] : ["epoll", "poll", "select"]);
+    }
     if (process.platform === "darwin") expect(names).toEqual(["kqueue", "poll", "select"]);
     for (const n of names) expect(native.pollerTest(n, 100)).toBe(0);
     expect(native.pollerTest("nope", 100)).toBeLessThan(0);
@@ -781,7 +784,9 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.term();
   });
 
-  it("survives an fd closed without clo() and its number reused", () => {
+  it("survives an fd closed without clo() and its number reused", (ctx) => {
+    // Not a hapoll bug to hide: under libkqueue the TypeScript poller calls clo() before every close.
+    if (name === "kqueue" && C.KQUEUE_IS_LIBKQUEUE === 1) ctx.skip("libkqueue does not see close(): a closed fd's filters outlive it, and an EV_ADD for the new socket with its number is never reported (docs/platforms.md)");
     const p = newPoller();
     const sv = new Int32Array(2);
     native.socketpair(C.SOCK_STREAM, sv);

@@ -15,6 +15,8 @@
  *   <!-- trace:NAME -->   replaced by the marker line followed by a ```text block of trace lines,
  *                          selected by SECTIONS[NAME] below (at least one line, or it is an error)
  *   <!-- config:seed -->  the seed configuration the tour ran, as printed by the tour
+ *   <!-- fidelity:NAME --> the fidelity scenario NAME under HAProxy 1.8.0 and hapoll, side by side
+ *                          (scripts/fidelity/index.js --side-by-side), closed by <!-- fidelity:end -->
  *   {{name}}              a fact taken from the run (fd numbers, ports, the poller): see facts()
  *
  * Plain Node, no dependencies.
@@ -226,7 +228,10 @@ function render(template, tour, f) {
   for (const line of template.split("\n")) {
     const tm = /^<!-- trace:([\w-]+) -->\s*$/.exec(line);
     const cm = /^<!-- config:([\w-]+) -->\s*$/.exec(line);
-    if (tm) {
+    const fm = /^<!-- fidelity:([\w-]+) -->\s*$/.exec(line);
+    if (fm) {
+      out.push(line, ...fidelityTable(fm[1]), "<!-- fidelity:end -->");
+    } else if (tm) {
       const sel = SECTIONS[tm[1]];
       if (!sel) {
         problems.push(`unknown marker trace:${tm[1]}`);
@@ -259,6 +264,19 @@ function render(template, tour, f) {
     }
   }
   return { text: out.join("\n"), problems };
+}
+
+/**
+ * `<!-- fidelity:SCENARIO -->`: the scenario's normalised syscalls under HAProxy 1.8.0 and hapoll,
+ * side by side (scripts/fidelity, epoll). Where strace or the HAProxy 1.8.0 reference is missing, a
+ * line says so instead: the rest of the document does not depend on them.
+ */
+function fidelityTable(scenario) {
+  const r = spawnSync(process.execPath, [path.join(ROOT, "scripts/fidelity/index.js"), "--side-by-side", "--scenario", scenario,
+    "--poller", "epoll"], { cwd: ROOT, encoding: "utf8", timeout: 120_000 });
+  if (r.status === 0 || r.status === 1) return r.stdout.trimEnd().split("\n");
+  const why = (r.stderr || String(r.error || "")).trim().split("\n").pop();
+  return [`(Not generated on this machine: ${why}. Run \`npm run docs\` where strace and the HAProxy 1.8.0 reference are available.)`];
 }
 
 function main() {

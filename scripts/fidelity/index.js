@@ -5,10 +5,12 @@
  * strace, normalises both captures and diffs them, per poller.
  *
  *   npm run fidelity -- [--scenario NAME[,NAME]] [--poller epoll|poll|select] [--keep]
- *                       [--show hapoll|haproxy] [--self] [--jobs N] [--write-doc]
+ *                       [--show hapoll|haproxy] [--self] [--jobs N] [--write-doc] [--side-by-side]
  *
  * --self compares HAProxy 1.8.0 against a second run of itself (the determinism check).
  * --write-doc runs both comparisons and rewrites the results section of docs/fidelity.md.
+ * --side-by-side prints the first scenario under the first poller as a Markdown table (HAProxy's
+ * normalised syscalls beside hapoll's); docs/gen-internals.js quotes it in docs/internals.md.
  * Exits 1 when a diff is non-empty, 2 when HAProxy 1.8.0 or strace is missing.
  */
 const fs = require("node:fs");
@@ -83,6 +85,30 @@ function table(results, scenarios, pollers) {
   return rows.join("\n");
 }
 
+/**
+ * A comparison as a Markdown table, one row per line of the aligned sequences (the unified diff's
+ * own alignment), with "=" where both programs made the same call and "≠" where they did not.
+ */
+function sideBySide(r) {
+  const esc = (x) => (x === "" ? "" : "`" + x.replace(/\|/g, "\\|") + "`");
+  const rows = ["| | HAProxy 1.8.0 | hapoll |", "|---|---|---|"];
+  const a = r.left.lines;
+  const b = r.right.lines;
+  // Longest common subsequence, then walk it: equal lines side by side, the rest one-sided.
+  const n = a.length;
+  const m = b.length;
+  const L = Array.from({ length: n + 1 }, () => new Int32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) L[i][j] = a[i] === b[j] ? L[i + 1][j + 1] + 1 : Math.max(L[i + 1][j], L[i][j + 1]);
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) rows.push(`| = | ${esc(a[i++])} | ${esc(b[j++])} |`);
+    else if (j < m && (i === n || L[i][j + 1] >= L[i + 1][j])) rows.push(`| ≠ | | ${esc(b[j++])} |`);
+    else rows.push(`| ≠ | ${esc(a[i++])} | |`);
+  }
+  return rows.join("\n") + "\n";
+}
+
 /** First changed line of a diff, as a one-line summary. */
 function firstChange(r) {
   const l = r.diff.split("\n").find((x) => /^[-+][^-+]/.test(x));
@@ -90,7 +116,7 @@ function firstChange(r) {
 }
 
 function parseArgs(argv) {
-  const o = { scenarios: null, pollers: POLLERS, keep: false, show: null, self: false, jobs: 2, writeDoc: false };
+  const o = { scenarios: null, pollers: POLLERS, keep: false, show: null, self: false, jobs: 2, writeDoc: false, sideBySide: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -101,6 +127,7 @@ function parseArgs(argv) {
     else if (a === "--self") o.self = true;
     else if (a === "--jobs") o.jobs = Number(v());
     else if (a === "--write-doc") o.writeDoc = true;
+    else if (a === "--side-by-side") o.sideBySide = true;
     else if (a === "-h" || a === "--help") {
       console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(3, 13).join("\n"));
       process.exit(0);
@@ -122,6 +149,12 @@ async function main() {
   const scenarios = o.scenarios ? SCENARIOS.filter((s) => o.scenarios.includes(s.name)) : SCENARIOS;
   if (o.scenarios && scenarios.length !== o.scenarios.length)
     throw new Error(`unknown scenario; known: ${SCENARIOS.map((s) => s.name).join(", ")}`);
+  if (o.sideBySide) {
+    // One scenario and poller, as a Markdown table: HAProxy's normalised syscalls beside hapoll's.
+    const r = await compare(scenarios[0], o.pollers[0], "haproxy", "hapoll", env);
+    process.stdout.write(sideBySide(r));
+    process.exit(r.changed ? 1 : 0);
+  }
   const t0 = Date.now();
   const runs = o.writeDoc ? [["haproxy", "haproxy"], ["haproxy", "hapoll"]] : [o.self ? ["haproxy", "haproxy"] : ["haproxy", "hapoll"]];
   const all = {};

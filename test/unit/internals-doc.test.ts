@@ -54,6 +54,12 @@ function prose(text: string): string[] {
   const outLines: string[] = [];
   for (let i = 0; i < lines.length; i++) {
     outLines.push(lines[i]);
+    if (/^<!-- fidelity:[\w-]+ -->$/.test(lines[i])) {
+      // A generated side-by-side table, up to its end marker.
+      const end = lines.indexOf("<!-- fidelity:end -->", i + 1);
+      if (end > 0) i = end;
+      continue;
+    }
     if (MARKER_RE.test(lines[i]) && /^```/.test(lines[i + 1] ?? "")) {
       const end = lines.indexOf("```", i + 2);
       if (end > 0) i = end;

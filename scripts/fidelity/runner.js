@@ -113,6 +113,19 @@ class Ctx {
     this.log = log; // client-visible transcript, compared too
     this.closers = [];
     this.proxyPid = null;
+    /** Connections each backend role has accepted. */
+    this.accepted = {};
+  }
+  /**
+   * Wait (bounded) until the backend of <role> has accepted <n> connections: the proxy's connect got
+   * through, so what the client does next finds the proxy asleep, however long the connect took.
+   */
+  async backendAccepted(role, n = 1, timeoutMs = 3000) {
+    const end = Date.now() + timeoutMs;
+    while ((this.accepted[role] ?? 0) < n) {
+      if (Date.now() > end) throw new Error(`${role} accepted ${this.accepted[role] ?? 0} of ${n} connections`);
+      await sleep(2);
+    }
   }
   sleep(ms) {
     return sleep(ms);
@@ -128,6 +141,7 @@ class Ctx {
   backend(role, onConn, opts = {}) {
     return new Promise((resolve, reject) => {
       const srv = net.createServer({ allowHalfOpen: !!opts.allowHalfOpen }, (s) => {
+        this.accepted[role] = (this.accepted[role] ?? 0) + 1;
         s.on("error", () => {});
         onConn(s);
       });

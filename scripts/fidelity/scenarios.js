@@ -65,6 +65,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       await exchange(ctx, c, "hello\n");
       await ctx.sleep(PACE);
@@ -83,6 +84,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       let ok = 0;
       for (let i = 0; i < 200; i++) {
@@ -123,6 +125,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       c.sock.on("data", () => (ctx.bulkDown = c.bytes));
       await pacedWrite(ctx, c.sock, () => ctx.bulkUp ?? 0);
@@ -149,6 +152,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       await exchange(ctx, c, "hello\n");
       await ctx.sleep(PACE);
@@ -167,6 +171,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       c.write("hello\n");
       await c.closed(3000);
@@ -234,6 +239,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await c.closed(3000);
       ctx.note(`closed after ${c.bytes} bytes`);
       await ctx.sleep(PACE);
@@ -248,6 +254,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       c.write("hello\n");
       await c.closed(3000);
@@ -316,6 +323,7 @@ const SCENARIOS = [
     async drive(ctx) {
       const c = ctx.client();
       await c.connected();
+      await ctx.backendAccepted("srv1", 1);
       await ctx.sleep(PACE);
       await exchange(ctx, c, "before\n");
       await ctx.sleep(PACE);

@@ -55,12 +55,6 @@ const RULES = [
     why: "Node and libuv create every fd close-on-exec; HAProxy 1.8.0 does not. The proxy never execs, so the flag changes nothing it does.",
   },
   {
-    name: "nonblock-at-creation",
-    kind: "intended",
-    what: "renders socket(..., SOCK_NONBLOCK) as socket() followed by fcntl(F, F_SETFL, O_NONBLOCK), and strips the access mode (O_RDONLY/O_RDWR) that strace prints in F_SETFL",
-    why: "the same non-blocking socket in one syscall instead of two (Linux's SOCK_NONBLOCK); F_SETFL ignores the access mode bits, which strace only echoes from the caller's value.",
-  },
-  {
     name: "shutw-fix",
     kind: "intended",
     what: "drops a shutdown(F, SHUT_WR) on a socket that has already read its end (a recv() that returned 0)",
@@ -255,15 +249,9 @@ function normalise(text, opts = {}) {
           out.push({ text: `socket(${a[0]}, ${stripCloexec(a[1], stats)}, ${a[2]}) = ${retStr(c)}` });
           break;
         }
-        let type = stripCloexec(a[1], stats);
-        const nb = type.split("|").includes("SOCK_NONBLOCK");
-        if (nb) type = type.split("|").filter((p) => p !== "SOCK_NONBLOCK").join("|");
+        const type = stripCloexec(a[1], stats);
         const n = newName(c.ret);
         out.push({ text: `socket(${a[0]}, ${type}, ${a[2]}) = ${n}` });
-        if (nb) {
-          stats["nonblock-at-creation"]++;
-          out.push({ text: `fcntl(${n}, F_SETFL, O_NONBLOCK) = 0` });
-        }
         break;
       }
       case "accept":
@@ -399,13 +387,7 @@ function normalise(text, opts = {}) {
           break;
         }
         let rest = a.slice(1);
-        if (rest[0] === "F_SETFL" && rest[1]) {
-          const f = stripCloexec(rest[1], stats)
-            .split("|")
-            .filter((p) => p !== "O_RDONLY" && p !== "O_RDWR" && p !== "O_WRONLY" && p !== "O_LARGEFILE");
-          if (f.length !== rest[1].split("|").length) stats["nonblock-at-creation"]++;
-          rest = [rest[0], f.join("|") || "0"];
-        }
+        if (rest[0] === "F_SETFL" && rest[1]) rest = [rest[0], stripCloexec(rest[1], stats)];
         // F_GETFL returns flags in hex; keep the call, not the value.
         const r = rest[0] === "F_GETFL" && c.ret !== -1 ? "FLAGS" : retStr(c);
         out.push({ text: `fcntl(${n}, ${rest.join(", ")}) = ${r}` });

@@ -42,7 +42,8 @@ const HAPOLL = `700  epoll_create1(EPOLL_CLOEXEC)      = 3
 700  write(2, "[WARNING] config", 16) = 16
 700  epoll_create1(EPOLL_CLOEXEC)      = 18
 701  epoll_wait(3, [], 1024, -1) = 0
-700  socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP) = 19
+700  socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 19
+700  fcntl(19, F_SETFL, O_RDONLY|O_NONBLOCK) = 0
 700  bind(19, {sa_family=AF_INET, sin_port=htons(23307), sin_addr=inet_addr("127.0.0.1")}, 16) = 0
 700  listen(19, 2000)                  = 0
 700  pipe2([20, 21], O_NONBLOCK|O_CLOEXEC) = 0
@@ -52,7 +53,8 @@ const HAPOLL = `700  epoll_create1(EPOLL_CLOEXEC)      = 3
 700  epoll_wait(18, [{events=EPOLLIN, data={u32=19, u64=19}}], 200, 1000) = 1
 700  accept4(19, {sa_family=AF_INET, sin_port=htons(59652), sin_addr=inet_addr("127.0.0.1")}, [128 => 16], SOCK_CLOEXEC|SOCK_NONBLOCK) = 22
 700  recvfrom(22, 0x2f6f4c90, 15360, 0, NULL, NULL) = -1 EAGAIN (Resource temporarily unavailable)
-700  socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, IPPROTO_TCP) = 23
+700  socket(AF_INET, SOCK_STREAM|SOCK_CLOEXEC, IPPROTO_TCP) = 23
+700  fcntl(23, F_SETFL, O_RDONLY|O_NONBLOCK) = 0
 700  connect(23, {sa_family=AF_INET, sin_port=htons(23308), sin_addr=inet_addr("127.0.0.1")}, 16) = -1 EINPROGRESS (Operation now in progress)
 700  epoll_wait(18, [{events=EPOLLIN, data={u32=22, u64=22}}], 200, 996) = 1
 700  recvfrom(22, "hello\\n", 16384, 0, NULL, NULL) = 6
@@ -65,7 +67,7 @@ describe("fidelity normaliser", () => {
     const { lines } = normalise(HAPROXY, { roles });
     expect(lines).toEqual([
       "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = F1",
-      "fcntl(F1, F_SETFL, O_NONBLOCK) = 0",
+      "fcntl(F1, F_SETFL, O_RDONLY|O_NONBLOCK) = 0",
       "bind(F1, fe) = 0",
       "listen(F1, 2000) = 0",
       "epoll_ctl(ADD, F1, IN|RDHUP) = 0",
@@ -73,7 +75,7 @@ describe("fidelity normaliser", () => {
       "accept4(F1, SOCK_NONBLOCK) = F2",
       "recv(F2, 15360, 0) = -1 EAGAIN",
       "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = F3",
-      "fcntl(F3, F_SETFL, O_NONBLOCK) = 0",
+      "fcntl(F3, F_SETFL, O_RDONLY|O_NONBLOCK) = 0",
       "connect(F3, srv1) = -1 EINPROGRESS",
       "epoll_wait(T) -> [F2:IN]",
       "recv(F2, 16384, 0) = 6",

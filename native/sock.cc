@@ -263,6 +263,9 @@ Napi::Value GetsockoptInt(const Napi::CallbackInfo &info) {
   socklen_t vlen = sizeof(v);
   if (getsockopt(fd, level, opt, &v, &vlen) == -1)
     return Err(info.Env());
+  /* A negative value could not be told from an error: no option hapoll reads has one. */
+  if (v < 0)
+    return Ret(info.Env(), -ERANGE);
   return Ret(info.Env(), v);
 }
 

@@ -135,6 +135,7 @@ export interface NativeBinding {
   send(fd: number, buf: Buffer, off: number, len: number, more: number): number;
   shutdown(fd: number, how: number): number;
   close(fd: number): number;
+  /** An int option's value; a negative value is reported as -ERANGE (it would read as an error). */
   getsockoptInt(fd: number, level: number, opt: number): number;
   setsockoptInt(fd: number, level: number, opt: number, value: number): number;
   /** SO_LINGER {onoff, linger}. */

@@ -88,7 +88,7 @@ export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
   {
     match: /session_accept_fd/,
     title: "session_accept_fd() -> stream_new()  [src/session.c, src/stream.c]",
-    text: "The client fd is registered with conn_fd_handler() as its iocb and marked READY both ways (speculative\nI/O: the first recv() is tried without polling). The stream's task is woken with TASK_WOKEN_INIT.",
+    text: "The client fd is registered with conn_fd_handler() as its iocb and marked READY both ways (speculative\nI/O), and conn_xprt_want_recv() makes it ACTIVE for reading: it joins the fd cache behind the listener,\nso in this same cache walk a first recv() is tried before any server exists (up to 15360 bytes: the\nlast tune.maxrewrite bytes wait until data is forwarded). The stream's task is woken with TASK_WOKEN_INIT.",
   },
   {
     match: /process_runnable_tasks -> process_stream/,
@@ -103,17 +103,17 @@ export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
   {
     match: /ASS -> CON/,
     title: "connect_server() -> tcp_connect_server()  [src/backend.c, src/proto_tcp.c]",
-    text: "socket(), O_NONBLOCK, TCP_NODELAY, connect() -> EINPROGRESS. The fd joins fdtab with conn_fd_handler(),\nREADY both ways, ACTIVE for writing: write readiness will tell when the connect completes.",
+    text: "socket(), fcntl(O_NONBLOCK), TCP_NODELAY, connect() -> EINPROGRESS. The fd joins fdtab with\nconn_fd_handler(), READY both ways; while the connect is pending the connection polls by its SOCK flags\n(conn_sock_want_send): write readiness will tell when the connect completes.",
   },
   {
     match: /CON -> EST/,
     title: "tcp_connect_probe() -> sess_establish()  [src/proto_tcp.c, src/stream.c]",
-    text: "conn_fd_handler() saw the fd writable and connect() again said it is connected; process_stream()\nmoves si_b to EST and switches the timeouts to the server's.",
+    text: "conn_fd_handler() saw the fd writable and connect() again said it is connected; on its way out it\ncommits the polling once (conn_cond_update_polling). process_stream() moves si_b to EST, switches the\ntimeouts to the server's and schedules both channels for forwarding (channel_forward_forever).",
   },
   {
     match: /echo_io\(fd=/,
     title: "forwarding: conn_fd_handler() -> raw_sock_to_buf() / raw_sock_from_buf()  [src/connection.c, src/raw_sock.c]",
-    text: "Bytes read on one side are sent at once on the other by stream_int_notify() -> si_chk_snd(), without\nwaking the stream task: the fast path. Here the echo backend (an iocb on the same loop) sends them back.",
+    text: "Bytes read on one side are sent at once on the other by stream_int_notify() -> si_chk_snd(), without\nwaking the stream task: the fast path. The stream interface says what it wants in its conn_stream flags;\nthe mux turns them into CO_FL_XPRT_*, and the fd layer hears only of real changes. Here the echo backend\n(an iocb on the same loop) sends them back.",
   },
   {
     match: /fd_delete\(/,

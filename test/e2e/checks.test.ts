@@ -164,9 +164,10 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
       ],
     }), [port], v.args);
     expect(await waitStderr(h, /Server be\/a is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
-    const before = live.accepted();
+    // A check is invisible to the backend: as in HAProxy 1.8, it connects without a quick ACK and
+    // resets as soon as the connect succeeds, so the server never accepts it. That b stays UP for
+    // four check intervals with fall 1 is what shows every check reached the live address and port.
     await sleep(600);
-    expect(live.accepted() - before).toBeGreaterThanOrEqual(2);
     expect(h.stderr()).not.toMatch(/Server be\/b is DOWN/);
   });
 
@@ -183,7 +184,6 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const up = await waitStderr(h, /Server be\/s1 is UP/, 5000);
     expect(up, h.stderr()).toBeGreaterThan(0);
     expect(up).toBeLessThan(2500);
-    expect(s1.accepted()).toBeGreaterThanOrEqual(3);
     expect(await fetchNames(port, 2)).toEqual(["s1", "s1"]);
   });
 
@@ -243,7 +243,9 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     await sleep(700);
     // Dozens of checks later, no more fds (one may be in flight).
     expect(fdCount(h.pid)).toBeLessThanOrEqual(fds + 1);
-    expect(s1.accepted()).toBeGreaterThanOrEqual(10);
+    // The checks ran all along: the dead server went DOWN (fall 3), the live ones did not.
+    expect(h.stderr()).toMatch(/Server be\/s3 is DOWN/);
+    expect(h.stderr()).not.toMatch(/Server be\/s[12] is DOWN/);
     const t0 = Date.now();
     h.proc.kill("SIGUSR1");
     expect(await exitWithin(h, 3000)).toBe(0);

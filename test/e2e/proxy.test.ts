@@ -60,7 +60,9 @@ describe.each(POLLER_VARIANTS)("proxy [$name]", (v) => {
       }
     });
     expect(failures).toEqual([]);
-    expect(echo.conns()).toBe(N);
+    // Payload #0 is empty: that client closes at once, and a FIN read before the server connection
+    // exists aborts it (HAProxy 1.8.0's check_req_may_abort()), so the echo server may not see it.
+    expect(echo.conns()).toBeGreaterThanOrEqual(N - 1);
     // Every client and server fd was closed once the streams ended.
     expect(await fdsSettle(h.pid, fd0)).toBeLessThanOrEqual(fd0);
   }, 60_000);

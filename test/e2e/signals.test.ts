@@ -175,8 +175,10 @@ describe("SIGHUP", () => {
     const m = await waitStderr(h, /SIGHUP: Server px\/s1 is UP\. Conn: (\d+) act, (\d+) pend, (\d+) tot\./, 3000);
     expect(Number(m[1]), "act").toBe(1);
     expect(Number(m[2]), "pend").toBe(0);
-    // The readiness probe + the client.
-    expect(Number(m[3]), "tot").toBe(2);
+    // The client, and the readiness probe unless it was aborted before its server connection (it
+    // connects and closes at once: HAProxy 1.8.0's check_req_may_abort()).
+    expect(Number(m[3]), "tot").toBeGreaterThanOrEqual(1);
+    expect(Number(m[3]), "tot").toBeLessThanOrEqual(2);
     await echoOn(clients[0], "after-sighup");
     expect(h.proc.exitCode).toBe(null);
   });

@@ -163,6 +163,21 @@ async function waitText(get: () => string, re: RegExp, ms: number): Promise<RegE
   }
 }
 
+/**
+ * Send SIGUSR2 to the master once it takes reloads: a master whose workers have not reported ready
+ * yet (a slow start on a loaded machine) ignores it with a warning, so send again then.
+ */
+async function sigusr2WhenReady(m: { pid: number; stderr: () => string }, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const ignored = (m.stderr().match(/Workers not started yet, SIGUSR2 ignored/g) ?? []).length;
+    process.kill(m.pid, "SIGUSR2");
+    await sleep(300);
+    if ((m.stderr().match(/Workers not started yet, SIGUSR2 ignored/g) ?? []).length === ignored) return;
+    if (Date.now() > deadline) throw new Error("the master never took the reload");
+  }
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -461,7 +476,7 @@ describe("master-worker reload (-W / -Ws, SIGUSR2)", () => {
     const pids = await waitNewPids(pidfile, [], 1, 10_000);
     // 1. A syntax error: the master's own check refuses it.
     fs.writeFileSync(m.cfgPath, cfgText({ port, be: be.port, sock }) + "frontend\n    bogus-keyword 1\n");
-    process.kill(m.pid, "SIGUSR2");
+    await sigusr2WhenReady(m);
     await waitText(m.stderr, /Reload failed: the configuration has errors/, 8000);
     expect(m.stderr()).toMatch(/\[ALERT\].*parsing \[.*hapoll\.cfg:\d+\]/);
     expect(readPids(pidfile)).toEqual(pids);

@@ -559,7 +559,8 @@ function allocStatsFe(g: GlobalConfig): Proxy {
       spliceRequest: false, spliceResponse: false, abortonclose: false,
     },
     redispatchAfter: 0, logs: [], logGlobal: false, maxconn: STATS_FE_MAXCONN, fullconn: 0, backlog: 0,
-    useBackends: [], disabled: false, id: 0,
+    useBackends: [], useServers: [], tcpReqConn: [], tcpReqCont: [], tcpResCont: [], inspectDelay: 0, resInspectDelay: 0,
+    disabled: false, id: 0,
   };
   return new Proxy(pc, 0);
 }

@@ -174,3 +174,30 @@ describe.each(IMPLS)("ACL rules on $name", (impl) => {
     stopPeers();
   }, 30_000);
 });
+
+describe("show table / clear table (hapoll)", () => {
+  it("lists the tracked source with its counters, and clear table empties unreferenced entries", async () => {
+    const port = await freePort();
+    const sock = path.join(tmpDir(), "stats.sock");
+    const bk = await recorder("K:");
+    await startHapoll(`global\n  stats socket ${sock} level admin\n${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n` +
+      "  stick-table type ip size 1k expire 30s store conn_cnt,conn_rate(10s)\n  tcp-request connection track-sc0 src\n" +
+      `  default_backend bk\nbackend bk\n  server k 127.0.0.1:${bk.port}\n`, { waitPort: port });
+    await exchange(port, "127.0.0.4", null);
+    await exchange(port, "127.0.0.4", null);
+    const ask = (cmd: string) => new Promise<string>((resolve) => {
+      let out = "";
+      const c = net.connect(sock, () => c.write(cmd + "\n"));
+      c.on("data", (d) => (out += d));
+      c.on("close", () => resolve(out));
+      setTimeout(() => c.destroy(), 2000);
+    });
+    await sleep(100);
+    const t = await ask("show table fe");
+    // the readiness probe of startHapoll() connected from 127.0.0.1 first
+    expect(t).toMatch(/^# table: fe, type: ip, size:1024, used:2\n0x1: key=127\.0\.0\.1 .*\n0x2: key=127\.0\.0\.4 use=0 exp=\d+ conn_cnt=2 conn_rate\(10000\)=2\n/);
+    expect((await ask("clear table fe")).trim()).toBe("");
+    expect(await ask("show table fe")).toMatch(/used:0\n/);
+    bk.server.close();
+  }, 20_000);
+});

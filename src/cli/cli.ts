@@ -22,6 +22,7 @@
  * connection owns its fd directly (fdInsert with cliIoHandler as iocb) and a task for the idle
  * timeout; nothing here blocks, allocates on the proxy's hot path, or uses Node's event loop.
  */
+import { stkDumpEntry, tableExpire, tables, type StickTable } from "../proxy/stick_table";
 import * as fs from "node:fs";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
@@ -96,6 +97,8 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["show", "fd"], usage: "show fd [num] : dump list of file descriptors in use", fn: (x, a) => showFd(x, a.level) },
   { words: ["show", "servers", "state"], usage: "show servers state [id]: dump volatile server information (for backend <id>)", fn: (x) => showServersState(x) },
   { words: ["show", "backend"], usage: "show backend   : list backends in the current running config", fn: () => showBackend() },
+  { words: ["show", "table"], usage: "show table [id]: report table usage stats or dump this table's contents", fn: (x, a) => showTable(x, a.level) },
+  { words: ["clear", "table"], usage: "clear table    : remove an entry from a table", fn: (x, a) => clearTable(x, a.level) },
   { words: ["show", "pollers"], usage: "show pollers   : list the polling mechanisms and the one in use", fn: (x, a) => showPollers(a.level) },
 ];
 
@@ -492,6 +495,45 @@ export function showFdLine(fd: number): string {
 }
 
 /** HAProxy: cli_parse_show_fd() + cli_io_handler_show_fd() (operator level). */
+/** The table header line. HAProxy: table_dump_head_to_buffer(). */
+function tableHead(t: StickTable): string {
+  tableExpire(t);
+  return `# table: ${t.proxyName}, type: ${t.cfg.type}, size:${t.cfg.size}, used:${t.entries.size}\n`;
+}
+
+/** HAProxy: "show table [<name>]" (cli_io_handler_table). */
+function showTable(args: string[], level: number): string {
+  if (level < ACCESS_LVL_OPER) return PERMISSION_DENIED;
+  if (!args[2]) {
+    let out = "";
+    for (const t of tables.values()) out += tableHead(t);
+    return out;
+  }
+  const t = tables.get(args[2]);
+  if (!t) return "No such table\n";
+  let out = tableHead(t);
+  let id = 1;
+  for (const e of t.entries.values()) out += stkDumpEntry(t, e, id++) + "\n";
+  return out + "\n";
+}
+
+/** HAProxy: "clear table <name> [key <k>]": removes unreferenced entries (all, or the one of <k>). */
+function clearTable(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const t = args[2] ? tables.get(args[2]) : undefined;
+  if (!t) return args[2] ? "No such table\n" : "Optional argument only supports \"data.<store_data_type>\" <operator> <value> and key <key>\n";
+  if (args[3] === "key") {
+    const k = args[4] ?? "";
+    const v4 = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(k);
+    const key = t.cfg.type === "ip" && v4 ? ((+v4[1] << 24) | (+v4[2] << 16) | (+v4[3] << 8) | +v4[4]) >>> 0 : t.cfg.type === "integer" ? Number(k) : k;
+    const e = t.entries.get(key);
+    if (e && e.refCnt === 0) t.entries.delete(key);
+    return "";
+  }
+  for (const [k, e] of t.entries) if (e.refCnt === 0) t.entries.delete(k);
+  return "";
+}
+
 function showFd(args: string[], level: number): string {
   if (level < ACCESS_LVL_OPER) return PERMISSION_DENIED;
   let out = "";
@@ -559,7 +601,8 @@ function allocStatsFe(g: GlobalConfig): Proxy {
       spliceRequest: false, spliceResponse: false, abortonclose: false,
     },
     redispatchAfter: 0, logs: [], logGlobal: false, maxconn: STATS_FE_MAXCONN, fullconn: 0, backlog: 0,
-    useBackends: [], disabled: false, id: 0,
+    useBackends: [], useServers: [], tcpReqConn: [], tcpReqCont: [], tcpResCont: [], inspectDelay: 0, resInspectDelay: 0,
+    disabled: false, id: 0,
   };
   return new Proxy(pc, 0);
 }

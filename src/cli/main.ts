@@ -3,6 +3,7 @@
  * configuration, size the process (maxconn, maxsock, RLIMIT_NOFILE), pick a poller, build proxies,
  * servers and listeners, bind, install the signal handlers, then hand the thread to run_poll_loop().
  */
+import { proxyRulesInit } from "../proxy/tcp_rules";
 import * as fs from "node:fs";
 import { native, C } from "../native";
 import { clock, updateDate } from "../core/clock";
@@ -294,7 +295,10 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
   for (const p of runtime.proxies) {
     const pc = p.cfg;
     if (pc.cap.fe) {
-      const target = pc.useBackends.length ? pc.useBackends[0].name : pc.defaultBackend;
+      // The first unconditional use_backend (HAProxy evaluates the switching rules in order; the
+      // conditional ones run as the AN_REQ_SWITCHING_RULES analyser, src/proxy/tcp_rules.ts).
+      const uncond = pc.useBackends.find((u) => !u.cond);
+      const target = !pc.useBackends.some((u) => u.cond) && uncond ? uncond.name : pc.defaultBackend;
       p.defbe = target ? byName.get(target) ?? null : pc.cap.be ? p : null;
       if (target && !p.defbe) alerts.push(`Proxy '${pc.name}': unable to find required default_backend: '${target}'.`);
     }
@@ -345,6 +349,8 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
       }
     }
   }
+  // ACL-based rules: stick tables, then each rule bound to its proxies, servers and tables.
+  alerts.push(...proxyRulesInit(runtime.proxies, (n) => byName.get(n)));
   return alerts;
 }
 

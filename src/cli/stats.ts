@@ -342,10 +342,10 @@ export function fillFeStats(px: Proxy): StatField[] {
   f[F.stot] = px.cumFeconn;
   f[F.bin] = px.bytesIn;
   f[F.bout] = px.bytesOut;
-  f[F.dreq] = 0;
-  f[F.dresp] = 0;
+  f[F.dreq] = px.deniedReq;
+  f[F.dresp] = px.deniedResp;
   f[F.ereq] = 0;
-  f[F.dcon] = 0;
+  f[F.dcon] = px.deniedConn;
   f[F.dses] = 0;
   f[F.status] = px.state === PR_STREADY ? "OPEN" : px.state === PR_STFULL ? "FULL" : "STOP";
   f[F.pid] = 1;
@@ -500,8 +500,8 @@ export function fillBeStats(px: Proxy, flags: number): StatField[] {
   f[F.stot] = px.cumBeconn;
   f[F.bin] = px.beBytesIn;
   f[F.bout] = px.beBytesOut;
-  f[F.dreq] = 0;
-  f[F.dresp] = 0;
+  f[F.dreq] = px.deniedReq;
+  f[F.dresp] = px.deniedResp;
   f[F.econ] = px.failedConns;
   f[F.eresp] = 0;
   f[F.wretr] = px.retries;

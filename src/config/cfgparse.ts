@@ -27,6 +27,11 @@ import {
   str2saRange,
   type ParseTimeError,
 } from "./address";
+import type { Acl } from "./acl";
+import {
+  checkRules, parseAclLine, parseStickTable, parseTcpRequest, parseTcpResponse, parseUseBackend, parseUseServer,
+  type RuleHost,
+} from "./cfgparse_rules";
 import {
   DIAG_FORM_BARE,
   DIAG_FORM_PARSING,
@@ -377,6 +382,8 @@ interface ProxyDraft {
   usedServerIds: Map<number, ServerConfig>;
   /** Servers whose id was given explicitly. */
   forcedServerIds: Set<ServerConfig>;
+  /** Named ACLs of this proxy. HAProxy: proxy->acl. */
+  acls: Map<string, Acl>;
 }
 
 /** One line being processed: words (padded with "" like HAProxy's args[]) and its modifier. */
@@ -445,6 +452,12 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
       fullconn: 0,
       backlog: 0,
       useBackends: [],
+      useServers: [],
+      tcpReqConn: [],
+      tcpReqCont: [],
+      tcpResCont: [],
+      inspectDelay: 0,
+      resInspectDelay: 0,
       disabled: false,
       id: 0,
     },
@@ -456,6 +469,7 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
     forcedId: false,
     usedServerIds: new Map(),
     forcedServerIds: new Set(),
+    acls: new Map(),
   };
 }
 
@@ -548,6 +562,8 @@ class CfgParser {
   warned = 0;
   /** Proxies with an explicit `id`. HAProxy: used_proxy_id. */
   usedProxyIds = new Map<number, ProxyDraft>();
+  /** `-u` pattern ids in use (HAProxy: pat_ref ids, global). */
+  usedPatIds = new Set<number>();
   /** Current position. */
   file = "";
   line = 0;
@@ -849,6 +865,11 @@ class CfgParser {
           cfgerr++;
         }
       }
+
+      cfgerr += checkRules(cfg, this.proxies.map((x) => x.cfg), (lvl, msg, file, line) => {
+        this.report(lvl, msg, { file, line });
+        if (lvl === "warning") code |= ERR_WARN;
+      });
 
       const t = cfg.timeouts;
       if (((px.cap & CAP_FE) && !t.client) || ((px.cap & CAP_BE) && cfg.servers.length > 0 && (!t.connect || (!t.server && !t.tunnel)))) {
@@ -2145,16 +2166,13 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
       p.alert(`'${a[0]}' expects a backend name.`);
       return;
     }
-    if (a[2] === "if" || a[2] === "unless") {
-      p.alert(`'${a[0]} ${a[1]} ${a[2]} ...' : ACL conditions are not supported by hapoll.`);
-      return;
-    }
-    if (a[2]) {
-      p.alert(`unexpected keyword '${a[2]}' after switching rule, only 'if' and 'unless' are allowed.`);
-      return;
-    }
-    if (!ignored) px.cfg.useBackends.push({ name: a[1], file: p.file, line: p.line });
+    parseUseBackend(ruleHost(p), px, a, ignored);
   },
+  acl: (p, c) => parseAclLine(ruleHost(p), curProxy(p), c.args),
+  "tcp-request": (p, c) => parseTcpRequest(ruleHost(p), curProxy(p), c.args),
+  "tcp-response": (p, c) => parseTcpResponse(ruleHost(p), curProxy(p), c.args),
+  "use-server": (p, c) => parseUseServer(ruleHost(p), curProxy(p), c.args),
+  "stick-table": (p, c) => parseStickTable(ruleHost(p), curProxy(p), c.args),
   redispatch: proxyRedispatch,
   redisp: proxyRedispatch,
   disabled: (p, c) => {
@@ -2211,6 +2229,17 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
   },
 };
 
+/** The parser as the rule keywords see it (src/config/cfgparse_rules.ts). */
+function ruleHost(p: CfgParser): RuleHost {
+  return {
+    file: p.file,
+    line: p.line,
+    alert: (m) => p.alert(m),
+    warn: (m) => p.warn(m),
+    usedPatIds: p.usedPatIds,
+  };
+}
+
 /** Deprecated `redispatch` keyword. HAProxy: cfg_parse_listen() "redispatch"/"redisp". */
 function proxyRedispatch(p: CfgParser, c: LineCtx): void {
   const px = curProxy(p);
@@ -2237,8 +2266,7 @@ const PROXY_IGNORED = new Set([
 
 /** Proxy keywords of HAProxy 1.8 that hapoll rejects: ignoring them would change what traffic is accepted or where it goes. */
 const PROXY_UNSUPPORTED = new Set([
-  "acl", "tcp-request", "tcp-response", "use-server", "force-persist", "ignore-persist", "stick-table",
-  "stick", "http-request", "http-response", "redirect", "block", "capture", "cookie", "appsession",
+  "force-persist", "ignore-persist", "stick", "http-request", "http-response", "redirect", "block", "capture", "cookie", "appsession",
   "dispatch", "transparent", "source", "usesrc", "server-template", "filter", "tcp-check",
   "reqrep", "reqirep", "reqdel", "reqidel", "reqdeny", "reqideny", "reqpass", "reqipass", "reqallow",
   "reqiallow", "reqtarpit", "reqitarpit", "reqadd", "rsprep", "rspirep", "rspdel", "rspidel", "rspdeny",

@@ -10,6 +10,7 @@
  * what a TCP-only proxy needs. Times are in milliseconds; 0 means "not set"
  * wherever HAProxy uses TICK_ETERNITY/0 for that.
  */
+import type { AclCond, SampleExpr } from "./acl";
 
 /** Address family of a parsed address. "fd" is an inherited file descriptor (`fd@N`). */
 export type AddressFamily = "ipv4" | "ipv6" | "unix" | "abns" | "fd";
@@ -259,9 +260,52 @@ export interface ProxyOptions {
   abortonclose: boolean;
 }
 
-/** An unconditional `use_backend <name>` rule. HAProxy: struct switching_rule. */
+/** A `use_backend <name> [if|unless <cond>]` rule. HAProxy: struct switching_rule. */
 export interface UseBackendRule {
   name: string;
+  /** The condition; absent for an unconditional rule. */
+  cond?: AclCond;
+  file: string;
+  line: number;
+}
+
+/** A `use-server <name> if|unless <cond>` rule. HAProxy: struct server_rule. */
+export interface UseServerRule {
+  name: string;
+  cond: AclCond;
+  file: string;
+  line: number;
+}
+
+/**
+ * A tcp-request / tcp-response rule. HAProxy: struct act_rule as built by tcp_parse_request_rule()
+ * and tcp_parse_response_rule() (src/tcp_rules.c).
+ */
+export interface TcpRule {
+  action: "accept" | "reject" | "track-sc" | "expect-proxy" | "close";
+  /** track-scN: N (0..2). */
+  sc: number;
+  /** track-scN: the key expression. */
+  trackExpr?: SampleExpr;
+  /** track-scN table: the table's proxy name (default: the rule's proxy). */
+  trackTable?: string;
+  cond: AclCond | null;
+  /** The rule as written, for --trace=rule. */
+  text: string;
+  file: string;
+  line: number;
+}
+
+/** A `stick-table` line. HAProxy: struct stktable, parsed by parse_stick_table() / cfg_parse_listen(). */
+export interface StickTableConfig {
+  type: "ip" | "ipv6" | "integer" | "string";
+  /** `len` for string keys (default 32). */
+  keyLen: number;
+  size: number;
+  /** `expire` in ms; 0 = entries never expire. */
+  expire: number;
+  /** Stored data types: name -> period in ms for rates, 0 for plain counters. */
+  store: Record<string, number>;
   file: string;
   line: number;
 }
@@ -305,8 +349,22 @@ export interface ProxyConfig {
   backlog: number;
   /** `default_backend`. */
   defaultBackend?: string;
-  /** Unconditional `use_backend` rules, in order. */
+  /** `use_backend` rules, in order. */
   useBackends: UseBackendRule[];
+  /** `use-server` rules, in order. */
+  useServers: UseServerRule[];
+  /** `tcp-request connection` rules. HAProxy: tcp_req.l4_rules. */
+  tcpReqConn: TcpRule[];
+  /** `tcp-request content` rules. HAProxy: tcp_req.inspect_rules. */
+  tcpReqCont: TcpRule[];
+  /** `tcp-response content` rules. HAProxy: tcp_rep.inspect_rules. */
+  tcpResCont: TcpRule[];
+  /** `tcp-request inspect-delay` in ms (0 = none). */
+  inspectDelay: number;
+  /** `tcp-response inspect-delay` in ms (0 = none). */
+  resInspectDelay: number;
+  /** `stick-table`. */
+  stickTable?: StickTableConfig;
   /** `disabled` (the proxy is not started). */
   disabled: boolean;
   /** `description`. */

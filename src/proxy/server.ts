@@ -315,6 +315,12 @@ export class Proxy {
    * that was malformed, truncated, or not received within `timeout client` (accept-proxy).
    */
   failedHandshakes = 0;
+  /** Connections / requests / responses denied by tcp-request and tcp-response rules. HAProxy: denied_conn, denied_req, denied_resp. */
+  deniedConn = 0;
+  deniedReq = 0;
+  deniedResp = 0;
+  /** ACL-based rules bound to runtime objects; null for a proxy without rules (the plain TCP path). */
+  rules: import("./tcp_rules").ProxyRules | null = null;
   retries = 0;
   redispatches = 0;
   /** Highest beconn seen. HAProxy: be_counters.conn_max (nbpend_max is with the queue above). */

@@ -29,6 +29,8 @@ import { bFree } from "./buffer";
 import { addrString, logDate, sendLog, LOG_INFO } from "./log";
 import type { Proxy } from "./server";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
+import { l4ExpectProxy, l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
+import type { StkCtr } from "./sample";
 
 /** Embryonic sessions alive (for tests and the SIGQUIT dump). */
 export const embryonic = { count: 0 };
@@ -40,6 +42,8 @@ export class Session {
   /** Accept time, kept for the stream's logs. HAProxy: accept_date / tv_accept. */
   readonly acceptDateMs = clock.dateMs;
   readonly acceptMono = clock.nowMono;
+  /** Stick counters tracked by the connection rules, handed to the stream. HAProxy: sess->stkctr. */
+  stk: (StkCtr | null)[] | null = l4Tracked.stk;
 
   constructor(readonly fe: Proxy, readonly listener: Listener, cfd: number, addr: Buffer, addrLen: number) {
     const conn = this.conn;
@@ -75,8 +79,25 @@ function sessionXprtDone(conn: Connection): number {
  * when nothing was created (the caller closes <cfd>).
  */
 export function sessionAcceptFd(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  if (l.bind === null || !l.bind.acceptProxy) return streamAccept(l, cfd, addr, addrLen);
   const fe = l.proxy;
+  let expectProxy = false;
+  if (fe.rules !== null && fe.rules.l4.length) {
+    // HAProxy: session_new() counts the session, then tcp_exec_l4_rules() runs before any stream;
+    // a reject frees the session (session_free) and the caller closes the fd.
+    fe.feconn++;
+    const ok = tcpExecL4Rules(fe, l, cfd, addr, addrLen);
+    fe.feconn--;
+    if (!ok) {
+      sessionCountNew(fe);
+      fe.feconn--;
+      counters.jobs--;
+      return false;
+    }
+    expectProxy = l4ExpectProxy(fe, addr, addrLen, cfd);
+  } else {
+    l4Tracked.stk = null;
+  }
+  if (!expectProxy && (l.bind === null || !l.bind.acceptProxy)) return streamAccept(l, cfd, addr, addrLen);
   const sess = new Session(fe, l, cfd, addr, addrLen);
   sessionCountNew(fe);
   embryonic.count++;
@@ -103,6 +124,7 @@ function connCompleteSession(sess: Session): void {
   // The connection is handed over to the stream: this object must no longer touch the fd.
   conn.fd = -1;
   conn.flags &= ~CO_FL_CTRL_READY;
+  l4Tracked.stk = sess.stk;
   streamNew(sess.listener, fd, conn.addr!, conn.addrLen, conn, sess.acceptDateMs, sess.acceptMono);
 }
 
@@ -150,6 +172,7 @@ function sessionKillEmbryonic(sess: Session): void {
       ? `${sessionLogPrefix(sess)}: ${msg}`
       : `${sessionLogPrefix(sess)}: unknown connection error (code=${code} flags=${(conn.flags >>> 0).toString(16).padStart(8, "0")})`);
   }
+  if (sess.stk !== null) releaseStk(sess.stk, 0, 0);
   connFullClose(conn);
   if (conn.hsBuf !== null) {
     bFree(conn.hsBuf);

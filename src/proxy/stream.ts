@@ -35,6 +35,12 @@ import {
 } from "./channel";
 import { connectServer, sessChangeServer, srvRedispatchConnect } from "./backend";
 import { sendStreamLog } from "./log";
+import type { StkCtr } from "./sample";
+import {
+  l4Tracked, processServerRules, processSwitchingRules, releaseStk, tcpInspectRequest, tcpInspectResponse,
+  AN_CLOSE, AN_CONTINUE, AN_REJECT, AN_REQ_INSPECT_BE, AN_REQ_INSPECT_FE, AN_REQ_SRV_RULES, AN_REQ_SWITCHING_RULES,
+  AN_RES_INSPECT,
+} from "./tcp_rules";
 import { mayDequeueTasks, pendconnFree, processSrvQueue } from "./queue";
 import { nowSec, PendList, Proxy, Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
 import {
@@ -127,6 +133,13 @@ export class Stream {
   /** Queue lengths seen when queued, for %sq / %bq. HAProxy: logs.srv_queue_size, prx_queue_size. */
   srvQueueSize = 0;
   prxQueueSize = 0;
+  /** Request / response analysers still to run and their expiry. HAProxy: req.analysers, analyse_exp. */
+  reqAn = 0;
+  resAn = 0;
+  reqAnExp = TICK_ETERNITY;
+  resAnExp = TICK_ETERNITY;
+  /** Stick counters tracked (connection rules, then content rules). HAProxy: sess/strm->stkctr. */
+  stk: (StkCtr | null)[] | null = null;
 
   constructor(readonly fe: Proxy, readonly listener: Listener, cfd: number, addr: Buffer, addrLen: number) {
     this.task = taskNew(processStream, this);
@@ -150,6 +163,11 @@ export class Stream {
     conn.flags = CO_FL_ADDR_FROM_SET;
     conn.addr = addr;
     conn.addrLen = addrLen;
+  }
+
+  /** The client-side connection (for dst / dst_port). */
+  clientConn(): Connection {
+    return this.si[0].conn;
   }
 
   /** Milliseconds since accept (HAProxy: tv_ms_elapsed(&s->logs.tv_accept, &now)). */
@@ -200,8 +218,17 @@ export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: numbe
   const req = s.req;
   const res = s.res;
   streams.add(s);
-  // TCP mode: no analysers, so the request channel connects and closes by itself.
-  req.flags |= CF_READ_ATTACHED | CF_AUTO_CONNECT | CF_AUTO_CLOSE;
+  s.stk = l4Tracked.stk;
+  l4Tracked.stk = null;
+  const ana = fe.rules !== null ? fe.rules.feReqAna : 0;
+  // TCP mode without rules: no analysers, so the request channel connects and closes by itself.
+  // HAProxy: stream_new(): channel_auto_connect/close only when the frontend has no analysers.
+  if (ana === 0) req.flags |= CF_READ_ATTACHED | CF_AUTO_CONNECT | CF_AUTO_CLOSE;
+  else {
+    req.flags |= CF_READ_ATTACHED;
+    s.reqAn = ana;
+    s.be = fe;
+  }
   res.flags |= CF_AUTO_CLOSE;
   req.rto = fe.cfg.timeouts.client;
   res.wto = fe.cfg.timeouts.client;
@@ -248,16 +275,106 @@ export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: numbe
   conn.flags |= CO_FL_CONNECTED;
   // HAProxy: stream_new(): the client side wants to read.
   csWantRecv(conn);
-  s.flags |= SF_BE_ASSIGNED;
-  s.be.beconn++;
-  s.be.cumBeconn++;
-  // HAProxy: proxy_inc_be_ctr() and the be_counters.conn_max update of stream_set_backend().
-  if (s.be.beconn > s.be.beconnMax) s.be.beconnMax = s.be.beconn;
-  const bsps = updateFreqCtr(s.be.beSessPerSec, 1);
-  if (bsps > s.be.beSpsMax) s.be.beSpsMax = bsps;
+  if (ana === 0) streamSetBackend(s, s.be);
   if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "accept");
   taskWakeup(s.task, TASK_WOKEN_INIT);
   return s;
+}
+
+/**
+ * HAProxy: stream_set_backend(): the stream now belongs to backend <be> (counters, server-side
+ * timeouts, the backend's own analysers).
+ */
+function streamSetBackend(s: Stream, be: Proxy): void {
+  s.be = be;
+  s.flags |= SF_BE_ASSIGNED;
+  be.beconn++;
+  be.cumBeconn++;
+  // HAProxy: proxy_inc_be_ctr() and the be_counters.conn_max update of stream_set_backend().
+  if (be.beconn > be.beconnMax) be.beconnMax = be.beconn;
+  const bsps = updateFreqCtr(be.beSessPerSec, 1);
+  if (bsps > be.beSpsMax) be.beSpsMax = bsps;
+  if (s.reqAn !== 0) {
+    s.req.wto = be.cfg.timeouts.server;
+    s.res.rto = be.cfg.timeouts.server;
+    s.si[1].hcto = be.cfg.timeouts.serverFin;
+    if (be.rules !== null && be !== s.fe) s.reqAn |= be.rules.beReqAna;
+    else if (be.rules !== null) s.reqAn |= be.rules.beReqAna & AN_REQ_SRV_RULES;
+  }
+}
+
+/**
+ * The request analysers of HAProxy's process_stream() for TCP mode, in bit order. Returns when one
+ * waits; clears them as they finish; a reject aborts both channels (HAProxy: channel_abort()).
+ */
+function runReqAnalysers(s: Stream): void {
+  if (s.reqAn & AN_REQ_INSPECT_FE) {
+    const r = tcpInspectRequest(s, s.fe);
+    if (r === AN_REJECT) return streamReject(s, true);
+    if (r !== AN_CONTINUE) return;
+    s.reqAn &= ~AN_REQ_INSPECT_FE;
+  }
+  if (s.reqAn & AN_REQ_SWITCHING_RULES) {
+    streamSetBackend(s, processSwitchingRules(s));
+    s.reqAn &= ~AN_REQ_SWITCHING_RULES;
+  }
+  if (s.reqAn & AN_REQ_INSPECT_BE) {
+    const r = tcpInspectRequest(s, s.be);
+    if (r === AN_REJECT) return streamReject(s, true);
+    if (r !== AN_CONTINUE) return;
+    s.reqAn &= ~AN_REQ_INSPECT_BE;
+  }
+  if (s.reqAn & AN_REQ_SRV_RULES) {
+    if (!(s.flags & SF_ASSIGNED)) {
+      const srv = processServerRules(s);
+      if (srv !== null) {
+        s.flags |= SF_DIRECT | SF_ASSIGNED;
+        s.target = srv;
+      }
+    }
+    s.reqAn &= ~AN_REQ_SRV_RULES;
+  }
+  if (s.reqAn === 0) {
+    s.reqAnExp = TICK_ETERNITY;
+    s.req.flags |= CF_AUTO_CONNECT | CF_AUTO_CLOSE;
+  }
+}
+
+/** The response analyser (tcp-response content rules). */
+function runResAnalysers(s: Stream): void {
+  const r = tcpInspectResponse(s);
+  if (r === AN_REJECT) return streamReject(s, false);
+  if (r === AN_CLOSE) {
+    // HAProxy: ACT_TCP_CLOSE: the server side is closed, what was received is still forwarded.
+    s.res.flags |= CF_SHUTR_NOW;
+  } else if (r !== AN_CONTINUE) return;
+  s.resAn = 0;
+  s.resAnExp = TICK_ETERNITY;
+}
+
+/**
+ * A content rule rejected the stream: both channels are aborted, nothing more is forwarded, the
+ * stream ends with the PR termination state (HAProxy: channel_abort() x2, SF_ERR_PRXCOND,
+ * SF_FINST_R for a request, SF_FINST_D for a response).
+ */
+function streamReject(s: Stream, request: boolean): void {
+  const siF = s.si[0];
+  const siB = s.si[1];
+  s.reqAn = s.resAn = 0;
+  s.reqAnExp = s.resAnExp = TICK_ETERNITY;
+  s.req.flags &= ~CF_AUTO_CONNECT;
+  if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_PRXCOND;
+  if (!(s.flags & SF_FINST_MASK)) s.flags |= request ? SF_FINST_R : SF_FINST_D;
+  siShutr(siF);
+  siShutw(siF);
+  if (siB.state === SI_ST_INI) {
+    siB.setState(SI_ST_CLO, "rejected before connect");
+    s.req.flags |= CF_SHUTW;
+    s.res.flags |= CF_SHUTR;
+  } else {
+    siShutr(siB);
+    siShutw(siB);
+  }
 }
 
 /** HAProxy: CF_READ_ATTACHED (kept local: only streamAccept sets it). */
@@ -420,6 +537,8 @@ function sessEstablish(s: Stream): void {
   s.tConnect = s.elapsed();
   si.exp = TICK_ETERNITY;
   res.flags |= CF_READ_ATTACHED;
+  // HAProxy: sess_establish(): the response analysers of the backend.
+  if (s.be.rules !== null && s.be.rules.beResAna) s.resAn = AN_RES_INSPECT;
   req.wto = s.be.cfg.timeouts.server;
   res.rto = s.be.cfg.timeouts.server;
   req.wex = TICK_ETERNITY;
@@ -599,6 +718,8 @@ function streamComputeExpire(s: Stream): number {
     tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex)));
   if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
   if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
+  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
+  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
   return exp;
 }
 
@@ -608,6 +729,8 @@ streamExpireHook.fn = (t: Task) => {
   let exp = tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex));
   if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
   if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
+  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
+  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
   t.expire = exp;
   taskQueue(t);
 };
@@ -648,6 +771,7 @@ export function processStream(t: Task): Task | null {
     if (!((req.flags | res.flags) & (CF_SHUTR | CF_READ_ACTIVITY | CF_READ_TIMEOUT | CF_SHUTW |
           CF_WRITE_ACTIVITY | CF_WRITE_EVENT | CF_WRITE_TIMEOUT)) &&
         !((siF.flags | siB.flags) & (SI_FL_EXP | SI_FL_ERR)) &&
+        (s.reqAn | s.resAn) === 0 &&
         (s.pendingEvents & TASK_WOKEN_ANY) === TASK_WOKEN_TIMER) {
       // A timer fired early (lazy queueing): nothing to do but re-arm.
       siF.flags &= ~SI_FL_DONT_WAKE;
@@ -714,9 +838,12 @@ export function processStream(t: Task): Task | null {
       }
     }
 
-    // No analyser in TCP mode: once the client side is up, everything is forwarded, what was read
-    // before included (HAProxy: buffer_flush() + channel_forward_forever()).
-    if (!(req.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siF.state >= SI_ST_EST && req.toForward !== CHN_INFINITE_FORWARD) {
+    // Request analysers (tcp-request content rules, switching and server rules) run first.
+    if (s.reqAn !== 0 && siF.state >= SI_ST_EST) runReqAnalysers(s);
+
+    // No analyser left in TCP mode: once the client side is up, everything is forwarded, what was
+    // read before included (HAProxy: buffer_flush() + channel_forward_forever()).
+    if (s.reqAn === 0 && !(req.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siF.state >= SI_ST_EST && req.toForward !== CHN_INFINITE_FORWARD) {
       req.flush();
       if (!(req.flags & (CF_SHUTR | CF_SHUTW_NOW))) req.forwardForever();
     }
@@ -759,7 +886,8 @@ export function processStream(t: Task): Task | null {
     if (global.splice) streamSpliceDecide(s);
 
     // Response side: mirror of the request side, forwarding included.
-    if (!(res.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siB.state >= SI_ST_EST && res.toForward !== CHN_INFINITE_FORWARD) {
+    if (s.resAn !== 0 && siB.state >= SI_ST_EST) runResAnalysers(s);
+    if (s.resAn === 0 && !(res.flags & (CF_SHUTW | CF_SHUTR_NOW)) && siB.state >= SI_ST_EST && res.toForward !== CHN_INFINITE_FORWARD) {
       res.flush();
       if (!(res.flags & (CF_SHUTR | CF_SHUTW_NOW))) res.forwardForever();
     }
@@ -851,6 +979,7 @@ export function streamFree(s: Stream): void {
     s.target.bytesOut += s.res.total;
   }
   if (s.flags & SF_BE_ASSIGNED) s.be.beconn--;
+  if (s.stk !== null) releaseStk(s.stk, s.req.total, s.res.total);
   streams.delete(s);
   s.fe.feconn--;
   counters.jobs--;

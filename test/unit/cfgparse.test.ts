@@ -715,16 +715,16 @@ describe("proxy keywords", () => {
     ["balance random", "balance only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', 'url_param', 'hdr(name)' and 'rdp-cookie(name)' options."],
     ["default_backend", "'default_backend' expects a backend name."],
     ["use_backend", "'use_backend' expects a backend name."],
-    ["use_backend b if foo", "'use_backend b if ...' : ACL conditions are not supported by hapoll."],
-    ["use_backend b unless foo", "'use_backend b unless ...' : ACL conditions are not supported by hapoll."],
+    ["use_backend b if foo", "error detected while parsing switching rule : no such ACL : 'foo'."],
+    ["use_backend b unless { bar }", "error detected while parsing switching rule : unknown fetch method 'bar' in ACL expression 'bar'."],
     ["use_backend b foo", "unexpected keyword 'foo' after switching rule, only 'if' and 'unless' are allowed."],
     ["option foo", "unknown option 'foo'."],
     ["option clitcpka x", "'option clitcpka' cannot handle unexpected argument 'x'."],
     ["log", "'log' expects either <address[:port]> and <facility> or 'global' as arguments."],
     ["log 1.1.1.1 local99", "unknown log facility 'local99'"],
     ["disabled now", "'disabled' cannot handle unexpected argument 'now'."],
-    ["acl a src 1.2.3.4", "'acl' is not supported by hapoll."],
-    ["tcp-request content reject", "'tcp-request' is not supported by hapoll."],
+    ["acl a src 1.2.3.4.5", "error detected while parsing ACL 'a' : '1.2.3.4.5' is not a valid IPv4 or IPv6 address."],
+    ["tcp-request content foo", "'tcp-request content' expects 'accept', 'reject', 'track-sc0' ... 'track-sc2', in proxy 'app' (got 'foo')."],
   ];
   for (const [line, msg] of errors) {
     it(`rejects ${JSON.stringify(line)}`, () => {

@@ -90,6 +90,9 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["show", "sess"], usage: "show sess [id] : report the list of current sessions or dump this session", fn: (x, a) => showSess(x, a.level, cliSessFields()) },
   { words: ["shutdown", "session"], usage: "shutdown session : kill a specific session", fn: (x, a) => shutdownSession(x, a.level) },
   { words: ["shutdown", "sessions", "server"], usage: "shutdown sessions server : kill sessions on a server", fn: (x, a) => shutdownSessionsServer(x, a.level) },
+  // 1.8's order: the stick-table commands are registered between the session and the stats ones.
+  { words: ["clear", "table"], usage: "clear table    : remove an entry from a table", fn: (x, a) => clearTable(x, a.level) },
+  { words: ["show", "table"], usage: "show table [id]: report table usage stats or dump this table's contents", fn: (x, a) => showTable(x, a.level) },
   { words: ["clear", "counters"], usage: "clear counters : clear max statistics counters (add 'all' for all counters)", fn: (x, a) => clearCounters(x, a.level) },
   { words: ["show", "info"], usage: "show info      : report information about the running process", fn: (x) => showInfo(x) },
   { words: ["show", "stat"], usage: "show stat      : report counters for each proxy and server", fn: (x, a) => showStat(x, a.level) },
@@ -97,8 +100,6 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["show", "fd"], usage: "show fd [num] : dump list of file descriptors in use", fn: (x, a) => showFd(x, a.level) },
   { words: ["show", "servers", "state"], usage: "show servers state [id]: dump volatile server information (for backend <id>)", fn: (x) => showServersState(x) },
   { words: ["show", "backend"], usage: "show backend   : list backends in the current running config", fn: () => showBackend() },
-  { words: ["show", "table"], usage: "show table [id]: report table usage stats or dump this table's contents", fn: (x, a) => showTable(x, a.level) },
-  { words: ["clear", "table"], usage: "clear table    : remove an entry from a table", fn: (x, a) => clearTable(x, a.level) },
   { words: ["show", "pollers"], usage: "show pollers   : list the polling mechanisms and the one in use", fn: (x, a) => showPollers(a.level) },
 ];
 

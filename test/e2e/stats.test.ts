@@ -54,6 +54,8 @@ const HELP = [
   "  show sess [id] : report the list of current sessions or dump this session",
   "  shutdown session : kill a specific session",
   "  shutdown sessions server : kill sessions on a server",
+  "  clear table    : remove an entry from a table",
+  "  show table [id]: report table usage stats or dump this table's contents",
   "  clear counters : clear max statistics counters (add 'all' for all counters)",
   "  show info      : report information about the running process",
   "  show stat      : report counters for each proxy and server",

@@ -36,6 +36,7 @@ const {
   ROOT,
 } = require("../lib/common");
 const { barChart, COLORS } = require("../lib/svg");
+const { freePort, waitPort } = require("../lib/ports");
 const { locateHaproxy18, runnableProxies, versionOf } = require("./peers");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
@@ -63,36 +64,6 @@ const RUN_ORDER = ["idle", "ka", "close", "iperf"];
 
 function have(cmd) {
   return !spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once 127.0.0.1:<port> accepts a connection, or rejects after <ms>. */
-async function waitPort(port, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect({ host: "127.0.0.1", port });
-      c.on("connect", () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`port ${port} never accepted a connection`);
-    await sleep(50);
-  }
 }
 
 /** utime and stime of <pid> in seconds (the whole process: every thread). */

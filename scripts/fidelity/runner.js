@@ -10,6 +10,7 @@ const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const { freePort, isListening } = require("../../bench/lib/ports.js");
 
 const ROOT = path.resolve(__dirname, "../..");
 const HAPOLL = path.join(ROOT, "bin/hapoll");
@@ -60,32 +61,6 @@ function findStrace() {
     return { path: p };
   } catch {
     return { path: null, reason: "strace is not installed or cannot trace here (apt-get install strace; ptrace allowed)" };
-  }
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** Whether something listens on 127.0.0.1:<port> (read from /proc, without connecting). */
-function isListening(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  try {
-    const t = fs.readFileSync("/proc/net/tcp", "utf8");
-    return t.split("\n").some((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[1] === `0100007F:${hex}` && f[3] === "0A";
-    });
-  } catch {
-    return false;
   }
 }
 

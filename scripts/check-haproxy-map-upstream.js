@@ -6,7 +6,7 @@
  * test/unit/haproxy-map.test.ts checks the hapoll side; this one needs a HAProxy checkout, which CI
  * does not have, so it is a tool to run by hand after editing the map:
  *
- *   node tools/check-haproxy-map-upstream.js [<haproxy git dir or work tree>] [<tag>]
+ *   node scripts/check-haproxy-map-upstream.js [<haproxy git dir or work tree>] [<tag>]
  *
  * The checkout defaults to $HAPROXY_GIT; the tag to v1.8.0. Exit 0 when every row checks, 1 otherwise.
  * Plain Node, no dependencies.

@@ -27,7 +27,7 @@ const cache = new Map();
 /** The text of <file> at <tag>, or null when the file does not exist there. */
 function upstream(file) {
   if (!cache.has(file)) {
-    let text = null;
+    let text;
     try {
       text = execFileSync("git", ["-C", repo, "show", `${tag}:${file}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 });
     } catch {

@@ -89,7 +89,7 @@ function machineInfo() {
   } catch {
     cpu = os.cpus()[0]?.model || cpu;
   }
-  let load = "";
+  let load;
   try {
     load = fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   } catch {

@@ -37,7 +37,7 @@ const {
 } = require("../lib/common");
 const { barChart, COLORS } = require("../lib/svg");
 const { freePort, waitPort } = require("../lib/ports");
-const { locateHaproxy18, runnableProxies, versionOf } = require("./peers");
+const { locateHaproxy18, runnableProxies } = require("./peers");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -239,7 +239,7 @@ async function startProxy(px, tmp, ports, be, nodeArgs) {
     ]);
   } catch (e) {
     await stopProc(proc);
-    throw new Error(`${px.id}: ${e.message}`);
+    throw new Error(`${px.id}: ${e.message}`, { cause: e });
   }
   return { proc, pid: proc.pid };
 }

@@ -252,7 +252,7 @@ async function runScenario(sc, prog, poller, env) {
     proc.stderr.on("data", (d) => {
       if (stderr.length < 8192) stderr += d;
     });
-    const exited = new Promise((r) => proc.on("exit", (code, sig) => r((exit = sig ?? code))));
+    proc.on("exit", (code, sig) => (exit = sig ?? code));
     // Ready when the frontend listens (seen in /proc, no probe connection).
     const t0 = Date.now();
     while (!isListening(ports.fe) && exit === null && Date.now() - t0 < 15_000) await sleep(5);

@@ -254,7 +254,7 @@ function listeningSockets(): { addr: string; port: number }[] {
   const res: { addr: string; port: number }[] = [];
   if (HAS_PROC) {
     for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-      let text = "";
+      let text: string;
       try {
         text = fs.readFileSync(f, "utf8");
       } catch {

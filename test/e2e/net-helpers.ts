@@ -28,7 +28,6 @@ export async function netCleanup(): Promise<void> {
 }
 
 /** The C++ addon, loaded the way src/native.ts loads it (HAPOLL_ADDON, else bindings with module root = the repo). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadNative(): any {
   const req = createRequire(path.join(ROOT, "package.json"));
   if (process.env.HAPOLL_ADDON) return req(path.resolve(process.env.HAPOLL_ADDON));

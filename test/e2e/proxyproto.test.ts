@@ -4,7 +4,6 @@
  * split headers, malformed and slow ones), a hapoll -> hapoll chain, and both directions against
  * Debian's HAProxy 2.6 when it is installed.
  */
-import * as fs from "node:fs";
 import * as os from "node:os";
 import * as net from "node:net";
 import { describe, it, expect, afterEach } from "vitest";

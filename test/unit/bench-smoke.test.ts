@@ -66,7 +66,7 @@ describe("poller bench (tiny run)", () => {
       "poller", "N", "A", "W", "events/iter", "waits/iter (C, hapoll)", "C µs/iter", "hapoll µs/iter",
       "C µs/event", "hapoll µs/event", "hapoll/C", "paired: median (range)", "added µs/event",
     ]);
-    expect(lines[head + 1]).toMatch(/^-+(  -+){12}$/);
+    expect(lines[head + 1]).toMatch(/^-+( {2}-+){12}$/);
     const rows = lines.slice(head + 2).filter((l) => /^\w+\s+\d/.test(l)).map((l) => l.trim().split(/\s{2,}/));
     expect(rows.map((c) => c[0])).toEqual(POLLERS);
     for (const c of rows) {

@@ -824,7 +824,7 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.poll(new Int32Array([b, 0, POLL_DIR_R]), 1, b + 1, 0, out);
     let t = performance.now();
     expect(p.poll(new Int32Array(0), 0, b + 1, 50, out)).toBe(0);
-    let dt = performance.now() - t;
+    const dt = performance.now() - t;
     expect(dt).toBeGreaterThanOrEqual(40);
     expect(dt).toBeLessThan(1000);
     t = performance.now();

@@ -9,9 +9,9 @@
  */
 import { describe, it, expect, afterEach } from "vitest";
 import { POLLER_VARIANTS, cleanup, fdCount, freePort, sleep } from "./helpers";
-import { blackholePort, exitWithin, netCleanup, parseTcpLogs, startProxy, waitFor } from "./net-helpers";
+import { blackholePort, exitWithin, parseTcpLogs, startProxy, pollValue } from "./net-helpers";
 import {
-  fetchNames, holdClient, lbCleanup, lbConfig, linesMatching, namedServer, namedServers, tally, waitUntil,
+  fetchNames, holdClient, lbConfig, linesMatching, namedServer, namedServers, tally, waitUntil,
   type NamedServer,
 } from "./lb-helpers";
 
@@ -28,8 +28,6 @@ function checked(srvs: NamedServer[], opts: string[]): { name: string; port: num
 
 describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
   afterEach(async () => {
-    await lbCleanup();
-    await netCleanup();
     await cleanup();
   });
 
@@ -55,7 +53,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     // The same message goes to the backend's log target (stdout, raw).
     // (stdout is another pipe: its bytes may reach the test after stderr's.)
     const downLog = /^Server be\/s2 is DOWN, reason: Layer4 connection problem, .* 1 active and 0 backup servers left\. /m;
-    expect(await waitFor(() => downLog.test(h.stdout()), 2000), h.stdout()).toBe(true);
+    expect(await pollValue(() => downLog.test(h.stdout()), 2000), h.stdout()).toBe(true);
     expect(tally(await fetchNames(port, 10))).toEqual({ s1: 10 });
     // No client ever reached the dead server: no failed connection in the logs.
     expect(parseTcpLogs(h.stdout()).filter((l) => l.ts !== "--")).toEqual([]);
@@ -92,9 +90,9 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(await waitStderr(h, /backend 'be' has no server available!/, 5000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(new RegExp(`${W(h.pid)}Server be/s1 is DOWN, .* 0 active and 0 backup servers left\\. `));
     expect(h.stderr()).toMatch(new RegExp(`^\\[ALERT\\]    \\(${h.pid}\\) : backend 'be' has no server available!$`, "m"));
-    expect(await waitFor(() => /^backend be has no server available!$/m.test(h.stdout()), 2000), h.stdout()).toBe(true);
+    expect(await pollValue(() => /^backend be has no server available!$/m.test(h.stdout()), 2000), h.stdout()).toBe(true);
     expect(await fetchNames(port, 2)).toEqual(["-", "-"]);
-    const sc = await waitFor(() => { const l = parseTcpLogs(h.stdout()).filter((x) => x.ts === "SC"); return l.length >= 2 ? l : null; }, 2000);
+    const sc = await pollValue(() => { const l = parseTcpLogs(h.stdout()).filter((x) => x.ts === "SC"); return l.length >= 2 ? l : null; }, 2000);
     expect(sc!.map((l) => l.srv)).toEqual(["<NOSRV>", "<NOSRV>"]);
   });
 
@@ -223,7 +221,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(await waitStderr(h, /Server be\/s2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(/Server be\/s2 is DOWN, .* 1 sessions active, 0 requeued, 1 remaining in queue\./);
     expect(await c1.name).toBe("-");
-    const l = await waitFor(() => parseTcpLogs(h.stdout()).find((x) => x.cp === c1.localPort()), 3000);
+    const l = await pollValue(() => parseTcpLogs(h.stdout()).find((x) => x.cp === c1.localPort()), 3000);
     expect(l!.line).toMatch(/ fe be\/s2 1[45]\d\d\/-1\/\d+ 0 sQ /);
   });
 

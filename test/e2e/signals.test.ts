@@ -7,12 +7,11 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, freePort, sleep, startHapoll, type Hapoll } from "./helpers";
 import {
-  connectOutcome, echoProbe, exitWithin, fdList, holdServer, limitsCleanup, stableFdCount, tcpConfig,
+  connectOutcome, echoProbe, exitWithin, fdList, holdServer, stableFdCount, tcpConfig,
   TestClient, waitFdBaseline, waitFor, waitStderr,
 } from "./limits-helpers";
 
 afterEach(async () => {
-  await limitsCleanup();
   await cleanup();
 });
 

@@ -8,15 +8,13 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, fdsAreSockets, freePort, HAS_PROC, hasProgram, nofileOf, POLLER_VARIANTS, roundTrip, sleep, tmpDir, type Hapoll } from "./helpers";
-import { holdServer, limitsCleanup, TestClient, waitFor, type HoldServer } from "./limits-helpers";
-import { netCleanup, startHaproxy, startProxy, waitLog } from "./net-helpers";
+import { cleanup, fdsAreSockets, freePort, HAS_PROC, hasProgram, skipBecause, nofileOf, POLLER_VARIANTS, roundTrip, sleep, tmpDir, type Hapoll } from "./helpers";
+import { holdServer, TestClient, waitFor, type HoldServer } from "./limits-helpers";
+import { startHaproxy, startProxy, waitLog } from "./net-helpers";
 import { cliCleanup, CliConn, cliQuery, parseInfo, parseStat, type CliTarget } from "./cli-client";
 
 afterEach(async () => {
   cliCleanup();
-  await netCleanup();
-  await limitsCleanup();
   await cleanup();
 });
 
@@ -753,7 +751,7 @@ describe("process life", () => {
   });
 });
 
-describe.skipIf(!hasProgram("haproxy"))("side by side with Debian's haproxy (2.6 only appended columns)", () => {
+describe.skipIf(skipBecause(!hasProgram("haproxy"), "stats.test.ts: Debian's haproxy is not installed (apt-get install haproxy)"))("side by side with Debian's haproxy (2.6 only appended columns)", () => {
   it("the `show stat` header's first 83 columns, and which columns are filled per row type, equal HAProxy's", async () => {
     const dir = tmpDir();
     const be = await holdServer();

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { programPath, skipBecause } from "../e2e/helpers";
 import {
   MAX_LINE_ARGS,
   atol,
@@ -1172,7 +1173,9 @@ describe("post-parse checks (check_config_validity)", () => {
   });
 });
 
-const hasHaproxy = spawnSync("haproxy", ["-v"]).status === 0;
+const HAPROXY = programPath("haproxy");
+const hasHaproxy = HAPROXY !== null && spawnSync(HAPROXY, ["-v"]).status === 0;
+const noHaproxy = skipBecause(!hasHaproxy, "cfgparse.test.ts: the `haproxy -c` comparisons need Debian's haproxy (apt-get install haproxy)");
 
 describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () => {
   /** Runs `haproxy -c` (check only: it never binds) and keeps the config lines, pid normalized. */
@@ -1184,7 +1187,7 @@ describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () =>
         writeFileSync(join(dir, f.name), f.text);
         args.push("-f", f.name);
       }
-      const res = spawnSync("haproxy", args, { cwd: dir, encoding: "utf8" });
+      const res = spawnSync(HAPROXY!, args, { cwd: dir, encoding: "utf8" });
       return (res.stdout + res.stderr)
         .split(/\n(?=\[)/)
         .map((l) => l.replace(/\n$/, ""))
@@ -1256,7 +1259,7 @@ describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () =>
   ];
 
   for (const [what, files] of configs) {
-    it.skipIf(!hasHaproxy)(`prints what haproxy -c prints: ${what}`, () => {
+    it.skipIf(noHaproxy)(`prints what haproxy -c prints: ${what}`, () => {
       const ours = parseConfigFiles(files, { pid: PID }).output;
       expect(ours).toEqual(haproxyCheck(files));
     });

@@ -761,8 +761,8 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.term();
   });
 
-  it("reports an error on a refused connection", () => {
-    if (name === "select") return; // select only has read/write sets
+  it("reports an error on a refused connection", (ctx) => {
+    if (name === "select") ctx.skip("select only has read/write sets: it has no error event to report");
     const { fd: lfd, port } = tcpListener();
     native.close(lfd);
     const cfd = native.socket(C.AF_INET, C.SOCK_STREAM, 0);
@@ -833,7 +833,7 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     expect(dt).toBeLessThan(1000);
     t = performance.now();
     expect(p.poll(new Int32Array(0), 0, b + 1, 0, out)).toBe(0);
-    expect(performance.now() - t).toBeLessThan(20);
+    expect(performance.now() - t).toBeLessThan(500); // a zero timeout returns at once (the bound is loose: a loaded machine stalls)
     p.term();
   });
 

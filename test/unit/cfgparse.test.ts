@@ -67,12 +67,12 @@ describe("the seed configuration", () => {
     expect(SEED).toBe(
       cfg(
         "global",
-        "    maxconn 4096",
+        "    maxconn 500",
         "defaults",
         "    mode tcp",
-        "    contimeout 5000",
-        "    clitimeout 50000",
-        "    srvtimeout 50000",
+        "    contimeout 1000",
+        "    clitimeout 5000",
+        "    srvtimeout 5000",
         "listen mysql_1",
         "    bind :3307",
         "    mode tcp",
@@ -94,7 +94,7 @@ describe("the seed configuration", () => {
 
   it("gives the model the runtime needs", () => {
     const r = parse(SEED, "seed.cfg");
-    expect(r.config.global.maxconn).toBe(4096);
+    expect(r.config.global.maxconn).toBe(500);
     expect(r.config.proxies).toHaveLength(1);
     const p = r.config.proxies[0];
     expect(p).toMatchObject({
@@ -108,7 +108,7 @@ describe("the seed configuration", () => {
       maxconn: 0,
       id: 1,
       disabled: false,
-      timeouts: { connect: 5000, client: 50000, server: 50000, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
+      timeouts: { connect: 1000, client: 5000, server: 5000, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
     });
     expect(p.binds).toHaveLength(1);
     expect(p.binds[0]).toMatchObject({ acceptProxy: false, file: "seed.cfg", line: 9, raw: ":3307" });
@@ -353,15 +353,28 @@ describe("global section keywords", () => {
       WARN("t.cfg:2", "'user' is not supported by hapoll, ignored."),
       WARN("t.cfg:3", "'group' is not supported by hapoll, ignored."),
       WARN("t.cfg:4", "'chroot' is not supported by hapoll, ignored."),
-      WARN("t.cfg:5", "'nbthread' is not supported by hapoll, ignored."),
+      WARN("t.cfg:5", "'nbthread 4' is not supported by hapoll (one thread per process), ignored: use 'nbproc 4' to run on several cores."),
       WARN("t.cfg:6", "'tune.rcvbuf.client' is not supported by hapoll, ignored."),
     ]);
+  });
+
+  it("nbthread: 1 is accepted silently, more warns naming nbproc (out of 1..64: rejected below)", () => {
+    expect(parse(cfg("global", "nbthread 1")).output).toEqual([]);
+    const r = parse(cfg("global", "nbthread 2"));
+    expect(r.fatal).toBe(false);
+    expect(r.output).toEqual([
+      WARN("t.cfg:2", "'nbthread 2' is not supported by hapoll (one thread per process), ignored: use 'nbproc 2' to run on several cores."),
+    ]);
+    expect(r.config.global.nbproc).toBe(1);
   });
 
   const errors: [string, string][] = [
     ["foo", "unknown keyword 'foo' in 'global' section"],
     ["daemon 1", "'daemon' cannot handle unexpected argument '1'."],
     ["maxconn", "'maxconn' expects an integer argument."],
+    ["nbthread", "'nbthread' expects an integer argument."],
+    ["nbthread 0", "'nbthread' must be between 1 and 64 (was 0)."],
+    ["nbthread 65", "'nbthread' must be between 1 and 64 (was 65)."],
     ["maxconn 1 2", "'maxconn' cannot handle unexpected argument '2'."],
     ["nbproc 0", "'nbproc' must be between 1 and 64 (was 0)."],
     ["nbproc 65", "'nbproc' must be between 1 and 64 (was 65)."],

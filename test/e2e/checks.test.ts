@@ -17,8 +17,11 @@ import {
 
 const W = (pid: number) => `\\[WARNING\\]  \\(${pid}\\) : `;
 
-/** Wait until <re> matches the process' stderr; returns the elapsed ms or -1. */
-function waitStderr(h: { stderr: () => string }, re: RegExp, ms: number): Promise<number> {
+/**
+ * Wait until <re> matches the process' stderr; returns the elapsed ms or -1 (limits-helpers'
+ * msUntilStderr() returns the match and throws instead).
+ */
+function msUntilStderr(h: { stderr: () => string }, re: RegExp, ms: number): Promise<number> {
   return waitUntil(() => re.test(h.stderr()), ms);
 }
 
@@ -40,7 +43,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(tally(await fetchNames(port, 6))).toEqual({ s1: 3, s2: 3 });
 
     await s2.kill();
-    const down = await waitStderr(h, /Server be\/s2 is DOWN/, 4000);
+    const down = await msUntilStderr(h, /Server be\/s2 is DOWN/, 4000);
     expect(down, `no DOWN line in stderr:\n${h.stderr()}`).toBeGreaterThan(0);
     // Three failed checks: the next one (<= inter) and two more inter apart.
     expect(down).toBeGreaterThanOrEqual(350);
@@ -59,7 +62,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(parseTcpLogs(h.stdout()).filter((l) => l.ts !== "--")).toEqual([]);
 
     await s2.restart();
-    const up = await waitStderr(h, /Server be\/s2 is UP/, 3000);
+    const up = await msUntilStderr(h, /Server be\/s2 is UP/, 3000);
     expect(up, `no UP line in stderr:\n${h.stderr()}`).toBeGreaterThan(0);
     expect(up).toBeGreaterThanOrEqual(150);
     expect(up).toBeLessThan(2 * 200 + 1000);
@@ -74,7 +77,6 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const s1 = await namedServer("s1");
     const deadPort = await freePort();
     const port = await freePort();
-    const t0 = Date.now();
     const h = await startProxy(lbConfig({
       port, log: true, servers: [
         { name: "s1", port: s1.port, opts: "check inter 1000 fall 3" },
@@ -82,12 +84,14 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
       ],
     }), [port], v.args);
     // One check (started half an inter in, spread by position), far less than fall x inter = 3 s.
-    expect(await waitStderr(h, /Server be\/s2 is DOWN/, 5000)).toBeGreaterThanOrEqual(0);
-    expect(Date.now() - t0).toBeLessThan(2500);
+    // Counted from the proxy being up, not from its spawn (a loaded machine starts Node slowly).
+    const down = await msUntilStderr(h, /Server be\/s2 is DOWN/, 5000);
+    expect(down, h.stderr()).toBeGreaterThanOrEqual(0);
+    expect(down).toBeLessThan(2500);
     expect(tally(await fetchNames(port, 4))).toEqual({ s1: 4 });
 
     await s1.kill();
-    expect(await waitStderr(h, /backend 'be' has no server available!/, 5000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /backend 'be' has no server available!/, 5000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(new RegExp(`${W(h.pid)}Server be/s1 is DOWN, .* 0 active and 0 backup servers left\\. `));
     expect(h.stderr()).toMatch(new RegExp(`^\\[ALERT\\]    \\(${h.pid}\\) : backend 'be' has no server available!$`, "m"));
     expect(await pollValue(() => /^backend be has no server available!$/m.test(h.stdout()), 2000), h.stdout()).toBe(true);
@@ -112,16 +116,16 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     expect(await get(8)).toEqual({ p1: 4, p2: 4 });
 
     await p1.kill();
-    expect(await waitStderr(h, /Server be\/p1 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/p1 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     expect(await get(6)).toEqual({ p2: 6 });
 
     await p2.kill();
-    expect(await waitStderr(h, /Server be\/p2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/p2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(/Server be\/p2 is DOWN, .* 0 active and 2 backup servers left\. Running on backup\. 0 sessions active/);
     expect(await get(6)).toEqual({ b1: 6 });
 
     await p1.restart();
-    expect(await waitStderr(h, /Server be\/p1 is UP/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/p1 is UP/, 3000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(/Server be\/p1 is UP, reason: Layer4 check passed, check duration: \d+ms\. 1 active and 2 backup servers online\. 0 sessions requeued/);
     expect(await get(6)).toEqual({ p1: 6 });
     // The backups were checked all along and stayed UP.
@@ -132,7 +136,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const bh = await blackholePort();
     const port = await freePort();
     const h = await startProxy(lbConfig({ port, servers: [{ name: "s1", port: bh, opts: "check inter 500 fall 1" }] }), [port], v.args);
-    expect(await waitStderr(h, /Server be\/s1 is DOWN/, 5000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/s1 is DOWN/, 5000)).toBeGreaterThanOrEqual(0);
     const m = /Server be\/s1 is DOWN, reason: Layer4 timeout, check duration: (\d+)ms\. 0 active/.exec(h.stderr());
     expect(m, h.stderr()).not.toBeNull();
     expect(Number(m![1])).toBeGreaterThanOrEqual(480);
@@ -142,7 +146,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const h2 = await startProxy(lbConfig({
       port: port2, defaults: ["timeout check 5s"], servers: [{ name: "s1", port: bh, opts: "check inter 2000 fall 1" }],
     }).replace("timeout connect 2s", "timeout connect 300"), [port2], v.args);
-    expect(await waitStderr(h2, /Server be\/s1 is DOWN/, 5000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h2, /Server be\/s1 is DOWN/, 5000)).toBeGreaterThanOrEqual(0);
     const m2 = /reason: Layer4 timeout, check duration: (\d+)ms/.exec(h2.stderr());
     expect(Number(m2![1])).toBeGreaterThanOrEqual(280);
     expect(Number(m2![1])).toBeLessThan(1500);
@@ -161,11 +165,14 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
         { name: "b", port: closed, opts: `check inter 150 fall 1 addr 127.0.0.1 port ${live.port}` },
       ],
     }), [port], v.args);
-    expect(await waitStderr(h, /Server be\/a is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
-    const before = live.accepted();
+    expect(await msUntilStderr(h, /Server be\/a is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     await sleep(600);
-    expect(live.accepted() - before).toBeGreaterThanOrEqual(2);
     expect(h.stderr()).not.toMatch(/Server be\/b is DOWN/);
+    // The checks of b reach <live> and nothing else: b goes DOWN once <live> is gone. (A check is a
+    // connect without quick ACK then an RST, as 1.8.0's: the server never accepts it, so a count of
+    // accepted connections cannot prove it.)
+    await live.kill();
+    expect(await msUntilStderr(h, /Server be\/b is DOWN/, 3000), h.stderr()).toBeGreaterThanOrEqual(0);
   });
 
   it("downinter and fastinter: with inter 10 s, a server dead at start comes UP within ~3 checks of 150 ms", async () => {
@@ -175,13 +182,12 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const h = await startProxy(lbConfig({
       port, servers: [{ name: "s1", port: s1.port, opts: "check inter 10s downinter 150 fastinter 150 rise 3 fall 2" }],
     }), [port], v.args);
-    expect(await waitStderr(h, /Server be\/s1 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/s1 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     await s1.restart();
     // DOWN -> +1 after <= downinter, then +1 and +1 after fastinter each: UP well before inter.
-    const up = await waitStderr(h, /Server be\/s1 is UP/, 5000);
+    const up = await msUntilStderr(h, /Server be\/s1 is UP/, 5000);
     expect(up, h.stderr()).toBeGreaterThan(0);
-    expect(up).toBeLessThan(2500);
-    expect(s1.accepted()).toBeGreaterThanOrEqual(3);
+    expect(up).toBeLessThan(2500); // rise 3: three successful checks of s1, each one a fastinter apart
     expect(await fetchNames(port, 2)).toEqual(["s1", "s1"]);
   });
 
@@ -200,7 +206,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const c1 = holdClient(port);
     await sleep(100);
     await s2.stopListening();
-    expect(await waitStderr(h, /Server be\/s2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/s2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(/Server be\/s2 is DOWN, .* 1 active and 0 backup servers left\. 1 sessions active, 1 requeued, 0 remaining in queue\./);
     expect(await c1.name).toBe("s1");
   });
@@ -218,7 +224,7 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
     const c1 = holdClient(port);
     await sleep(100);
     await s2.stopListening();
-    expect(await waitStderr(h, /Server be\/s2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
+    expect(await msUntilStderr(h, /Server be\/s2 is DOWN/, 3000)).toBeGreaterThanOrEqual(0);
     expect(h.stderr()).toMatch(/Server be\/s2 is DOWN, .* 1 sessions active, 0 requeued, 1 remaining in queue\./);
     expect(await c1.name).toBe("-");
     const l = await pollValue(() => parseTcpLogs(h.stdout()).find((x) => x.cp === c1.localPort()), 3000);
@@ -240,12 +246,12 @@ describe.each(POLLER_VARIANTS)("health checks [$name]", (v) => {
         { name: "s3", port: dead, opts: "check inter 30" },
       ],
     }), [port], v.args);
-    await sleep(300);
+    // s3 going DOWN (fall 3) shows the checks run (s1 and s2 never accept one: see "port and addr").
+    expect(await msUntilStderr(h, /Server be\/s3 is DOWN/, 3000), h.stderr()).toBeGreaterThanOrEqual(0);
     const fds = fdCount(h.pid);
     await sleep(700);
     // Dozens of checks later, no more fds (one may be in flight).
     expect(fdCount(h.pid)).toBeLessThanOrEqual(fds + 1);
-    expect(s1.accepted()).toBeGreaterThanOrEqual(10);
     const t0 = Date.now();
     h.proc.kill("SIGUSR1");
     expect(await exitWithin(h, 3000)).toBe(0);

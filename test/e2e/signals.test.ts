@@ -169,13 +169,15 @@ describe("SIGTTOU / SIGTTIN", () => {
 
 describe("SIGHUP", () => {
   it("logs each server's state with its connection counts", async () => {
-    const { h, clients } = await setup(1);
+    const { be, h, clients } = await setup(1);
     kill(h, "SIGHUP");
     const m = await waitStderr(h, /SIGHUP: Server px\/s1 is UP\. Conn: (\d+) act, (\d+) pend, (\d+) tot\./, 3000);
     expect(Number(m[1]), "act").toBe(1);
     expect(Number(m[2]), "pend").toBe(0);
-    // The readiness probe + the client.
-    expect(Number(m[3]), "tot").toBe(2);
+    // The client, plus the readiness probe when it lived long enough to reach the server (on a loaded
+    // machine it may close first): the backend's own count of accepted connections says which.
+    expect(Number(m[3]), "tot").toBe(be.accepted());
+    expect(be.accepted()).toBeGreaterThanOrEqual(1);
     await echoOn(clients[0], "after-sighup");
     expect(h.proc.exitCode).toBe(null);
   });

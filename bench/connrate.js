@@ -18,16 +18,19 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 
+const { parseFlags } = require("./lib/common.js");
+const { freePort, isListening } = require("./lib/ports.js");
+
 const ROOT = path.resolve(__dirname, "..");
 
-function arg(name, def) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : def;
-}
+const flags = parseFlags(process.argv.slice(2), {
+  backend: "bool", client: "bool", port: "v", ms: "v", nbproc: "v", seconds: "v", clients: "v", concurrency: "v", backends: "v",
+}, { usage: "usage: node bench/connrate.js [--nbproc 1] [--seconds 3] [--clients 2] [--concurrency 32] [--backends 2]" });
+const arg = (name, def) => flags[name] ?? def;
 
 /* ---- child roles ---- */
 
-if (process.argv[2] === "--backend") {
+if (flags.backend) {
   const srv = net.createServer((s) => {
     s.on("error", () => {});
     s.once("data", () => s.end("pong\n"));
@@ -37,7 +40,7 @@ if (process.argv[2] === "--backend") {
   return;
 }
 
-if (process.argv[2] === "--client") {
+if (flags.client) {
   const port = Number(arg("port"));
   const conc = Number(arg("concurrency", "32"));
   const until = Date.now() + Number(arg("ms", "3000"));
@@ -74,17 +77,6 @@ if (process.argv[2] === "--client") {
 }
 
 /* ---- the driver ---- */
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function firstLine(proc) {
   return new Promise((resolve, reject) => {
@@ -133,14 +125,6 @@ function cpuTicks(pids) {
 }
 const CLK_TCK = 100;
 
-function listening(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  return fs.readFileSync("/proc/net/tcp", "utf8").split("\n").some((l) => {
-    const f = l.trim().split(/\s+/);
-    return f.length > 3 && f[1] === `0100007F:${hex}` && f[3] === "0A";
-  });
-}
-
 async function main() {
   const nbproc = Number(arg("nbproc", "1"));
   const seconds = Number(arg("seconds", "3"));
@@ -174,7 +158,7 @@ async function main() {
   let hpErr = "";
   hp.stderr.on("data", (d) => (hpErr += d));
   const deadline = Date.now() + 10_000;
-  while (!listening(port)) {
+  while (!isListening(port)) {
     if (hp.exitCode !== null || Date.now() > deadline) throw new Error(`hapoll did not start: ${hpErr}`);
     await new Promise((r) => setTimeout(r, 20));
   }

@@ -15,14 +15,15 @@ const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 
+const { parseFlags } = require("./lib/common.js");
+const { freePort } = require("./lib/ports.js");
+
 const ROOT = path.resolve(__dirname, "..");
-const arg = (k, d) => {
-  const i = process.argv.indexOf(k);
-  return i > 0 ? Number(process.argv[i + 1]) : d;
-};
-const REPS = arg("--reps", 7);
-const CONNS = arg("--conns", 20);
-const RT = arg("--rt", 3000);
+const flags = parseFlags(process.argv.slice(2), { reps: "v", conns: "v", rt: "v" },
+  { usage: "usage: node bench/trace-overhead.js [--reps 7] [--conns 20] [--rt 3000]" });
+const REPS = Number(flags.reps ?? 7);
+const CONNS = Number(flags.conns ?? 20);
+const RT = Number(flags.rt ?? 3000);
 const HOT = ["core/fd.js", "core/poller.js", "core/task.js", "core/loop.js", "proxy/stream_interface.js", "net/listener.js"];
 
 function strippedCopy() {
@@ -50,15 +51,6 @@ function strippedCopy() {
 function cpuTicks(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
   return Number(f[11]) + Number(f[12]);
-}
-
-function freePort() {
-  return new Promise((r) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => r(p));
-    });
-  });
 }
 
 async function run(bin) {

@@ -89,7 +89,7 @@ function machineInfo() {
   } catch {
     cpu = os.cpus()[0]?.model || cpu;
   }
-  let load = "";
+  let load;
   try {
     load = fs.readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   } catch {
@@ -139,12 +139,22 @@ function dur(ms) {
 
 /**
  * Minimal flag parser: --name value, --name=value, --flag (true). Repeated flags keep the last
- * value. Unknown flags are an error listing <known>.
+ * value. Unknown flags are an error listing <known>. With <opts.usage>, -h/--help prints it and exits 0;
+ * with <opts.positional>, arguments that do not start with "-" are collected in out._ (an error otherwise).
+ * Values stay strings: the caller converts them.
  */
-function parseFlags(argv, known) {
-  const out = {};
+function parseFlags(argv, known, opts = {}) {
+  const out = opts.positional ? { _: [] } : {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
+    if (opts.usage && (a === "-h" || a === "--help")) {
+      process.stdout.write(opts.usage.endsWith("\n") ? opts.usage : `${opts.usage}\n`);
+      process.exit(0);
+    }
+    if (opts.positional && !a.startsWith("-")) {
+      out._.push(a);
+      continue;
+    }
     const m = /^--([a-z0-9-]+)(?:=(.*))?$/.exec(a);
     if (!m || !(m[1] in known)) {
       throw new Error(`unknown argument "${a}"; known: ${Object.keys(known).map((k) => `--${k}`).join(" ")}`);

@@ -36,7 +36,8 @@ const {
   ROOT,
 } = require("../lib/common");
 const { barChart, COLORS } = require("../lib/svg");
-const { locateHaproxy18, runnableProxies, versionOf } = require("./peers");
+const { freePort, waitPort } = require("../lib/ports");
+const { locateHaproxy18, runnableProxies } = require("./peers");
 
 const CLK_TCK = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -63,36 +64,6 @@ const RUN_ORDER = ["idle", "ka", "close", "iperf"];
 
 function have(cmd) {
   return !spawnSync("sh", ["-c", `command -v ${cmd}`], { encoding: "utf8" }).status;
-}
-
-/** A free TCP port on 127.0.0.1 (bound then released). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** Resolves once 127.0.0.1:<port> accepts a connection, or rejects after <ms>. */
-async function waitPort(port, ms = 10000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise((resolve) => {
-      const c = net.connect({ host: "127.0.0.1", port });
-      c.on("connect", () => {
-        c.destroy();
-        resolve(true);
-      });
-      c.on("error", () => resolve(false));
-    });
-    if (ok) return;
-    if (Date.now() > end) throw new Error(`port ${port} never accepted a connection`);
-    await sleep(50);
-  }
 }
 
 /** utime and stime of <pid> in seconds (the whole process: every thread). */
@@ -268,7 +239,7 @@ async function startProxy(px, tmp, ports, be, nodeArgs) {
     ]);
   } catch (e) {
     await stopProc(proc);
-    throw new Error(`${px.id}: ${e.message}`);
+    throw new Error(`${px.id}: ${e.message}`, { cause: e });
   }
   return { proc, pid: proc.pid };
 }

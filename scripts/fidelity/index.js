@@ -20,6 +20,7 @@ const { SCENARIOS } = require("./scenarios");
 const { runScenario, findHaproxy, findStrace } = require("./runner");
 const { normalise, RULES } = require("./normalise");
 const { unifiedDiff } = require("./diff");
+const { parseFlags } = require("../../bench/lib/common.js");
 
 const POLLERS = ["epoll", "poll", "select"];
 const DOC = path.resolve(__dirname, "../../docs/fidelity.md");
@@ -116,23 +117,18 @@ function firstChange(r) {
 }
 
 function parseArgs(argv) {
-  const o = { scenarios: null, pollers: POLLERS, keep: false, show: null, self: false, jobs: 2, writeDoc: false, sideBySide: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const v = () => argv[++i];
-    if (a === "--scenario") o.scenarios = v().split(",");
-    else if (a === "--poller") o.pollers = v().split(",");
-    else if (a === "--keep") o.keep = true;
-    else if (a === "--show") o.show = v();
-    else if (a === "--self") o.self = true;
-    else if (a === "--jobs") o.jobs = Number(v());
-    else if (a === "--write-doc") o.writeDoc = true;
-    else if (a === "--side-by-side") o.sideBySide = true;
-    else if (a === "-h" || a === "--help") {
-      console.log(fs.readFileSync(__filename, "utf8").split("\n").slice(3, 13).join("\n"));
-      process.exit(0);
-    } else throw new Error(`unknown option ${a}`);
-  }
+  const f = parseFlags(argv, { scenario: "v", poller: "v", keep: "bool", show: "v", self: "bool", jobs: "v", "write-doc": "bool", "side-by-side": "bool" },
+    { usage: fs.readFileSync(__filename, "utf8").split("\n").slice(3, 13).join("\n") });
+  const o = {
+    scenarios: f.scenario ? f.scenario.split(",") : null,
+    pollers: f.poller ? f.poller.split(",") : POLLERS,
+    keep: !!f.keep,
+    show: f.show ?? null,
+    self: !!f.self,
+    jobs: Number(f.jobs ?? 2),
+    writeDoc: !!f["write-doc"],
+    sideBySide: !!f["side-by-side"],
+  };
   for (const p of o.pollers) if (!POLLERS.includes(p)) throw new Error(`unknown poller ${p}`);
   return o;
 }

@@ -10,6 +10,7 @@ const fs = require("node:fs");
 const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
+const { freePort, isListening } = require("../../bench/lib/ports.js");
 
 const ROOT = path.resolve(__dirname, "../..");
 const HAPOLL = path.join(ROOT, "bin/hapoll");
@@ -60,32 +61,6 @@ function findStrace() {
     return { path: p };
   } catch {
     return { path: null, reason: "strace is not installed or cannot trace here (apt-get install strace; ptrace allowed)" };
-  }
-}
-
-/** A free TCP port on 127.0.0.1. */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** Whether something listens on 127.0.0.1:<port> (read from /proc, without connecting). */
-function isListening(port) {
-  const hex = port.toString(16).toUpperCase().padStart(4, "0");
-  try {
-    const t = fs.readFileSync("/proc/net/tcp", "utf8");
-    return t.split("\n").some((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[1] === `0100007F:${hex}` && f[3] === "0A";
-    });
-  } catch {
-    return false;
   }
 }
 
@@ -291,7 +266,7 @@ async function runScenario(sc, prog, poller, env) {
     proc.stderr.on("data", (d) => {
       if (stderr.length < 8192) stderr += d;
     });
-    const exited = new Promise((r) => proc.on("exit", (code, sig) => r((exit = sig ?? code))));
+    proc.on("exit", (code, sig) => (exit = sig ?? code));
     // Ready when the frontend listens (seen in /proc, no probe connection).
     const t0 = Date.now();
     while (!isListening(ports.fe) && exit === null && Date.now() - t0 < 15_000) await sleep(5);

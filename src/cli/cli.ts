@@ -24,6 +24,7 @@
  */
 import { stkDumpEntry, tableExpire, tables, type StickTable } from "../proxy/stick_table";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import {
@@ -284,7 +285,7 @@ function outLen(a: CliAppCtx): number {
   return a.out === null ? 0 : a.out.length - a.outOff;
 }
 
-const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
+const EAGAIN = -(os.constants.errno.EAGAIN as number);
 
 /** Send queued output. False when the connection failed (it is closed). */
 function cliFlush(a: CliAppCtx): boolean {

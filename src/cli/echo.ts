@@ -4,6 +4,7 @@
  * update-list machinery on a second kind of owner. It is not counted in `jobs`, so it never keeps
  * the process alive on its own.
  */
+import * as os from "node:os";
 import { native, C } from "../native";
 import {
   fdtab, fdInsert, fdDelete, fdWantRecv, fdStopRecv, fdWantSend, fdStopSend, fdCantRecv, fdCantSend,
@@ -12,7 +13,7 @@ import {
 import { global } from "../core/global";
 import { str2saRange, isParseError } from "../config/address";
 
-const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
+const EAGAIN = -(os.constants.errno.EAGAIN as number);
 
 /** One echo connection: a buffer and what is left to send back. */
 class EchoConn {

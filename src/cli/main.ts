@@ -4,7 +4,10 @@
  * servers and listeners, bind, install the signal handlers, then hand the thread to run_poll_loop().
  */
 import { proxyRulesInit } from "../proxy/tcp_rules";
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { native, C } from "../native";
 import { clock, updateDate } from "../core/clock";
 import { fdtab, fdStateString } from "../core/fd";
@@ -21,7 +24,7 @@ import {
   deleteListener, LI_ASSIGNED, LI_PAUSED,
 } from "../net/listener";
 import { bindListener } from "../net/proto_tcp";
-import { initBufPool } from "../proxy/buffer";
+import { bufPool, initBufPool } from "../proxy/buffer";
 import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
@@ -477,7 +480,6 @@ function dumpState(): void {
 
 /** SIGQUIT: HAProxy dumps its memory pools; hapoll dumps its buffer pool and fdtab summary. */
 function dumpPools(): void {
-  const { bufPool } = require("../proxy/buffer");
   err(`Dumping pools usage.\n  - Pool buffer (${bufPool.size} bytes) : ${bufPool.allocated} allocated (${bufPool.allocated * bufPool.size} bytes), ${bufPool.used} used.\n`);
   err(`Total: 1 pools, ${bufPool.allocated * bufPool.size} bytes allocated, ${bufPool.used * bufPool.size} used.\n`);
   let n = 0;
@@ -492,7 +494,7 @@ function dumpPools(): void {
 
 /** Install HAProxy's signal handlers. */
 function installSignals(): void {
-  const S = require("node:os").constants.signals as Record<string, number>;
+  const S = os.constants.signals as Record<string, number>;
   signalRegisterFct(S.SIGUSR1, () => softStop());
   signalRegisterFct(S.SIGTTOU, () => pauseProxies());
   signalRegisterFct(S.SIGTTIN, () => resumeProxies());
@@ -530,9 +532,6 @@ const MAXSOCK_RESERVE = 10;
  * HAPOLL_DAEMON_READY) or has failed (it exits). The parent then exits: 0 on success.
  */
 function daemonize(argv: string[]): number {
-  const { spawn } = require("node:child_process") as typeof import("node:child_process");
-  const os = require("node:os") as typeof import("node:os");
-  const path = require("node:path") as typeof import("node:path");
   const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-d-")), "ready");
   const child = spawn(process.execPath, [process.argv[1], ...argv], {
     detached: true,
@@ -804,7 +803,7 @@ export function main(argv: string[]): number | null {
   if (pidfile) {
     try {
       fs.writeFileSync(pidfile, `${process.pid}\n`);
-    } catch (e) {
+    } catch {
       logAlertLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot create pidfile ${pidfile}`);
       return 1;
     }

@@ -16,12 +16,12 @@ import { native, C, NativeBinding } from "../native";
 /** The seed document's configuration, with its two ports as parameters. */
 export function seedConfig(port: number, srvPort: number): string {
   return `global
-    maxconn 4096
+    maxconn 500
 defaults
     mode tcp
-    contimeout 5000
-    clitimeout 50000
-    srvtimeout 50000
+    contimeout 1000
+    clitimeout 5000
+    srvtimeout 5000
 listen mysql_1
     bind :${port}
     mode tcp

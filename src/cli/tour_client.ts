@@ -3,11 +3,12 @@
  * a line through the proxy, reads the echo back until EOF, then asks the process to stop (SIGUSR1:
  * soft stop), so the whole life of one stream shows in the trace.
  */
+import * as os from "node:os";
 import { native, C } from "../native";
 import { fdtab, fdInsert, fdDelete, fdWantSend, fdStopSend, fdWantRecv, fdCantRecv, fdCantSend } from "../core/fd";
 import { trace } from "../core/trace";
 
-const errno = require("node:os").constants.errno as Record<string, number>;
+const errno = os.constants.errno as Record<string, number>;
 
 /** The in-loop client's state. */
 class TourClient {

@@ -48,7 +48,6 @@ const SRC_L4CLI = "client address";
 const SRC_TRACK = "track counters";
 const SRC_L6REQ = "request buffer";
 const SRC_L6RES = "response buffer";
-const SRC_BKEND = "backend";
 
 /** Argument kinds: an integer, a string, a proxy name, a server (`[backend/]server`), a table. */
 export type ArgKind = "int" | "str" | "be" | "fe" | "srv" | "tbl";

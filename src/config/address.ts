@@ -330,7 +330,7 @@ export function parseTime(text: string, unit: TimeUnit = "ms"): number | ParseTi
     value = value * 10n + BigInt(text.charCodeAt(i) - 48);
     i++;
   }
-  let inUnit: TimeUnit | null = null;
+  let inUnit: TimeUnit | null;
   const c = text[i];
   if (c === undefined) {
     inUnit = null;

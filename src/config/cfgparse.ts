@@ -1366,6 +1366,15 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
     p.global.nbproc = v;
     return v < 1 || v > LONGBITS ? `'nbproc' must be between 1 and ${LONGBITS} (was ${v}).` : null;
   }),
+  /* HAProxy 1.8: nbthread <n>, 1 to MAX_THREADS (LONGBITS). hapoll runs one thread per process: 1 is
+   * what it does anyway; more is ignored with a warning naming nbproc, hapoll's way to several cores. */
+  nbthread: globalInt(null, (p, v) => {
+    if (v < 1 || v > LONGBITS) return `'nbthread' must be between 1 and ${LONGBITS} (was ${v}).`;
+    if (v > 1) {
+      p.warn(`'nbthread ${v}' is not supported by hapoll (one thread per process), ignored: use 'nbproc ${v}' to run on several cores.`);
+    }
+    return null;
+  }),
   "ulimit-n": globalInt(
     (p) => p.global.ulimitN !== 0,
     (p, v) => {
@@ -1459,7 +1468,7 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
  */
 const GLOBAL_IGNORED = new Set([
   "user", "group", "uid", "gid", "chroot", "node", "description", "log-tag", "log-send-hostname",
-  "spread-checks", "max-spread-checks", "nbthread", "cpu-map", "debug", "nogetaddrinfo",
+  "spread-checks", "max-spread-checks", "cpu-map", "debug", "nogetaddrinfo",
   "maxpipes", "maxconnrate", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
   "external-check", "ca-base", "crt-base", "ssl-server-verify", "ssl-default-bind-ciphers",

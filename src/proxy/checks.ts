@@ -34,7 +34,7 @@ import { clock } from "../core/clock";
 import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connFullClose, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
+  Connection, ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
   CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain,
 } from "../net/connection";
 import {

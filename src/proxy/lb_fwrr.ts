@@ -265,7 +265,7 @@ export function fwrrGetNextServer(p: Proxy, srvtoavoid: Server | null): Server |
   let switched = false;
   let avoided: Server | null = null;
   let full: Server | null = null;
-  let srv: Server | null = null;
+  let srv: Server | null;
   let requeueOnly = false;
   for (;;) {
     if (!grp.currWeight) grp.currPos = grp.currWeight = grp.nextWeight;

@@ -260,7 +260,7 @@ function fetchSslSni(c: SmpCtx, _e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   if (n < 3) return mayChange(c, s);
   if (byteAt(chn, 1) < 0x03) return false;
   if (n < 5) return mayChange(c, s);
-  let recLen = (byteAt(chn, 3) << 8) | byteAt(chn, 4);
+  const recLen = (byteAt(chn, 3) << 8) | byteAt(chn, 4);
   if (recLen < 1 + 3 + 2 + 32 + 1 + 2 + 2 + 1 + 1 + 2 + 2) return false;
   if (n - 5 < recLen) {
     if (5 + recLen > (chn.buf?.length ?? 16384)) return false;
@@ -379,7 +379,7 @@ function stkFetch(c: SmpCtx, e: SampleExpr, rt: SmpRt, s: Sample): boolean {
     counter = counter.slice(2);
   }
   let tbl: StickTable | null;
-  let ent: StkEntry | null = null;
+  let ent: StkEntry | null;
   if (f.sc! >= 0) {
     const ctr = c.stk !== null ? c.stk[f.sc!] : null;
     if (counter === "tracked") {

@@ -123,20 +123,18 @@ function trashOldest(tbl: StickTable, n: number): void {
  * full of referenced entries).
  */
 export function stktableGetEntry(tbl: StickTable, key: number | string): StkEntry | null {
-  let e = tbl.entries.get(key);
+  const e = tbl.entries.get(key);
   if (e !== undefined) {
-    if (e.refCnt === 0 && tickIsExpired(e.expire, clock.nowMs)) {
-      tbl.entries.delete(key);
-      e = undefined;
-    } else return e;
+    if (e.refCnt === 0 && tickIsExpired(e.expire, clock.nowMs)) tbl.entries.delete(key);
+    else return e;
   }
   if (tbl.entries.size >= tbl.cfg.size) {
     trashOldest(tbl, (tbl.cfg.size >> 8) + 1);
     if (tbl.entries.size >= tbl.cfg.size) return null;
   }
-  e = new StkEntry(key);
-  tbl.entries.set(key, e);
-  return e;
+  const ne = new StkEntry(key);
+  tbl.entries.set(key, ne);
+  return ne;
 }
 
 /** HAProxy: stktable_touch_local(): refresh the entry's expiry and the table's task. */

@@ -9,11 +9,10 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, freePort, randomBytes, runHapoll, sleep, startHapoll, tmpDir, type Hapoll } from "./helpers";
 import {
-  connectOutcome, fdList, holdServer, limitsCleanup, roundTripTo, stableFdCount, tcpConfig, waitFdBaseline, waitFor,
+  connectOutcome, fdList, holdServer, roundTripTo, stableFdCount, tcpConfig, waitFdBaseline, waitFor,
 } from "./limits-helpers";
 
 afterEach(async () => {
-  await limitsCleanup();
   await cleanup();
 });
 
@@ -65,7 +64,7 @@ async function checkRoundTrips(h: Hapoll, o: net.NetConnectOpts, baseline: numbe
 
 describe("IPv6", () => {
   it("bind [::1]:port and server [::1]:port", async (ctx) => {
-    if (!(await ipv6Usable())) ctx.skip();
+    if (!(await ipv6Usable())) ctx.skip("IPv6 loopback (::1) is not usable on this host");
     const be = await holdServer({ host: "::1" });
     const remotes = new Set<string>();
     be.server.on("connection", (s) => remotes.add(s.remoteAddress ?? "?"));
@@ -80,7 +79,7 @@ describe("IPv6", () => {
   });
 
   it("bind :::port (any IPv6) accepts IPv4 clients too (v6only off) and ipv4 server", async (ctx) => {
-    if (!(await ipv6Usable())) ctx.skip();
+    if (!(await ipv6Usable())) ctx.skip("IPv6 loopback (::1) is not usable on this host");
     const be = await holdServer();
     const port = await freePort();
     const h = await startHapoll(tcpConfig({ bind: `:::${port}`, servers: [`127.0.0.1:${be.port}`] }));

@@ -3,28 +3,14 @@
  * outcome per connection, an echo backend whose connections can be told to reset mid-stream, a
  * backend in a child process (to SIGKILL it), hapoll's fd/RSS baselines, and a reliability record
  * per scenario (JSON lines in $HAPOLL_RELIABILITY_OUT, rendered into docs/reliability.md by
- * scripts/reliability-report.js). Everything opened here is closed by `faultCleanup()`.
+ * scripts/reliability-report.js). Everything opened here is registered with helpers.ts' `onCleanup()`.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { fdCount, randomBytes, rssKiB, sleep } from "./helpers";
-
-const toClose: (() => void)[] = [];
-
-/** Close every socket, server and child process opened by these helpers. */
-export async function faultCleanup(): Promise<void> {
-  while (toClose.length) {
-    try {
-      toClose.pop()!();
-    } catch {
-      /* already gone */
-    }
-  }
-  await sleep(20);
-}
+import { fdCount, onCleanup, randomBytes, rssKiB, sleep } from "./helpers";
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Transfers                                                                                         */
@@ -81,7 +67,7 @@ export function transfer(port: number, id: number, size: number, o: TransferOpti
     let done = false;
     let resetByUs = false;
     const s = net.connect({ port, host: "127.0.0.1", allowHalfOpen: true });
-    toClose.push(() => s.destroy());
+    onCleanup(() => s.destroy());
     const finish = (hung: boolean) => {
       if (done) return;
       done = true;
@@ -213,7 +199,7 @@ export async function faultBackend(resetAfter: (id: number) => number = () => -1
   });
   server.on("error", () => {});
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", 1024, r));
-  toClose.push(() => {
+  onCleanup(() => {
     for (const s of live) s.destroy();
     server.close();
   });
@@ -236,7 +222,7 @@ srv.listen(port, "127.0.0.1", 1024, () => process.stdout.write("ready\\n"));
 /** An echo backend in a child node process on <port> (to be killed with SIGKILL). */
 export async function childBackend(port: number): Promise<{ proc: ChildProcess; kill: () => Promise<void> }> {
   const proc = spawn(process.execPath, ["-e", CHILD_ECHO, String(port)], { stdio: ["ignore", "pipe", "inherit"] });
-  toClose.push(() => proc.kill("SIGKILL"));
+  onCleanup(() => proc.kill("SIGKILL"));
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error("child backend did not start")), 10_000);
     proc.stdout!.on("data", (d) => {

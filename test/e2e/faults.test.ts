@@ -9,10 +9,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { POLLER_VARIANTS, cleanup, fdCount, freePort, sleep, startHapoll, type Hapoll } from "./helpers";
-import { blackholePort, client, isListening, netCleanup, parseTcpLogs, startProxy, tcpCfg, within } from "./net-helpers";
+import { blackholePort, client, isListening, parseTcpLogs, startProxy, tcpCfg, within } from "./net-helpers";
 import { fdList, stableFdCount } from "./limits-helpers";
 import {
-  RSS_MARGIN_KIB, childBackend, faultBackend, faultCleanup, fdsBack, nonZero, pool, record, rssMedian, tally,
+  RSS_MARGIN_KIB, childBackend, faultBackend, fdsBack, nonZero, pool, record, rssMedian, tally,
   transfer, type ReliabilityRecord, type Transfer,
 } from "./fault-helpers";
 
@@ -30,8 +30,6 @@ beforeEach((ctx) => {
 });
 
 afterEach(async () => {
-  await faultCleanup();
-  await netCleanup();
   await cleanup();
 });
 

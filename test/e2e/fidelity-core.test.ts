@@ -11,11 +11,10 @@ import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, echoServer, freePort, roundTrip, sleep, startHapoll, tmpDir, waitListen } from "./helpers";
 import { cliCleanup, cliQuery, parseInfo, parseStat } from "./cli-client";
-import { limitsCleanup, waitFor } from "./limits-helpers";
+import { waitFor } from "./limits-helpers";
 
 afterEach(async () => {
   cliCleanup();
-  await limitsCleanup();
   await cleanup();
 });
 

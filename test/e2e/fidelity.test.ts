@@ -10,9 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const fid = require("../../scripts/fidelity/index.js");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unifiedDiff } = require("../../scripts/fidelity/diff.js");
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Helpers for e2e tests: run the real bin/hapoll with a configuration over loopback, start real
- * backends, and drive clients. Everything is bounded in time; every process started is killed in
- * the suite's afterEach/afterAll through `cleanup()`.
+ * backends, and drive clients. Everything is bounded in time. The one cleanup list of the e2e
+ * harness lives here: every helper module (net-, lb-, limits-, fault-helpers) registers what it opens
+ * with `onCleanup()`, and a suite's afterEach/afterAll awaits `cleanup()` alone.
  */
 import { spawn, ChildProcess, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -12,13 +13,18 @@ import * as path from "node:path";
 export const ROOT = path.resolve(__dirname, "../..");
 export const BIN = path.join(ROOT, "bin/hapoll");
 
-const toKill: (() => void)[] = [];
+const toClean: (() => void)[] = [];
 
-/** Kill every process and close every server started by these helpers. */
+/** Register <fn> to run at the next `cleanup()` (last registered, first run). */
+export function onCleanup(fn: () => void): void {
+  toClean.push(fn);
+}
+
+/** Kill every process, close every socket and server, remove every temp dir registered so far. */
 export async function cleanup(): Promise<void> {
-  while (toKill.length) {
+  while (toClean.length) {
     try {
-      toKill.pop()!();
+      toClean.pop()!();
     } catch {
       /* already gone */
     }
@@ -28,6 +34,22 @@ export async function cleanup(): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Poll <cond> every <stepMs> until it holds; throw (naming <what>) after <timeoutMs>. The harness's
+ * one waitFor: it fails the test on timeout. (net-helpers' pollValue() returns the last value
+ * instead, for a caller that asserts on it; lb-helpers' waitUntil() returns the elapsed ms.)
+ */
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string), stepMs = 20,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
+    await sleep(stepMs);
+  }
 }
 
 /** A free TCP port on 127.0.0.1 (bind to 0, read it, close). */
@@ -45,7 +67,7 @@ export async function freePort(): Promise<number> {
 /** A temporary directory removed at cleanup. */
 export function tmpDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-"));
-  toKill.push(() => fs.rmSync(d, { recursive: true, force: true }));
+  toClean.push(() => fs.rmSync(d, { recursive: true, force: true }));
   return d;
 }
 
@@ -87,7 +109,7 @@ export async function startHapoll(cfg: string, opts: StartOptions = {}): Promise
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (err += d));
   const exited = new Promise<number | string>((resolve) => proc.on("exit", (code, sig) => resolve(code ?? sig ?? -1)));
-  toKill.push(() => proc.kill("SIGKILL"));
+  toClean.push(() => proc.kill("SIGKILL"));
   const h: Hapoll = { proc, pid: proc.pid!, stdout: () => out, stderr: () => err, exited, cfgPath };
   if (opts.waitPort || opts.waitPath) {
     const deadline = Date.now() + 10_000;
@@ -132,7 +154,7 @@ export async function echoServer(port = 0, host = "127.0.0.1"): Promise<{ port: 
     s.pipe(s);
   });
   await new Promise<void>((r) => server.listen(port, host, r));
-  toKill.push(() => server.close());
+  toClean.push(() => server.close());
   return { port: (server.address() as net.AddressInfo).port, server, conns: () => n };
 }
 
@@ -254,7 +276,7 @@ function listeningSockets(): { addr: string; port: number }[] {
   const res: { addr: string; port: number }[] = [];
   if (HAS_PROC) {
     for (const f of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-      let text = "";
+      let text: string;
       try {
         text = fs.readFileSync(f, "utf8");
       } catch {
@@ -295,14 +317,37 @@ export function anyListening(port: number): boolean {
   return listeningSockets().some((s) => s.port === port);
 }
 
-/** Whether a program is on PATH. */
-export function hasProgram(name: string): boolean {
-  try {
-    execFileSync("sh", ["-c", `command -v ${name}`], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
+/**
+ * The full path of program <name>: from PATH, else from the sbin folders a non-root PATH often lacks
+ * (Debian's haproxy is /usr/sbin/haproxy). null when it is nowhere.
+ */
+export function programPath(name: string): string | null {
+  const dirs = [...(process.env.PATH ?? "").split(path.delimiter), "/usr/local/sbin", "/usr/sbin", "/sbin"];
+  for (const d of dirs) {
+    if (!d) continue;
+    const p = path.join(d, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      /* not here */
+    }
   }
+  return null;
+}
+
+/** Whether program <name> is installed (see programPath()). */
+export function hasProgram(name: string): boolean {
+  return programPath(name) !== null;
+}
+
+/**
+ * For `describe.skipIf()` / `it.skipIf()`, which print no reason: returns <skip>, and when it is true
+ * prints "skipped: <why>" on stderr once, so every skip says why.
+ */
+export function skipBecause(skip: boolean, why: string): boolean {
+  if (skip) process.stderr.write(`skipped: ${why}\n`);
+  return skip;
 }
 
 /**

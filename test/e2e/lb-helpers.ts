@@ -1,24 +1,10 @@
 /**
  * Helpers for the load-balancing and health-check e2e suites: named backends that tell the client
  * who served it, a backend config builder, sequential and held clients, and a way to kill and
- * restart a backend on the same port. Everything opened here is closed by `lbCleanup()`.
+ * restart a backend on the same port. Everything opened here is registered with helpers.ts' `onCleanup()`.
  */
 import * as net from "node:net";
-import { freePort, sleep } from "./helpers";
-
-const toClose: (() => void)[] = [];
-
-/** Close every server and socket opened by these helpers. */
-export async function lbCleanup(): Promise<void> {
-  while (toClose.length) {
-    try {
-      toClose.pop()!();
-    } catch {
-      /* already gone */
-    }
-  }
-  await sleep(10);
-}
+import { freePort, onCleanup, sleep } from "./helpers";
 
 /**
  * A backend that writes "<name>\n" to each connection and then echoes; the client learns which
@@ -76,7 +62,7 @@ export async function namedServer(name: string, port = 0): Promise<NamedServer> 
     if (s) s.close();
     await sleep(20);
   };
-  toClose.push(() => {
+  onCleanup(() => {
     void kill();
   });
   return { name, port: p, accepted: () => accepted, kill, stopListening, restart: listen, up: () => srv !== null };
@@ -208,7 +194,7 @@ export function holdClient(port: number, localAddress?: string): HeldClient {
   });
   const closed = new Promise<number>((r) => sock.on("close", () => r(Date.now())));
   sock.on("error", () => {});
-  toClose.push(() => sock.destroy());
+  onCleanup(() => sock.destroy());
   return { sock, name, closed, localPort: () => lport, close: () => sock.destroy() };
 }
 

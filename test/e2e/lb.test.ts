@@ -7,10 +7,10 @@
  * the same configuration and the results are compared.
  */
 import { describe, it, expect, afterEach } from "vitest";
-import { POLLER_VARIANTS, cleanup, freePort, hasProgram, sleep } from "./helpers";
-import { netCleanup, parseTcpLogs, startHaproxy, startProxy, waitFor } from "./net-helpers";
+import { POLLER_VARIANTS, cleanup, freePort, hasProgram, skipBecause, sleep } from "./helpers";
+import { parseTcpLogs, startHaproxy, startProxy, pollValue } from "./net-helpers";
 import {
-  fetchNames, holdClient, holdClients, lbCleanup, lbConfig, namedServers, tally, type LbServer, type NamedServer,
+  fetchNames, holdClient, holdClients, lbConfig, namedServers, tally, type LbServer, type NamedServer,
 } from "./lb-helpers";
 
 /** `server` lines for <srvs> with per-server options. */
@@ -29,8 +29,6 @@ function sourcePick(ip: string): string {
 
 describe.each(POLLER_VARIANTS)("load balancing [$name]", (v) => {
   afterEach(async () => {
-    await lbCleanup();
-    await netCleanup();
     await cleanup();
   });
 
@@ -126,7 +124,7 @@ describe.each(POLLER_VARIANTS)("load balancing [$name]", (v) => {
     const port = await freePort();
     const h = await startProxy(lbConfig({ port, log: true, servers: lines(srvs, ["disabled", "disabled"]) }), [port], v.args);
     expect(await fetchNames(port, 2)).toEqual(["-", "-"]);
-    const logs = await waitFor(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 2 ? l : null; }, 3000);
+    const logs = await pollValue(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 2 ? l : null; }, 3000);
     expect(logs!.map((l) => `${l.srv} ${l.ts}`)).toEqual(["<NOSRV> SC", "<NOSRV> SC"]);
   });
 
@@ -153,7 +151,7 @@ describe.each(POLLER_VARIANTS)("load balancing [$name]", (v) => {
     expect(waited).toBeGreaterThanOrEqual(350);
     expect(waited).toBeLessThan(2500);
     c1.close();
-    const logs = await waitFor(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 4 ? l : null; }, 3000);
+    const logs = await pollValue(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 4 ? l : null; }, 3000);
     expect(logs, h.stdout()).not.toBeNull();
     const byPort = (c: { localPort: () => number }) => logs!.find((l) => l.cp === c.localPort())!;
     const l1 = byPort(c1);
@@ -186,7 +184,7 @@ describe.each(POLLER_VARIANTS)("load balancing [$name]", (v) => {
     c0.close();
     expect(await c1.name).toBe("s2");
     c1.close();
-    const logs = await waitFor(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 3 ? l : null; }, 3000);
+    const logs = await pollValue(() => { const l = parseTcpLogs(h.stdout()); return l.length >= 3 ? l : null; }, 3000);
     const l2 = logs!.find((l) => l.cp === c2.localPort())!;
     // Refused before any queueing or connecting: %Tw and %Tc are -1 (HAProxy 2.6 logs the same line).
     expect(l2.line).toMatch(/ fe be\/s2 -1\/-1\/\d+ 0 SQ \d+\/\d+\/\d+\/1\/0 0\/0$/);
@@ -195,10 +193,8 @@ describe.each(POLLER_VARIANTS)("load balancing [$name]", (v) => {
   });
 });
 
-describe.skipIf(!hasProgram("haproxy"))("load balancing compared with Debian's haproxy", () => {
+describe.skipIf(skipBecause(!hasProgram("haproxy"), "lb.test.ts: Debian's haproxy is not installed (apt-get install haproxy)"))("load balancing compared with Debian's haproxy", () => {
   afterEach(async () => {
-    await lbCleanup();
-    await netCleanup();
     await cleanup();
   });
 

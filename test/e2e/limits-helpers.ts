@@ -1,39 +1,15 @@
 /**
- * Extra helpers for the limits / signals / families / memory e2e suites (helpers.ts is shared and
- * left untouched). Everything started here is registered for `limitsCleanup()`, to be awaited in
- * afterEach next to helpers' `cleanup()`.
+ * Extra helpers for the limits / signals / families / memory e2e suites. Everything started here is
+ * registered with helpers.ts' `onCleanup()`: the suite's `cleanup()` closes it.
  */
 import { spawn, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { fdCount, fdTargets, nofileOf, sleep, tmpDir, type Hapoll } from "./helpers";
+import { fdCount, fdTargets, nofileOf, onCleanup, sleep, tmpDir, waitFor, type Hapoll } from "./helpers";
 
-const toClose: (() => void)[] = [];
-
-/** Destroy every socket, server and child process started by these helpers. */
-export async function limitsCleanup(): Promise<void> {
-  while (toClose.length) {
-    try {
-      toClose.pop()!();
-    } catch {
-      /* already gone */
-    }
-  }
-  await sleep(20);
-}
-
-/** Poll <cond> every <stepMs> until it holds; throw (with <what>) after <timeoutMs>. */
-export async function waitFor(
-  cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string | (() => string), stepMs = 20,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof what === "string" ? what : what()}`);
-    await sleep(stepMs);
-  }
-}
+/** The one throwing waitFor lives in helpers.ts; re-exported for the suites that import it from here. */
+export { waitFor };
 
 /** A backend that echoes, counts accepts and keeps track of its live sockets. */
 export interface HoldServer {
@@ -76,7 +52,7 @@ export async function holdServer(
     if (opts.path) server.listen(opts.path, () => resolve());
     else server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
   });
-  toClose.push(() => {
+  onCleanup(() => {
     for (const s of sockets) s.destroy();
     server.close();
   });
@@ -111,7 +87,7 @@ export class TestClient {
     this.sock.on("end", () => (this.ended = true));
     this.sock.on("close", () => (this.closed = true));
     this.sock.on("error", (e) => (this.error = e));
-    toClose.push(() => this.sock.destroy());
+    onCleanup(() => this.sock.destroy());
   }
 
   static tcp(port: number, host = "127.0.0.1"): TestClient {
@@ -156,7 +132,7 @@ export class TestClient {
 export function connectOutcome(o: net.NetConnectOpts, ms = 3000): Promise<string> {
   return new Promise((resolve) => {
     const c = net.connect(o);
-    toClose.push(() => c.destroy());
+    onCleanup(() => c.destroy());
     const t = setTimeout(() => {
       c.destroy();
       resolve("timeout");
@@ -200,7 +176,7 @@ export function roundTripTo(o: net.NetConnectOpts, data: Buffer, timeoutMs = 15_
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const c = net.connect({ allowHalfOpen: true, ...o } as net.NetConnectOpts);
-    toClose.push(() => c.destroy());
+    onCleanup(() => c.destroy());
     const t = setTimeout(() => {
       c.destroy();
       reject(new Error(`roundTrip timed out after ${timeoutMs} ms (${chunks.reduce((a, b) => a + b.length, 0)} bytes received)`));
@@ -393,7 +369,7 @@ export async function startDriver(nofile = 20000): Promise<Driver> {
   const proc = spawn("sh", ["-c",
     `h=$(ulimit -Hn); n=${nofile}; if [ "$h" != unlimited ] && [ "$h" -lt "$n" ]; then n=$h; fi; ulimit -n "$n" && exec "${process.execPath}" "${script}"`],
   { stdio: ["pipe", "pipe", "pipe"] });
-  toClose.push(() => proc.kill("SIGKILL"));
+  onCleanup(() => proc.kill("SIGKILL"));
   let err = "";
   proc.stderr!.on("data", (d) => (err += d));
   let buf = "";

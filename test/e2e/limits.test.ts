@@ -9,12 +9,11 @@ import {
   cleanup, fdCount, freePort, HAS_PROC, nofileOf, POLLER_VARIANTS, randomBytes, roundTrip, sleep, startHapoll,
 } from "./helpers";
 import {
-  driverNofile, fdList, holdServer, limitsCleanup, ownNofile, stableFdCount, startDriver, tcpConfig,
+  driverNofile, fdList, holdServer, ownNofile, stableFdCount, startDriver, tcpConfig,
   TestClient, waitFdBaseline, waitFor,
 } from "./limits-helpers";
 
 afterEach(async () => {
-  await limitsCleanup();
   await cleanup();
 });
 
@@ -107,7 +106,7 @@ describe.each(POLLER_VARIANTS)("maxconn limits ($name poller)", (v) => {
 describe("many connections", () => {
   it("3000 simultaneous proxied connections, each doing a round trip (default poller)", async (ctx) => {
     const nofile = driverNofile();
-    if (nofile < 6500) ctx.skip(); // the client driver needs 2 x 3000 fds (clients + backend)
+    if (nofile < 6500) ctx.skip(`the client driver needs 2 x 3000 fds (clients + backend); ulimit -Hn allows ${nofile}`);
     const drv = await startDriver();
     const port = await freePort();
     // `maxconn 4000` in defaults too: the per-proxy default (2000) would otherwise hold 1000 back.
@@ -140,7 +139,7 @@ describe("many connections", () => {
 
   it("ulimit -n 256, no maxconn: 300 parallel round trips all served, hapoll survives", async (ctx) => {
     // This process holds 2 fds per client (client + backend side): 600 plus its own.
-    if (ownNofile() < 800) ctx.skip();
+    if (ownNofile() < 800) ctx.skip(`this process needs 800 fds (2 per client); it has ${ownNofile()}`);
     // A slow backend (answers 400 ms after the request ended) so that the connections overlap and
     // the derived maxconn is really reached: the excess waits in hapoll's listen backlog.
     const be = await holdServer({ delayMs: 400 });

@@ -11,7 +11,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { describe, it, expect, afterEach, beforeEach } from "vitest";
 import { BIN, HAS_PROC, ROOT, cleanup, echoServer, freePort, roundTrip, sleep, startHapoll, tmpDir, type Hapoll } from "./helpers";
-import { netCleanup, track, waitFor, within } from "./net-helpers";
+import { track, pollValue, within } from "./net-helpers";
 
 /*
  * Linux only: the workers are found and checked through /proc (stat, environ, net/tcp), and the
@@ -69,7 +69,7 @@ const cfg = (port: number, srvPort: number, o: { nbproc?: number; extra?: string
 async function startMaster(port: number, srvPort: number, nbproc = 2, args: string[] = []): Promise<{ h: Hapoll; pids: number[]; pidfile: string }> {
   const pidfile = path.join(tmpDir(), "hapoll.pid");
   const h = await startHapoll(cfg(port, srvPort, { nbproc }), { args: ["-p", pidfile, ...args] });
-  await waitFor(() => listeners(port) === nbproc && readPids(pidfile).length === nbproc, 10_000);
+  await pollValue(() => listeners(port) === nbproc && readPids(pidfile).length === nbproc, 10_000);
   expect(listeners(port), h.stderr()).toBe(nbproc);
   return { h, pids: readPids(pidfile), pidfile };
 }
@@ -84,7 +84,7 @@ async function perWorkerCounters(h: Hapoll, pids: number[]): Promise<Map<number,
     for (const x of h.stderr().slice(before).matchAll(re)) m.set(Number(x[1]), { act: Number(x[2]), tot: Number(x[3]) });
     return m;
   };
-  await waitFor(() => pids.every((p) => read().has(p)), 5000);
+  await pollValue(() => pids.every((p) => read().has(p)), 5000);
   return read();
 }
 
@@ -113,7 +113,6 @@ function refused(port: number): Promise<boolean> {
 
 describe("nbproc", () => {
   afterEach(async () => {
-    await netCleanup();
     await cleanup();
   });
 
@@ -148,7 +147,7 @@ describe("nbproc", () => {
     const c = await perWorkerCounters(h, pids);
     expect(pids.map((p) => c.get(p)!.act).every((n) => n > 0), JSON.stringify([...c])).toBe(true);
     h.proc.kill("SIGUSR1");
-    await waitFor(() => listeners(port) === 0, 5000);
+    await pollValue(() => listeners(port) === 0, 5000);
     expect(listeners(port)).toBe(0);
     expect(await refused(port)).toBe(true);
     // Both workers drain: still alive with their connections, which still work.
@@ -177,9 +176,9 @@ describe("nbproc", () => {
     const { h, pids } = await startMaster(port, echo.port);
     process.kill(pids[0], "SIGKILL");
     const line = `[ALERT]    (${h.pid}) : Current worker #1 (${pids[0]}) exited with code 137 (Killed)`;
-    await waitFor(() => h.stderr().includes(line), 5000);
+    await pollValue(() => h.stderr().includes(line), 5000);
     expect(h.stderr()).toContain(line);
-    await waitFor(() => listeners(port) === 1, 3000);
+    await pollValue(() => listeners(port) === 1, 3000);
     expect(listeners(port)).toBe(1);
     expect(h.proc.exitCode).toBeNull();
     expect(alive(pids[1])).toBe(true);
@@ -208,7 +207,7 @@ describe("nbproc", () => {
     h.proc.kill("SIGKILL");
     // alive() sees the main thread as a zombie while the worker's other threads may still be in
     // exit and hold its fd table (its listeners): wait for both, under a loaded run too.
-    await waitFor(() => !pids.some(alive) && listeners(port) === 0, 10_000);
+    await pollValue(() => !pids.some(alive) && listeners(port) === 0, 10_000);
     expect(pids.filter(alive)).toEqual([]);
     expect(listeners(port)).toBe(0);
   });
@@ -259,7 +258,7 @@ describe("nbproc", () => {
       expect(ppid(pids[1])).toBe(master);
       expect((await roundTrip(port, Buffer.from("daemon"))).toString()).toBe("daemon");
       process.kill(master, "SIGUSR1");
-      await waitFor(() => !alive(master) && !pids.some(alive), 10_000);
+      await pollValue(() => !alive(master) && !pids.some(alive), 10_000);
       expect(alive(master)).toBe(false);
       expect(pids.filter(alive)).toEqual([]);
     } finally {

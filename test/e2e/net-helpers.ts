@@ -1,7 +1,6 @@
 /**
- * Extra helpers for the proxy / timeout e2e suites (helpers.ts is shared and left untouched).
- * Everything here registers what it opens in a local list closed by `netCleanup()`; suites call it
- * next to helpers.ts' `cleanup()` in afterEach.
+ * Extra helpers for the proxy / timeout e2e suites. Everything here registers what it opens with
+ * helpers.ts' `onCleanup()`: the suite's `cleanup()` closes it.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -9,36 +8,21 @@ import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as net from "node:net";
 import * as path from "node:path";
-import { BIN, ROOT, fdCount, freePort, isListening, sleep, startHapoll, tmpDir, randomBytes, type Hapoll } from "./helpers";
+import { BIN, ROOT, fdCount, freePort, isListening, onCleanup, programPath, sleep, startHapoll, tmpDir, randomBytes, type Hapoll } from "./helpers";
 
 export { isListening };
 
-const toClose: (() => void)[] = [];
-
-/** Close every socket, server and native fd opened by these helpers. */
-export async function netCleanup(): Promise<void> {
-  while (toClose.length) {
-    try {
-      toClose.pop()!();
-    } catch {
-      /* already gone */
-    }
-  }
-  await sleep(10);
-}
-
 /** The C++ addon, loaded the way src/native.ts loads it (HAPOLL_ADDON, else bindings with module root = the repo). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function loadNative(): any {
   const req = createRequire(path.join(ROOT, "package.json"));
   if (process.env.HAPOLL_ADDON) return req(path.resolve(process.env.HAPOLL_ADDON));
   return req("bindings")({ bindings: "hapoll", module_root: ROOT });
 }
 
-/** Track a socket so netCleanup() destroys it. */
+/** Track a socket so cleanup() destroys it. */
 export function track<T extends net.Socket | net.Server>(x: T): T {
-  if (x instanceof net.Server) toClose.push(() => x.close());
-  else toClose.push(() => x.destroy());
+  if (x instanceof net.Server) onCleanup(() => x.close());
+  else onCleanup(() => x.destroy());
   return x;
 }
 
@@ -117,8 +101,11 @@ export function within<T, U>(p: Promise<T>, ms: number, onTimeout: U): Promise<T
   });
 }
 
-/** Poll <fn> every 20 ms until it returns a truthy value or <ms> pass (then returns the last value). */
-export async function waitFor<T>(fn: () => T, ms: number): Promise<T> {
+/**
+ * Poll <fn> every 20 ms until it returns a truthy value or <ms> pass, and return its last value
+ * (never throws: the caller asserts on the value; helpers.ts' waitFor() throws instead).
+ */
+export async function pollValue<T>(fn: () => T, ms: number): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = fn();
@@ -177,7 +164,7 @@ export function parseTcpLogs(text: string): TcpLog[] {
 
 /** Wait (up to <ms>) for the tcplog line of the client whose source port is <cport>. */
 export async function waitLog(h: { stdout: () => string }, cport: number, ms = 5000): Promise<TcpLog | undefined> {
-  return waitFor(() => parseTcpLogs(h.stdout()).find((l) => l.cp === cport), ms);
+  return pollValue(() => parseTcpLogs(h.stdout()).find((l) => l.cp === cport), ms);
 }
 
 /**
@@ -192,7 +179,7 @@ export async function blackholePort(): Promise<number> {
     const port = await freePort();
     const fd: number = native.socket(C.AF_INET, C.SOCK_STREAM, 0);
     if (fd < 0) throw new Error(`socket() failed: ${fd}`);
-    toClose.push(() => native.close(fd));
+    onCleanup(() => native.close(fd));
     const sa = Buffer.alloc(C.SOCKADDR_MAX);
     const len: number = native.sockaddrFrom("ipv4", "127.0.0.1", port, sa);
     if (native.bind(fd, sa, len) < 0) continue;
@@ -374,15 +361,15 @@ async function waitReady(h: { proc: ChildProcess; stderr: () => string }, ports:
   }
 }
 
-/** Start Debian's haproxy (`haproxy -db -f cfg`) and wait for <ports>; killed by netCleanup(). */
+/** Start Debian's haproxy (`haproxy -db -f cfg`) and wait for <ports>; killed by cleanup(). */
 export async function startHaproxy(cfg: string, ports: number[]): Promise<{ proc: ChildProcess; stdout: () => string; stderr: () => string }> {
   const cfgPath = writeCfg(cfg, "haproxy.cfg");
-  const proc = spawn("haproxy", ["-db", "-f", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(programPath("haproxy") ?? "haproxy", ["-db", "-f", cfgPath], { stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   proc.stdout!.on("data", (d) => (out += d));
   proc.stderr!.on("data", (d) => (err += d));
-  toClose.push(() => proc.kill("SIGKILL"));
+  onCleanup(() => proc.kill("SIGKILL"));
   const h = { proc, stdout: () => out, stderr: () => err };
   await waitReady(h, ports);
   return h;

@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import {
   TEST_POLLER, TEST_POLLER_ARGS, cleanup, echoServer, freePort, randomBytes, roundTrip, runHapoll, startHapoll,
 } from "./helpers";
-import { netCleanup, tcpCfg } from "./net-helpers";
+import { tcpCfg } from "./net-helpers";
 
 const PREFS: Record<string, number> = { epoll: 300, kqueue: 300, poll: 200, select: 150 };
 const BEST: Record<string, string> = { linux: "epoll", darwin: "kqueue", freebsd: "kqueue", openbsd: "kqueue" };
@@ -33,7 +33,6 @@ describe("platform poller", () => {
       const data = randomBytes(200_000, 7);
       expect((await roundTrip(port, data)).equals(data)).toBe(true);
     } finally {
-      await netCleanup();
       await cleanup();
     }
   });

@@ -8,11 +8,11 @@ import * as net from "node:net";
 import { createHash } from "node:crypto";
 import { describe, it, expect, afterEach } from "vitest";
 import {
-  POLLER_VARIANTS, cleanup, echoServer, fdCount, freePort, hasProgram, randomBytes, roundTrip, sleep,
+  POLLER_VARIANTS, cleanup, echoServer, fdCount, freePort, hasProgram, skipBecause, randomBytes, roundTrip, sleep,
 } from "./helpers";
 import {
-  client, fdsSettle, firstDiff, hashSink, netCleanup, reEscape, runHapollFull, server, sourceServer,
-  startHaproxy, startProxy, tcpCfg, track, waitFor, waitLog, within, writeCfg, writeChunks,
+  client, fdsSettle, firstDiff, hashSink, reEscape, runHapollFull, server, sourceServer,
+  startHaproxy, startProxy, tcpCfg, track, pollValue, waitLog, within, writeCfg, writeChunks,
   type TcpLog,
 } from "./net-helpers";
 import * as fs from "node:fs";
@@ -35,7 +35,6 @@ function prng(seed: number): () => number {
 
 describe.each(POLLER_VARIANTS)("proxy [$name]", (v) => {
   afterEach(async () => {
-    await netCleanup();
     await cleanup();
   });
 
@@ -166,13 +165,13 @@ describe.each(POLLER_VARIANTS)("proxy [$name]", (v) => {
     expect(sendTimes.filter((t) => t > clientEof).length).toBeGreaterThan(0);
     expect(c.received().length).toBe(down.length);
     expect(c.received().equals(down)).toBe(true);
-    await waitFor(() => srvEnd, 5000);
+    await pollValue(() => srvEnd, 5000);
     expect(srvEnd, "the server never saw the client's FIN").toBeGreaterThan(0);
     const got = Buffer.concat(srvGot);
     expect(got.length).toBe(up.length);
     expect(got.equals(up)).toBe(true);
     expect(await within(c.closed, 5000, -1)).toBeGreaterThan(0);
-    await waitFor(() => srvClose, 5000);
+    await pollValue(() => srvClose, 5000);
     expect(srvClose).toBeGreaterThan(0);
   }, 30_000);
 
@@ -260,7 +259,7 @@ describe.each(POLLER_VARIANTS)("proxy [$name]", (v) => {
       expect(await within(c.closed, 5000, -1)).toBeGreaterThan(0);
       expect(c.received().toString()).toBe(`hello ${i}`);
     }
-    await waitFor(() => (h.stdout().match(/\.closed\[/g) ?? []).length >= 3, 5000);
+    await pollValue(() => (h.stdout().match(/\.closed\[/g) ?? []).length >= 3, 5000);
     const lines = h.stdout().split("\n");
     const acceptRe = /^([0-9a-f]{8}):dbg\.accept\(([0-9a-f]{4})\)=([0-9a-f]{4}) from \[127\.0\.0\.1:(\d+)\] ALPN=<none>$/;
     const ids = new Set<string>();
@@ -334,7 +333,7 @@ describe.each(POLLER_VARIANTS)("proxy [$name]", (v) => {
     expect(alert!).toContain(`[127.0.0.1:${port}]`);
   }, 20_000);
 
-  it.skipIf(!hasProgram("haproxy"))("side by side with haproxy 2.6: same termination states (SC refused, -- round trip)", async () => {
+  it.skipIf(skipBecause(!hasProgram("haproxy"), "proxy.test.ts: Debian's haproxy is not installed (apt-get install haproxy)"))("side by side with haproxy 2.6: same termination states (SC refused, -- round trip)", async () => {
     const echo = await echoServer();
     const dead = await freePort();
     const run = async (which: "haproxy" | "hapoll"): Promise<{ refused?: TcpLog; ok?: TcpLog; out: string }> => {

@@ -27,7 +27,6 @@ afterAll(() => {
       `${totals.bytes} bytes checked (incl. ${totals.long} bytes of long transfers)`,
     ...byScenario,
   ];
-  // eslint-disable-next-line no-console
   console.log(lines.join("\n"));
 });
 
@@ -574,7 +573,6 @@ describe("hand-over with HAProxy 1.8.0 (both directions)", () => {
     }
   }, 60_000);
   it.runIf(!("bin" in peer))("skipped: HAProxy 1.8.0 unavailable", () => {
-    // eslint-disable-next-line no-console
     console.log(`reload.test.ts: HAProxy 1.8.0 interop skipped: ${(peer as { why: string }).why}`);
     expect("why" in peer).toBe(true);
   });

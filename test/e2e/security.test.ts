@@ -14,12 +14,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { BIN, cleanup, freePort, HAS_PROC, hasProgram, sleep, startHapoll } from "./helpers";
-import { isListening, netCleanup, runHapollFull, startProxy, tcpCfg, within } from "./net-helpers";
-import { faultBackend, faultCleanup, transfer } from "./fault-helpers";
+import { isListening, runHapollFull, startProxy, tcpCfg, within } from "./net-helpers";
+import { faultBackend, transfer } from "./fault-helpers";
 
 afterEach(async () => {
-  await faultCleanup();
-  await netCleanup();
   await cleanup();
 });
 
@@ -142,14 +140,14 @@ describe("binding errors name the address", () => {
     if (process.getuid?.() !== 0 || !hasProgram("setpriv")) ctx.skip("needs root and setpriv (util-linux) to drop to nobody");
     if (!HAS_PROC) ctx.skip("the privileged-port limit is read from /proc/sys (Linux)");
     const unpriv = Number(fs.readFileSync("/proc/sys/net/ipv4/ip_unprivileged_port_start", "utf8"));
-    if (unpriv <= 80) ctx.skip(); // port 80 is not privileged on this host
+    if (unpriv <= 80) ctx.skip(`port 80 is not privileged on this host (ip_unprivileged_port_start = ${unpriv})`);
     const { dir, file } = worldReadableCfg([
       "defaults", "    mode tcp", "    timeout connect 1s", "    timeout client 1s", "    timeout server 1s",
       "listen px", "    bind 127.0.0.1:80", "    server s1 127.0.0.1:9", "",
     ].join("\n"));
     try {
       const who = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", "id", "-u"], { encoding: "utf8" });
-      if (who.status !== 0) ctx.skip();
+      if (who.status !== 0) ctx.skip(`setpriv cannot switch to nobody here: ${who.stderr.trim()}`);
       expect(who.stdout.trim()).not.toBe("0");
       const r = spawnSync("setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", process.execPath, BIN, "-f", file],
         { encoding: "utf8", timeout: 10_000 });

@@ -5,11 +5,10 @@
  */
 import { describe, it, expect, afterEach } from "vitest";
 import { POLLER_VARIANTS, cleanup, echoServer, fdCount, freePort, sleep } from "./helpers";
-import { blackholePort, client, fdsSettle, netCleanup, silentServer, startProxy, tcpCfg, waitFor, waitLog, within } from "./net-helpers";
+import { blackholePort, client, fdsSettle, silentServer, startProxy, tcpCfg, pollValue, waitLog, within } from "./net-helpers";
 
 describe.each(POLLER_VARIANTS)("timeouts [$name]", (v) => {
   afterEach(async () => {
-    await netCleanup();
     await cleanup();
   });
 
@@ -82,7 +81,7 @@ describe.each(POLLER_VARIANTS)("timeouts [$name]", (v) => {
     // still send until its own timeout. A regular client closes on EOF, which ends the stream.
     c.sock.end();
     // The request did reach the backend.
-    expect(await waitFor(() => silent.got(), 2000)).toBe("GET something\n".length);
+    expect(await pollValue(() => silent.got(), 2000)).toBe("GET something\n".length);
     const log = await waitLog(h, c.localPort(), 3000);
     expect(log, `no tcplog line in stdout:\n${h.stdout()}`).toBeDefined();
     expect(log!.ts).toBe("sD");
@@ -102,7 +101,7 @@ describe.each(POLLER_VARIANTS)("timeouts [$name]", (v) => {
     await sleep(600);
     expect(c.gotEnd(), "closed during the first 600 ms of idleness (client/server timeout applied?)").toBe(false);
     c.sock.write("x");
-    const echoed = await waitFor(() => c.bytes() >= 1, 1000);
+    const echoed = await pollValue(() => c.bytes() >= 1, 1000);
     expect(echoed, "the byte sent after 600 ms idle was not echoed").toBe(true);
     expect(c.received().toString()).toBe("x");
     const lastActivity = Date.now();

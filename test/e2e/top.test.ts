@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
-import { BIN, cleanup, echoServer, freePort, hasProgram, sleep, startHapoll, tmpDir } from "./helpers";
+import { BIN, cleanup, echoServer, freePort, hasProgram, skipBecause, sleep, startHapoll, tmpDir } from "./helpers";
 
 const SESSION = `hapoll-top-${process.pid}`;
 
@@ -34,7 +34,7 @@ afterEach(async () => {
   await cleanup();
 });
 
-describe.skipIf(!hasProgram("tmux"))("hapoll top", () => {
+describe.skipIf(skipBecause(!hasProgram("tmux"), "top.test.ts: tmux is not installed (apt-get install tmux)"))("hapoll top", () => {
   it("shows a live proxied connection appear and disappear, and quits on q", async () => {
     const be = await echoServer();
     const port = await freePort();

@@ -4,8 +4,9 @@
  * throws, nothing hangs (every case is timed), and accepted configurations hold values the runtime
  * can use. The `stats socket` keyword is left out: the stats socket lands on another branch.
  *
- * Runs are bounded (numRuns) and seeded: a failure prints its seed and the shrunk counterexample;
- * re-run one with FC_SEED=<seed>. FC_RUNS scales every property (default 2000 for the big ones).
+ * Runs are bounded (numRuns) and seeded with a fixed seed (the same cases on every machine); a failure
+ * prints its seed and the shrunk counterexample. FC_SEED=<seed> runs another seed (or replays one);
+ * FC_RUNS scales every property (default 2000 for the big ones).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -20,15 +21,34 @@ import { isIPv4Literal, parseTime, str2saRange, TIME_MAX, type Str2saOptions } f
 const PID = 4242;
 const FILE = "p.cfg";
 const ENV = { HOME: "/home/x", PORT: "8080", EMPTY: "" };
-const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
+/** Fixed by default so that a run is the same run everywhere; FC_SEED=<n> explores (or replays) another. */
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20181126;
 const RUNS = process.env.FC_RUNS ? Number(process.env.FC_RUNS) : 2000;
-/** A single parse of a few KiB takes well under a millisecond; 250 ms means something went super-linear. */
+/**
+ * A single parse of a few KiB takes well under a millisecond; 250 ms means something went super-linear.
+ * A case over budget is timed again (up to 3 times) and fails only if every run is: a GC pause or a
+ * descheduled process on a loaded 2-core machine is not a super-linear parser.
+ */
 const CASE_BUDGET_MS = 250;
+
+/** Run <fn> and time it; over CASE_BUDGET_MS, run it again, up to 3 times. Returns <fn>'s last result. */
+function withinBudget<T>(fn: () => T): T {
+  let best = Infinity;
+  let r!: T;
+  for (let attempt = 0; attempt < 3 && best > CASE_BUDGET_MS; attempt++) {
+    const t0 = performance.now();
+    r = fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  slowest = Math.max(slowest, best);
+  if (best > CASE_BUDGET_MS) throw new Error(`took ${best.toFixed(1)} ms three times (budget ${CASE_BUDGET_MS} ms)`);
+  return r;
+}
 const ROOT = path.resolve(__dirname, "../..");
 
-/** fast-check parameters shared by every property (seeded when FC_SEED is set). */
+/** fast-check parameters shared by every property (seeded: SEED). */
 function params<T>(numRuns: number, extra: fc.Parameters<T> = {}): fc.Parameters<T> {
-  return { numRuns, ...(SEED !== undefined ? { seed: SEED } : {}), ...extra };
+  return { numRuns, seed: SEED, ...extra };
 }
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -255,12 +275,7 @@ let slowest = 0;
 
 /** Parse <text> with a time check; any exception fails the property with the input attached. */
 function timedParse(files: { name: string; text: string }[]): ParseResult {
-  const t0 = performance.now();
-  const r = parseConfigFiles(files, { pid: PID, env: ENV });
-  const dt = performance.now() - t0;
-  slowest = Math.max(slowest, dt);
-  if (dt > CASE_BUDGET_MS) throw new Error(`parse took ${dt.toFixed(1)} ms (budget ${CASE_BUDGET_MS} ms)`);
-  return r;
+  return withinBudget(() => parseConfigFiles(files, { pid: PID, env: ENV }));
 }
 
 /** Whether the text can put a raw newline into a word (escapes decoded by the tokenizer). */
@@ -552,9 +567,7 @@ describe("str2saRange properties", () => {
     let errors = 0;
     fc.assert(
       fc.property(addrArb, optsArb, (s, o) => {
-        const t0 = performance.now();
-        const r = str2saRange(s, o);
-        expect(performance.now() - t0).toBeLessThan(CASE_BUDGET_MS);
+        const r = withinBudget(() => str2saRange(s, o));
         if ("error" in r) {
           errors++;
           expect(typeof r.error).toBe("string");

@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { programPath, skipBecause } from "../e2e/helpers";
 import {
   MAX_LINE_ARGS,
   atol,
@@ -66,12 +67,12 @@ describe("the seed configuration", () => {
     expect(SEED).toBe(
       cfg(
         "global",
-        "    maxconn 4096",
+        "    maxconn 500",
         "defaults",
         "    mode tcp",
-        "    contimeout 5000",
-        "    clitimeout 50000",
-        "    srvtimeout 50000",
+        "    contimeout 1000",
+        "    clitimeout 5000",
+        "    srvtimeout 5000",
         "listen mysql_1",
         "    bind :3307",
         "    mode tcp",
@@ -93,7 +94,7 @@ describe("the seed configuration", () => {
 
   it("gives the model the runtime needs", () => {
     const r = parse(SEED, "seed.cfg");
-    expect(r.config.global.maxconn).toBe(4096);
+    expect(r.config.global.maxconn).toBe(500);
     expect(r.config.proxies).toHaveLength(1);
     const p = r.config.proxies[0];
     expect(p).toMatchObject({
@@ -107,7 +108,7 @@ describe("the seed configuration", () => {
       maxconn: 0,
       id: 1,
       disabled: false,
-      timeouts: { connect: 5000, client: 50000, server: 50000, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
+      timeouts: { connect: 1000, client: 5000, server: 5000, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
     });
     expect(p.binds).toHaveLength(1);
     expect(p.binds[0]).toMatchObject({ acceptProxy: false, file: "seed.cfg", line: 9, raw: ":3307" });
@@ -352,15 +353,28 @@ describe("global section keywords", () => {
       WARN("t.cfg:2", "'user' is not supported by hapoll, ignored."),
       WARN("t.cfg:3", "'group' is not supported by hapoll, ignored."),
       WARN("t.cfg:4", "'chroot' is not supported by hapoll, ignored."),
-      WARN("t.cfg:5", "'nbthread' is not supported by hapoll, ignored."),
+      WARN("t.cfg:5", "'nbthread 4' is not supported by hapoll (one thread per process), ignored: use 'nbproc 4' to run on several cores."),
       WARN("t.cfg:6", "'tune.rcvbuf.client' is not supported by hapoll, ignored."),
     ]);
+  });
+
+  it("nbthread: 1 is accepted silently, more warns naming nbproc (out of 1..64: rejected below)", () => {
+    expect(parse(cfg("global", "nbthread 1")).output).toEqual([]);
+    const r = parse(cfg("global", "nbthread 2"));
+    expect(r.fatal).toBe(false);
+    expect(r.output).toEqual([
+      WARN("t.cfg:2", "'nbthread 2' is not supported by hapoll (one thread per process), ignored: use 'nbproc 2' to run on several cores."),
+    ]);
+    expect(r.config.global.nbproc).toBe(1);
   });
 
   const errors: [string, string][] = [
     ["foo", "unknown keyword 'foo' in 'global' section"],
     ["daemon 1", "'daemon' cannot handle unexpected argument '1'."],
     ["maxconn", "'maxconn' expects an integer argument."],
+    ["nbthread", "'nbthread' expects an integer argument."],
+    ["nbthread 0", "'nbthread' must be between 1 and 64 (was 0)."],
+    ["nbthread 65", "'nbthread' must be between 1 and 64 (was 65)."],
     ["maxconn 1 2", "'maxconn' cannot handle unexpected argument '2'."],
     ["nbproc 0", "'nbproc' must be between 1 and 64 (was 0)."],
     ["nbproc 65", "'nbproc' must be between 1 and 64 (was 65)."],
@@ -1172,7 +1186,9 @@ describe("post-parse checks (check_config_validity)", () => {
   });
 });
 
-const hasHaproxy = spawnSync("haproxy", ["-v"]).status === 0;
+const HAPROXY = programPath("haproxy");
+const hasHaproxy = HAPROXY !== null && spawnSync(HAPROXY, ["-v"]).status === 0;
+const noHaproxy = skipBecause(!hasHaproxy, "cfgparse.test.ts: the `haproxy -c` comparisons need Debian's haproxy (apt-get install haproxy)");
 
 describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () => {
   /** Runs `haproxy -c` (check only: it never binds) and keeps the config lines, pid normalized. */
@@ -1184,7 +1200,7 @@ describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () =>
         writeFileSync(join(dir, f.name), f.text);
         args.push("-f", f.name);
       }
-      const res = spawnSync("haproxy", args, { cwd: dir, encoding: "utf8" });
+      const res = spawnSync(HAPROXY!, args, { cwd: dir, encoding: "utf8" });
       return (res.stdout + res.stderr)
         .split(/\n(?=\[)/)
         .map((l) => l.replace(/\n$/, ""))
@@ -1256,7 +1272,7 @@ describe("same text as a real HAProxy 2.x for messages 1.8 and 2.x share", () =>
   ];
 
   for (const [what, files] of configs) {
-    it.skipIf(!hasHaproxy)(`prints what haproxy -c prints: ${what}`, () => {
+    it.skipIf(noHaproxy)(`prints what haproxy -c prints: ${what}`, () => {
       const ours = parseConfigFiles(files, { pid: PID }).output;
       expect(ours).toEqual(haproxyCheck(files));
     });

@@ -5,9 +5,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { normalise, parseLine, RULES } = require("../../scripts/fidelity/normalise.js");
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { unifiedDiff } = require("../../scripts/fidelity/diff.js");
 
 const roles = { "127.0.0.1:23307": "fe", "127.0.0.1:23308": "srv1" };

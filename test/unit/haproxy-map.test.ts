@@ -42,6 +42,7 @@ import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { skipBecause } from "../e2e/helpers";
 
 const REPO = path.resolve(__dirname, "../..");
 const ROOT = process.env.HAPOLL_MAP_ROOT ? path.resolve(process.env.HAPOLL_MAP_ROOT) : REPO;
@@ -549,7 +550,7 @@ describe("the map's declaration rule", () => {
 
 // The notes live in the steering repo's shared/ folder, beside the checkout (CI lays a copy there). A
 // checkout without it (a plain clone elsewhere) skips the coverage checks instead of failing them.
-describe.skipIf(!fs.existsSync(NOTES))("coverage of HAPROXY-NOTES.md", () => {
+describe.skipIf(skipBecause(!fs.existsSync(NOTES), `haproxy-map.test.ts: coverage of HAPROXY-NOTES.md skipped: ${NOTES} is not there`))("coverage of HAPROXY-NOTES.md", () => {
   const haveNotes = fs.existsSync(NOTES);
 
   it("the notes are where the test expects them (../shared/HAPROXY-NOTES.md or $HAPOLL_NOTES)", () => {

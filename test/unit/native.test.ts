@@ -581,8 +581,7 @@ describe("bad calls", () => {
         setRecvTimeout: () => [fd(), nums()],
         getsockoptInt: () => [fd(), pick([C.SOL_SOCKET, C.IPPROTO_TCP, nums()]), pick([C.SO_ERROR, C.SO_RCVBUF, nums()])],
         setsockoptInt: () => [fd(), pick([C.SOL_SOCKET, C.IPPROTO_TCP, nums()]), pick([C.SO_KEEPALIVE, C.TCP_NODELAY, nums()]), nums()],
-        setLinger: () => [fd(), nums(), nums()], getsockname: () => [fd(), buf()], getpeername: () => [fd(), buf()],
-        resetLinger: () => [fd()], recvTrunc: () => [fd()],
+        setLinger: () => [fd(), nums(), nums()], resetLinger: () => [fd()], recvTrunc: () => [fd()], getsockname: () => [fd(), buf()], getpeername: () => [fd(), buf()],
         sockaddrFrom: () => [anyArg(), anyArg(), nums(), buf()], sockaddrInfo: () => [buf(), nums()],
         socketpair: () => [pick([C.SOCK_STREAM, C.SOCK_DGRAM, -1, NaN]), new Int32Array(rnd(3))],
         pipe: () => [new Int32Array(rnd(3))], splice: () => [fd(), fd(), nums()],
@@ -762,8 +761,8 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.term();
   });
 
-  it("reports an error on a refused connection", () => {
-    if (name === "select") return; // select only has read/write sets
+  it("reports an error on a refused connection", (ctx) => {
+    if (name === "select") ctx.skip("select only has read/write sets: it has no error event to report");
     const { fd: lfd, port } = tcpListener();
     native.close(lfd);
     const cfd = native.socket(C.AF_INET, C.SOCK_STREAM, 0);
@@ -829,12 +828,12 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.poll(new Int32Array([b, 0, POLL_DIR_R]), 1, b + 1, 0, out);
     let t = performance.now();
     expect(p.poll(new Int32Array(0), 0, b + 1, 50, out)).toBe(0);
-    let dt = performance.now() - t;
+    const dt = performance.now() - t;
     expect(dt).toBeGreaterThanOrEqual(40);
     expect(dt).toBeLessThan(1000);
     t = performance.now();
     expect(p.poll(new Int32Array(0), 0, b + 1, 0, out)).toBe(0);
-    expect(performance.now() - t).toBeLessThan(20);
+    expect(performance.now() - t).toBeLessThan(500); // a zero timeout returns at once (the bound is loose: a loaded machine stalls)
     p.term();
   });
 

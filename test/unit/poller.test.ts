@@ -355,7 +355,7 @@ describe.each(NAMES)("poller %s", (name) => {
 
       const t0 = performance.now();
       expect(runOneTurn(5000)).toBe(true); // a cached fd means no sleep
-      expect(performance.now() - t0).toBeLessThan(200);
+      expect(performance.now() - t0).toBeLessThan(2500); // no 5 s sleep (a loaded machine can stall 200 ms)
       expect(polls[0].changes).toEqual([]);
       expect(polls[0].wait).toBe(0);
       expect(io.calls).toHaveLength(1);
@@ -921,7 +921,7 @@ describe.each(NAMES)("poller %s", (name) => {
       for (const exp of [tickAdd(clock.nowMs, -50), clock.nowMs]) {
         const t0 = performance.now();
         registry.cur!.poll(exp);
-        expect(performance.now() - t0).toBeLessThan(50);
+        expect(performance.now() - t0).toBeLessThan(1000); // waitMs below says no sleep; wall time only bounds it
         expect(pollStats.waitMs).toBe(0);
       }
     });
@@ -944,7 +944,7 @@ describe.each(NAMES)("poller %s", (name) => {
       t0 = performance.now();
       expect(runOneTurn(0)).toBe(true);
       dt = performance.now() - t0;
-      expect(dt).toBeLessThan(50);
+      expect(dt).toBeLessThan(1000); // waitMs below says no sleep; wall time only bounds it
       expect(pollStats.waitMs).toBe(0);
     });
 
@@ -975,7 +975,7 @@ describe.each(NAMES)("poller %s", (name) => {
         pollHooks.onPoll = () => { order.push("poll"); };
         const t1 = performance.now();
         expect(runOneTurn(0)).toBe(true);
-        expect(performance.now() - t1).toBeLessThan(100);
+        expect(performance.now() - t1).toBeLessThan(1000); // a zero-timeout turn; wall time only bounds it
         expect(sigs).toEqual([SIGUSR2]);
         expect(order).toEqual(["task", "signal", "poll"]);
         expect(signalQueued()).toBe(false);
@@ -1026,7 +1026,7 @@ describe.each(NAMES)("poller %s", (name) => {
       taskQueue(t);
       const t0 = performance.now();
       expect(runOneTurn(5000)).toBe(true);
-      expect(performance.now() - t0).toBeLessThan(200);
+      expect(performance.now() - t0).toBeLessThan(2500); // no 5 s sleep (a loaded machine can stall 200 ms)
       // HAProxy's order: tasks ran (none runnable yet), then the timer woke t, so no sleep.
       expect(order).toEqual(["poll(0)"]);
       expect(runOneTurn(20)).toBe(true);
@@ -1043,7 +1043,7 @@ describe.each(NAMES)("poller %s", (name) => {
       taskWakeup(t, TASK_WOKEN_MSG);
       const t0 = performance.now();
       expect(runOneTurn(5000)).toBe(true);
-      expect(performance.now() - t0).toBeLessThan(200);
+      expect(performance.now() - t0).toBeLessThan(2500); // no 5 s sleep (a loaded machine can stall 200 ms)
       expect(calls).toBe(200);
       expect(waits).toEqual([0]);
       expect(runOneTurn(5000)).toBe(true);

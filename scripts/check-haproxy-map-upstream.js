@@ -6,7 +6,7 @@
  * test/unit/haproxy-map.test.ts checks the hapoll side; this one needs a HAProxy checkout, which CI
  * does not have, so it is a tool to run by hand after editing the map:
  *
- *   node tools/check-haproxy-map-upstream.js [<haproxy git dir or work tree>] [<tag>]
+ *   node scripts/check-haproxy-map-upstream.js [<haproxy git dir or work tree>] [<tag>]
  *
  * The checkout defaults to $HAPROXY_GIT; the tag to v1.8.0. Exit 0 when every row checks, 1 otherwise.
  * Plain Node, no dependencies.
@@ -27,7 +27,7 @@ const cache = new Map();
 /** The text of <file> at <tag>, or null when the file does not exist there. */
 function upstream(file) {
   if (!cache.has(file)) {
-    let text = null;
+    let text;
     try {
       text = execFileSync("git", ["-C", repo, "show", `${tag}:${file}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"], maxBuffer: 64 << 20 });
     } catch {

@@ -231,12 +231,74 @@ Napi::Value Io(const Napi::CallbackInfo &info, const char *fn) {
   return Ret(info.Env(), (double)r);
 }
 
-Napi::Value Recv(const Napi::CallbackInfo &info) { return Io<IO_RECV>(info, "recv"); }
-Napi::Value Send(const Napi::CallbackInfo &info) { return Io<IO_SEND>(info, "send"); }
 Napi::Value Read(const Napi::CallbackInfo &info) { return Io<IO_READ>(info, "read"); }
 Napi::Value Write(const Napi::CallbackInfo &info) { return Io<IO_WRITE>(info, "write"); }
 
 Napi::Value Shutdown(const Napi::CallbackInfo &info) { return FdIntCall<DoShutdown>(info, "shutdown"); }
+
+/*
+ * recv() and send() are the calls made for every event, so they are plain napi_callbacks: no
+ * node-addon-api CallbackInfo/wrapper layer, the arguments read into a stack array, the result
+ * returned as an int32 (a small integer, never a heap number). Same contract and messages as Io<>.
+ */
+bool RawFail(napi_env env, const char *fn, int i, const char *what) {
+  bool pending = false;
+  napi_is_exception_pending(env, &pending);
+  if (!pending) {
+    std::string msg = std::string(fn) + ": argument " + std::to_string(i + 1) + " must be " + what;
+    napi_throw_type_error(env, nullptr, msg.c_str());
+  }
+  return false;
+}
+
+napi_value RawRet(napi_env env, ssize_t r) {
+  napi_value v;
+  napi_create_int32(env, (int32_t)r, &v);
+  return v;
+}
+
+template <IoKind kind>
+napi_value RawIo(napi_env env, napi_callback_info cbi) {
+  const char *fn = kind == IO_SEND ? "send" : "recv";
+  napi_value argv[5];
+  size_t argc = 5;
+  napi_get_cb_info(env, cbi, &argc, argv, nullptr, nullptr);
+  napi_value undef = nullptr;
+  napi_get_undefined(env, &undef);
+  for (size_t i = argc; i < 5; i++)
+    argv[i] = undef;
+  double d[5] = {0, 0, 0, 0, 0};
+  void *data = nullptr;
+  size_t size = 0;
+  size_t nargs = kind == IO_SEND ? 5 : 4;
+  for (size_t i = 0; i < nargs; i++) {
+    if (i == 1) {
+      if (napi_get_buffer_info(env, argv[1], &data, &size) != napi_ok) {
+        RawFail(env, fn, 1, "a Buffer");
+        return nullptr;
+      }
+    } else if (napi_get_value_double(env, argv[i], &d[i]) != napi_ok) {
+      RawFail(env, fn, (int)i, "a number");
+      return nullptr;
+    }
+  }
+  int fd;
+  if (!ToInt(d[0], &fd))
+    fd = -1;
+  if (!RangeOk(d[2], d[3], size))
+    return RawRet(env, -EINVAL);
+  uint8_t *p = (uint8_t *)data + (size_t)d[2];
+  size_t n = (size_t)d[3];
+  ssize_t r;
+  do {
+    if (kind == IO_SEND)
+      r = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT | (d[4] != 0 ? MSG_MORE : 0));
+    else
+      r = recv(fd, p, n, 0);
+  } while (r == -1 && errno == EINTR);
+  return RawRet(env, r == -1 ? -errno : r);
+}
+
 
 Napi::Value Close(const Napi::CallbackInfo &info) {
   Args a(info, "close");
@@ -949,7 +1011,6 @@ void InitSock(Napi::Env env, Napi::Object exports) {
       {"socket", Socket},           {"setNonblock", SetNonblock},
       {"bind", Bind},               {"listen", Listen},
       {"accept", Accept},           {"connect", Connect},
-      {"recv", Recv},               {"send", Send},
       {"shutdown", Shutdown},       {"close", Close},
       {"getsockoptInt", GetsockoptInt}, {"setsockoptInt", SetsockoptInt},
       {"setLinger", SetLinger},     {"resetLinger", ResetLinger},
@@ -966,5 +1027,14 @@ void InitSock(Napi::Env env, Napi::Object exports) {
   };
   for (const auto &f : fns)
     exports.Set(f.name, Napi::Function::New(env, f.fn, f.name));
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } raw[] = {{"recv", RawIo<IO_RECV>}, {"send", RawIo<IO_SEND>}};
+  for (const auto &f : raw) {
+    napi_value v;
+    if (napi_create_function(env, f.name, NAPI_AUTO_LENGTH, f.fn, nullptr, &v) == napi_ok)
+      exports.Set(f.name, Napi::Value(env, v));
+  }
   exports.Set("constants", Constants(env));
 }

@@ -74,16 +74,22 @@ export class Task {
  * A binary min-heap of QueueNodes ordered by (key as a wrapping int32 difference, then seq).
  */
 export class TickHeap {
-  nodes: QueueNode[] = [];
+  /**
+   * The heap is nodes[0 .. len). The array only grows: slots past <len> are cleared, never popped,
+   * because a pop() to empty and a push() again make V8 shrink then reallocate the backing store,
+   * an allocation each time a task is woken while the run queue was empty.
+   */
+  nodes: (QueueNode | null)[] = [];
+  private len = 0;
   private seq = 0;
 
   get size(): number {
-    return this.nodes.length;
+    return this.len;
   }
 
   /** The first node, or null. */
   first(): QueueNode | null {
-    return this.nodes.length ? this.nodes[0] : null;
+    return this.len !== 0 ? this.nodes[0] : null;
   }
 
   /** Insert <n> (not already in). */
@@ -91,8 +97,10 @@ export class TickHeap {
     n.seq = this.seq++;
     n.heap = this;
     const a = this.nodes;
-    a.push(n);
-    this.up(a.length - 1);
+    if (this.len === a.length) a.push(n);
+    else a[this.len] = n;
+    this.len++;
+    this.up(this.len - 1);
   }
 
   /** Remove <n> (must be in this heap). */
@@ -101,7 +109,8 @@ export class TickHeap {
     const i = n.idx;
     n.idx = -1;
     n.heap = null;
-    const last = a.pop()!;
+    const last = a[--this.len]!;
+    a[this.len] = null;
     if (last === n) return;
     a[i] = last;
     last.idx = i;
@@ -116,7 +125,7 @@ export class TickHeap {
   }
 
   private up(i: number): void {
-    const a = this.nodes;
+    const a = this.nodes as QueueNode[];
     const n = a[i];
     while (i > 0) {
       const p = (i - 1) >> 1;
@@ -130,8 +139,8 @@ export class TickHeap {
   }
 
   private down(i: number): void {
-    const a = this.nodes;
-    const len = a.length;
+    const a = this.nodes as QueueNode[];
+    const len = this.len;
     const n = a[i];
     for (;;) {
       let c = 2 * i + 1;
@@ -344,6 +353,7 @@ export function runQueueNonEmpty(): boolean {
 export function resetScheduler(): void {
   for (const h of [sched.runQueue, sched.runQueueBehind, sched.waitQueue]) {
     for (const n of h.nodes) {
+      if (n === null) continue;
       n.idx = -1;
       n.heap = null;
     }

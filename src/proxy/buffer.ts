@@ -11,7 +11,13 @@
 /** The pool of free buffers, all of one size (tune.bufsize). */
 export const bufPool = {
   size: 16384,
-  free: [] as Buffer[],
+  /**
+   * The free buffers are free[0 .. nFree). The array only grows (slots past nFree are cleared, not
+   * removed): pop() down to empty and push() again would make V8 shrink then reallocate its backing
+   * store, an allocation per keep-alive request.
+   */
+  free: [] as (Buffer | null)[],
+  nFree: 0,
   /** Buffers currently handed out. */
   used: 0,
   /** Buffers ever allocated. */
@@ -24,13 +30,18 @@ export const bufPool = {
 export function initBufPool(size: number): void {
   bufPool.size = size;
   bufPool.free.length = 0;
+  bufPool.nFree = 0;
 }
 
 /** HAProxy: b_alloc(). A buffer of bufPool.size bytes, from the pool when possible. */
 export function bAlloc(): Buffer {
   bufPool.used++;
-  const b = bufPool.free.pop();
-  if (b !== undefined) return b;
+  if (bufPool.nFree > 0) {
+    const i = --bufPool.nFree;
+    const b = bufPool.free[i]!;
+    bufPool.free[i] = null;
+    return b;
+  }
   bufPool.allocated++;
   return Buffer.allocUnsafeSlow(bufPool.size);
 }
@@ -38,5 +49,8 @@ export function bAlloc(): Buffer {
 /** HAProxy: b_free(). Give <b> back to the pool. */
 export function bFree(b: Buffer): void {
   bufPool.used--;
-  if (b.length === bufPool.size && bufPool.free.length < bufPool.maxFree) bufPool.free.push(b);
+  if (b.length !== bufPool.size || bufPool.nFree >= bufPool.maxFree) return;
+  if (bufPool.nFree === bufPool.free.length) bufPool.free.push(b);
+  else bufPool.free[bufPool.nFree] = b;
+  bufPool.nFree++;
 }

@@ -14,7 +14,7 @@ import { signalRegisterFct } from "../core/signal";
 import { Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import { parseConfigFiles, formatDiag } from "../config/cfgparse";
-import type { ParsedAddress, ParsedConfig, ProxyConfig } from "../config/types";
+import type { ParsedAddress, ParsedConfig, ProxyConfig, ServerConfig } from "../config/types";
 import {
   Listener, createListener, enableListener, pauseListener, resumeListener, unbindListener,
   deleteListener, LI_ASSIGNED, LI_PAUSED,
@@ -22,7 +22,7 @@ import {
 import { bindListener } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
 import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
-import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
+import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
 import { startHealthChecks } from "../proxy/checks";
@@ -74,6 +74,14 @@ export interface CliOptions {
   trace: string | null;
   /** --tour-client <addr>: the tour's in-loop client. */
   tourClient: string;
+  /** -dr: a server whose name does not resolve starts in maintenance instead of failing. */
+  resolveDontFail: boolean;
+  /** -C <dir>: change to <dir> before reading the configuration. */
+  changeDir: string;
+  /** -m <MB>: the memory limit, in megabytes (0: none). */
+  memmax: number;
+  /** -L <name>: the local peer name (HAProxy's localpeer; hapoll has no peers section). */
+  localPeer: string;
   version: 0 | 1 | 2;
 }
 
@@ -126,6 +134,10 @@ export function usageText(): string {
     "        -dp disables poll() usage even when available\n" +
     "        -dS disables splice usage (broken on old kernels)\n" +
     "        -dR disables SO_REUSEPORT usage\n" +
+    "        -dr ignores server address resolution failures\n" +
+    "        -m limits the usable amount of memory (in MB)\n" +
+    "        -C changes to directory <dir> before loading files\n" +
+    "        -L set local peer name (default to hostname)\n" +
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
     "        -x <unix_socket> get listening sockets from a unix socket\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
@@ -143,6 +155,7 @@ export function parseArgs(argv: string[]): CliOptions {
     files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, systemd: false, oldUnixSocket: "", quiet: false, verbose: false,
     pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
     noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
+    resolveDontFail: false, changeDir: "", memmax: 0, localPeer: require("node:os").hostname(),
   };
   const num = (flag: string, v: string | undefined): number => {
     if (v === undefined) throw new UsageError(`option '${flag}' expects an argument`);
@@ -182,6 +195,7 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (f === "dp") o.noPoll = true;
     else if (f === "dS") o.noSplice = true;
     else if (f === "dR") o.noReuseport = true;
+    else if (f === "dr") o.resolveDontFail = true;
     else if (f === "db") o.foreground = true;
     else if (f === "d") o.debug = true;
     else if (f === "V") o.verbose = true;
@@ -217,9 +231,26 @@ export function parseArgs(argv: string[]): CliOptions {
       o.pidfile = v;
     } else if (f === "n") o.maxconn = num("-n", argv[++i]);
     else if (f === "N") o.maxpconn = num("-N", argv[++i]);
+    else if (f === "m") o.memmax = num("-m", argv[++i]);
+    else if (f === "C" || f === "L") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option '-${f}' expects an argument`);
+      if (f === "C") o.changeDir = v;
+      else o.localPeer = v;
+    }
     else throw new UsageError(`unknown option '${a}'`);
   }
   return o;
+}
+
+/**
+ * The C library's words for a failed file system call (HAProxy prints strerror(errno)): Node's
+ * "ENOENT: no such file or directory, stat 'x'" becomes "No such file or directory".
+ */
+function strerror(e: unknown): string {
+  const m = /^[A-Z0-9]+: ([^,]*)/.exec((e as Error).message ?? "");
+  const t = m ? m[1] : String((e as Error).message ?? e);
+  return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
 /** Read the configuration files; a directory contributes its *.cfg files in order (HAProxy 1.7+). */
@@ -230,7 +261,7 @@ function readConfigFiles(names: string[]): { name: string; text: string }[] | st
     try {
       st = fs.statSync(n);
     } catch (e) {
-      return `Cannot open configuration file/directory ${n} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+      return `Cannot open configuration file/directory ${n} : ${strerror(e)}`;
     }
     const list = st.isDirectory()
       ? fs.readdirSync(n).filter((x) => x.endsWith(".cfg")).sort().map((x) => `${n}/${x}`)
@@ -239,19 +270,67 @@ function readConfigFiles(names: string[]): { name: string; text: string }[] | st
       try {
         files.push({ name: f, text: fs.readFileSync(f, "utf8") });
       } catch (e) {
-        return `Could not open configuration file ${f} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+        return `Could not open configuration file ${f} : ${strerror(e)}`;
       }
     }
   }
   return files;
 }
 
+/** The names resolved by initAddrs(), and the servers -dr put in maintenance. */
+const resolved = new Map<ParsedAddress, string>();
+const unresolvedServers = new Set<ServerConfig>();
+
 /** The numeric address of a parsed address (resolving a DNS name at start-up, as HAProxy does). */
 function resolveAddr(a: ParsedAddress): string | null {
   if (a.family === "unix") return a.host;
   if (!a.needsResolve) return a.host;
+  const done = resolved.get(a);
+  if (done !== undefined) return done;
   const r = native.resolveHost(a.host, a.family === "ipv6" ? "ipv6" : a.familyForced ? "ipv4" : "any");
-  return typeof r === "string" ? r : null;
+  if (typeof r !== "string") return null;
+  resolved.set(a, r);
+  return r;
+}
+
+/**
+ * Resolve the names of the bind and server lines, before -c says anything: -c fails where start-up
+ * would. Returns the fatal messages (empty when all resolved). A bind name that does not resolve
+ * is a parsing error (HAProxy resolves it in str2sa_range()); a server's fails the start
+ * ("Failed to initialize server(s) addr.", srv_init_addr()) unless -dr puts the server in
+ * maintenance with a warning.
+ */
+function initAddrs(cfg: ParsedConfig, o: CliOptions): string[] {
+  const fatal: string[] = [];
+  const badFiles: string[] = [];
+  for (const pc of cfg.proxies) {
+    if (pc.disabled || !pc.cap.fe) continue;
+    for (const bc of pc.binds) {
+      if (resolveAddr(bc.addr) !== null) continue;
+      const port = bc.addr.raw.slice(bc.addr.raw.lastIndexOf(":"));
+      fatal.push(`parsing [${bc.file}:${bc.line}] : 'bind' : invalid address: '${bc.addr.host}' in '${bc.addr.host}${port}'`);
+      if (!badFiles.includes(bc.file)) badFiles.push(bc.file);
+    }
+  }
+  for (const f of badFiles) fatal.push(`Error(s) found in configuration file : ${f}`);
+  if (badFiles.length) fatal.push("Fatal errors found in configuration.");
+  let srvFail = false;
+  for (const pc of cfg.proxies) {
+    if (pc.disabled) continue;
+    for (const sc of pc.servers) {
+      if (resolveAddr(sc.addr) !== null) continue;
+      const where = `parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'`;
+      if (o.resolveDontFail) {
+        logWarningLine(`${where}, disabling server.`);
+        unresolvedServers.add(sc);
+      } else {
+        fatal.push(`${where}.`);
+        srvFail = true;
+      }
+    }
+  }
+  if (srvFail) fatal.push("Failed to initialize server(s) addr.");
+  return fatal;
 }
 
 /** Build a sockaddr for <host>/<port>; the family is taken from the numeric address. */
@@ -301,7 +380,13 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     let puid = 1;
     for (const sc of pc.servers) {
       const srv = new Server(sc, p, puid++);
-      const host = resolveAddr(sc.addr);
+      if (unresolvedServers.has(sc)) {
+        // HAProxy -dr: no address (0.0.0.0), in maintenance until an address is set.
+        srv.curAdmin |= SRV_ADMF_RMAINT;
+        srv.nextAdmin |= SRV_ADMF_RMAINT;
+        srv.curState = srv.nextState = SRV_ST_STOPPED;
+      }
+      const host = unresolvedServers.has(sc) ? "0.0.0.0" : resolveAddr(sc.addr);
       if (host === null) {
         alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'.`);
         continue;
@@ -612,6 +697,14 @@ export function main(argv: string[]): number | null {
     err(usageText());
     return 1;
   }
+  if (o.changeDir) {
+    try {
+      process.chdir(o.changeDir);
+    } catch (e) {
+      err(`[ALERT]    (${process.pid}) : Could not change to directory ${o.changeDir} : ${strerror(e)}\n`);
+      return 1;
+    }
+  }
   if (o.daemon && !o.debug && !o.foreground && !o.check && !process.env.HAPOLL_DAEMON_READY && !workerNumber()) return daemonize(argv);
 
   const files = readConfigFiles(o.files);
@@ -643,13 +736,20 @@ export function main(argv: string[]): number | null {
   initBufPool(global.bufsize);
   global.splice = C.HAVE_SPLICE === 1 && !o.noSplice && !g.nosplice;
 
+  const addrAlerts = initAddrs(cfg, o);
+  if (addrAlerts.length) {
+    for (const a of addrAlerts) logAlertLine(a);
+    return 1;
+  }
+
   const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
   if (o.check) {
     if (nListeners === 0 && !o.echo.length) {
       err(`[ALERT]    (${process.pid}) : config : Configuration file has no error but will not start (no listener) => exit(2).\n`);
       return 2;
     }
-    out("Configuration file is valid\n");
+    // HAProxy: qfprintf(), silent under -q.
+    if (!global.quiet) out("Configuration file is valid\n");
     return 0;
   }
 

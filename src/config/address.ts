@@ -26,6 +26,36 @@ export interface Str2saOptions {
    * "port offsets are not allowed in 'bind': '%s'".
    */
   kw?: string;
+  /** Environment for the "$VAR" / "${VAR}" expansion (default: process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Expands every "$NAME" and "${NAME}" of <str> from <env>, quoted or not, as HAProxy does for every
+ * address before parsing it: an unset variable expands to nothing, a "${" without its "}" still
+ * expands, and a '$' followed by no name is dropped.
+ * HAProxy: env_expand(), src/standard.c (called by str2sa_range()).
+ */
+export function envExpand(str: string, env: Record<string, string | undefined> = process.env): string {
+  if (!str.includes("$")) return str;
+  let out = "";
+  let i = 0;
+  while (i < str.length) {
+    const d = str.indexOf("$", i);
+    if (d === -1) {
+      out += str.slice(i);
+      break;
+    }
+    out += str.slice(i, d);
+    let j = d + 1;
+    const braced = str[j] === "{";
+    if (braced) j++;
+    let k = j;
+    while (k < str.length && /[A-Za-z0-9_]/.test(str[k])) k++;
+    out += env[str.slice(j, k)] ?? "";
+    i = braced && str[k] === "}" ? k + 1 : k;
+  }
+  return out;
 }
 
 /** Error result of the parsers of this module. HAProxy: the <err> message (memprintf) of str2sa_range(). */
@@ -109,6 +139,7 @@ const PORT_OFFSET = 3;
  * HAProxy: str2sa_range(), src/standard.c.
  */
 export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddress | ParseError {
+  str = envExpand(str, opts.env);
   if (str.length === 0) {
     return { error: `'${str}' resolves to an empty address (environment variable missing?)` };
   }

@@ -1008,7 +1008,7 @@ function parseLogLine(p: CfgParser, c: LineCtx, stopEarly: boolean): LogTarget |
     target.kind = where;
     return ok ? target : null;
   }
-  const addr = str2saRange(where, { allowPortRange: true, allowPortOffset: true });
+  const addr = str2saRange(where, { allowPortRange: true, allowPortOffset: true, env: p.env });
   if (isParseError(addr)) {
     p.alert(`'${a[0]}': ${addr.error}`);
     return null;
@@ -1195,12 +1195,12 @@ const BIND_KEYWORDS: Record<string, BindKw> = {
  * Parses the addresses of a bind/stats socket argument (comma-separated).
  * HAProxy: str2listener(), src/cfgparse.c.
  */
-function str2listener(arg: string): ParsedAddress[] | { error: string } {
+function str2listener(arg: string, env?: Record<string, string | undefined>): ParsedAddress[] | { error: string } {
   const pieces = arg.split(",");
   if (pieces.length > 1 && pieces[pieces.length - 1] === "") pieces.pop();
   const out: ParsedAddress[] = [];
   for (const piece of pieces) {
-    const addr = str2saRange(piece, { portRequired: true, allowPortRange: true, allowPortOffset: false, kw: "bind" });
+    const addr = str2saRange(piece, { portRequired: true, allowPortRange: true, allowPortOffset: false, kw: "bind", env });
     if (isParseError(addr)) return addr;
     out.push(addr);
   }
@@ -1249,7 +1249,7 @@ function globalStats(p: CfgParser, c: LineCtx): void {
       p.alert(`'${kw}' in global section expects an address or a path to a UNIX socket`);
       return;
     }
-    const addrs = str2listener(a[2]);
+    const addrs = str2listener(a[2], p.env);
     if (isParseError(addrs)) {
       /* HAProxy 1.8 really prints the location twice here */
       p.alert(`parsing [${p.file}:${p.line}] : '${kw}' : ${addrs.error}`);
@@ -1476,7 +1476,7 @@ function proxyBind(p: CfgParser, c: LineCtx): void {
     p.alert(`'${a[0]}' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.`);
     return;
   }
-  const addrs = str2listener(a[1]);
+  const addrs = str2listener(a[1], p.env);
   if (isParseError(addrs)) {
     p.alert(`'${a[0]}' : ${addrs.error}`);
     return;
@@ -1672,11 +1672,11 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
   addr: {
     skip: 1,
     defaultOk: true,
-    parse({ args, cur, srv }) {
+    parse({ p, args, cur, srv }) {
       const kw = args[cur];
       const arg = args[cur + 1];
       if (!arg) return { code: FAIL, err: `'${kw}' expects <ipv4|ipv6> as argument.` };
-      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true });
+      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true, env: p.env });
       if (isParseError(sk)) return { code: FAIL, err: `'${kw}' : ${sk.error}` };
       if (sk.family === "fd") return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
       if (sk.portLow !== sk.portHigh || sk.portOffset) {
@@ -1699,7 +1699,7 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
           err: `'${kw}' expects <addr>[:<port>[-<port>]], and optionally 'usesrc' <addr>, and 'interface' <name> as argument.`,
         };
       }
-      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true });
+      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true, env: ctx.p.env });
       if (isParseError(sk)) return { code: FAIL, err: `'${kw} ${arg}' : ${sk.error}` };
       if (sk.family === "fd") return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
       if (sk.portOffset) return { code: FAIL, err: `'${kw}' does not support port offsets (found '${arg}').` };
@@ -1797,7 +1797,7 @@ function proxyServer(p: CfgParser, c: LineCtx): void {
       p.alert(`character '${bad}' is not permitted in ${a[0]} name '${a[1]}'.`);
       return;
     }
-    const addr = str2saRange(a[2], { allowPortRange: true, allowPortOffset: true });
+    const addr = str2saRange(a[2], { allowPortRange: true, allowPortOffset: true, env: p.env });
     if (isParseError(addr)) {
       p.alert(`'${a[0]} ${a[1]}' : ${addr.error}`);
       return;

@@ -32,7 +32,7 @@ import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
 import { runTop } from "./top";
-import { runMaster, workerNumber, workerReady, workerXferSocket, type ReloadCheck } from "./master";
+import { runMaster, workerNumber, workerReady, workerXferSocket, detachStdio, DETACH_ENV, type ReloadCheck } from "./master";
 import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
 import { startStatsSockets, statsSocketFds } from "./cli";
 
@@ -605,39 +605,50 @@ const MAXSOCK_RESERVE = 10;
 
 /**
  * HAProxy's -D. Node cannot fork() safely (it runs threads), so the command starts itself again,
- * detached, and waits until that copy has bound its listeners (it writes "ok" to a file named in
- * HAPOLL_DAEMON_READY) or has failed (it exits). The parent then exits: 0 on success.
+ * detached, with its stdout/stderr on pipes to this process, which relays what the copy prints
+ * while it starts (warnings, alerts). Once bound, the copy writes "ok" to the file named in
+ * HAPOLL_DAEMON_READY and swaps its standard streams for /dev/null (detachStdio()); when every
+ * holder of the pipes has let go (or the copy died) this process exits: 0 when the copy is
+ * running. The caller's terminal, pipe or ssh session is thus never held by the daemon, as with
+ * HAProxy's fork. Returns null: the relay runs on Node's event loop and exits by itself.
  */
-function daemonize(argv: string[]): number {
+function daemonize(argv: string[]): null {
   const { spawn } = require("node:child_process") as typeof import("node:child_process");
   const os = require("node:os") as typeof import("node:os");
   const path = require("node:path") as typeof import("node:path");
   const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-d-")), "ready");
   const child = spawn(process.execPath, [process.argv[1], ...argv], {
     detached: true,
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, HAPOLL_DAEMON_READY: ready },
   });
-  child.unref();
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + 30_000;
-  let ok = false;
-  while (Date.now() < deadline) {
+  let open = 2;
+  const finish = (): void => {
+    let ok = false;
     try {
       ok = fs.readFileSync(ready, "utf8").startsWith("ok");
-      if (ok) break;
     } catch {
-      /* not yet */
+      /* never started */
     }
-    try {
-      process.kill(child.pid!, 0);
-    } catch {
-      break;
-    }
-    Atomics.wait(sleeper, 0, 0, 20);
+    fs.rmSync(path.dirname(ready), { recursive: true, force: true });
+    process.exit(ok ? 0 : 1);
+  };
+  for (const [from, to] of [[child.stdout!, 1], [child.stderr!, 2]] as const) {
+    from.on("data", (d: Buffer) => {
+      try {
+        fs.writeSync(to, d);
+      } catch {
+        /* the caller closed it */
+      }
+    });
+    from.on("close", () => {
+      if (--open === 0) finish();
+    });
   }
-  fs.rmSync(path.dirname(ready), { recursive: true, force: true });
-  return ok ? 0 : 1;
+  // A copy that neither starts nor fails within 30 s: give up on it, as the old wait did.
+  setTimeout(finish, 30_000).unref();
+  child.unref();
+  return null;
 }
 
 /**
@@ -916,8 +927,12 @@ export function main(argv: string[]): number | null {
   if (process.env.HAPOLL_DAEMON_READY) {
     fs.writeFileSync(process.env.HAPOLL_DAEMON_READY, "ok\n");
     delete process.env.HAPOLL_DAEMON_READY;
+    detachStdio();
   }
-  if (worker) workerReady();
+  if (worker) {
+    workerReady();
+    if (process.env[DETACH_ENV]) detachStdio();
+  }
   if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${haproxyMaxsock()}.`);
   logState.starting = false;
   updateDate();

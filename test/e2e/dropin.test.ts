@@ -133,3 +133,51 @@ describe("environment variables in addresses, quoted or not (item 4)", () => {
     if (ref) expect(ref.code).toBe(1);
   });
 });
+
+describe("-D detaches the standard streams (item 3)", () => {
+  /** Start `<bin> -D -p pidfile -f cfg` with stdout/stderr on pipes, as `... 2>&1 | cat` does. */
+  function daemon(bin: string[], cfgText: string) {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "d.cfg"), cfgText);
+    const pidfile = path.join(dir, "d.pid");
+    const t0 = Date.now();
+    // spawnSync returns only when every holder of the pipes has closed them: a daemon that
+    // keeps them makes it time out (status null).
+    const r = spawnSync(bin[0], [...bin.slice(1), "-D", "-p", pidfile, "-f", "d.cfg"], { cwd: dir, encoding: "utf8", timeout: 15_000 });
+    const pids = fs.existsSync(pidfile) ? fs.readFileSync(pidfile, "utf8").split("\n").filter(Boolean).map(Number) : [];
+    return { r, ms: Date.now() - t0, pids };
+  }
+  const std = (pid: number) => [0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+
+  it.skipIf(process.platform !== "linux")("returns at once with its pipes closed; the daemon's stdin/stdout/stderr are /dev/null, as 1.8.0's", async () => {
+    const port = 19400 + (process.pid % 500);
+    const cfgText = DEFAULTS + `listen l\n  bind 127.0.0.1:${port}\n  server s1 127.0.0.1:9\nfrontend f\n  bind 127.0.0.1:${port + 1}\n`;
+    const peers: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];
+    if (H18.bin) peers.push(["1.8.0", [H18.bin]]);
+    for (const [name, bin] of peers) {
+      const { r, ms, pids } = daemon(bin, cfgText);
+      try {
+        expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+        expect(ms).toBeLessThan(10_000);
+        expect(pids.length).toBe(1);
+        // 1.8.0 closes them (its epoll fd and pipes then take the numbers); hapoll opens /dev/null.
+        if (name === "hapoll") expect(std(pids[0])).toEqual(["/dev/null", "/dev/null", "/dev/null"]);
+      } finally {
+        for (const p of pids) process.kill(p, "SIGKILL");
+      }
+      // Let the port go before the next peer binds it.
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  });
+
+  it("a daemon that cannot start reports it on the caller's stderr and exits 1", () => {
+    const bad = DEFAULTS + "listen l\n  bind 127.0.0.1:19001\n  server s1 no.such.host.invalid:80\n";
+    const { r, pids } = daemon([process.execPath, BIN], bad);
+    expect(pids).toEqual([]);
+    expect(r.status).toBe(1);
+    expect(norm(r.stderr)).toEqual([
+      "[ALERT] parsing [d.cfg:8] : 'server s1' : could not resolve address 'no.such.host.invalid'.",
+      "[ALERT] Failed to initialize server(s) addr.",
+    ]);
+  });
+});

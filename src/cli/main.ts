@@ -141,7 +141,7 @@ export function usageText(): string {
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
     "        -x <unix_socket> get listening sockets from a unix socket\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
-    "        hapoll tour : follow one connection through the machinery, annotated\n" +
+    "        hapoll tour [--port <n>] [--server-port <n>] : follow one connection through the machinery, annotated\n" +
     "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
     "        --trace[=fd,updt,poll,cache,task,listener,si,stream] traces internal events to stdout\n\n";
 }
@@ -674,7 +674,7 @@ function reloadCheck(o: CliOptions): ReloadCheck {
  * by itself once the last worker is gone.
  */
 export function main(argv: string[]): number | null {
-  if (argv[0] === "tour") return runTour(process.argv[1]);
+  if (argv[0] === "tour") return runTour(process.argv[1], argv.slice(1));
   if (argv[0] === "top") {
     // An ordinary Node program on Node's own loop: it exits by itself when the user quits.
     void runTop(argv[1]).then((code) => process.exit(code));
@@ -753,10 +753,11 @@ export function main(argv: string[]): number | null {
     return 1;
   }
 
-  const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
+  const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe && !p.disabled ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
   if (o.check) {
-    if (nListeners === 0 && !o.echo.length) {
-      err(`[ALERT]    (${process.pid}) : config : Configuration file has no error but will not start (no listener) => exit(2).\n`);
+    // HAProxy: a disabled proxy's listeners do not count; the GLOBAL frontend's (stats socket) do.
+    if (nListeners === 0 && !o.echo.length && !g.statsSockets.length) {
+      if (!global.quiet) out("Configuration file has no error but will not start (no listener) => exit(2).\n");
       return 2;
     }
     // HAProxy: qfprintf(), silent under -q.

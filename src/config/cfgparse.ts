@@ -548,6 +548,11 @@ class CfgParser {
   warned = 0;
   /** Proxies with an explicit `id`. HAProxy: used_proxy_id. */
   usedProxyIds = new Map<number, ProxyDraft>();
+  /**
+   * How many proxies were declared before the first `stats socket`: HAProxy puts its GLOBAL
+   * frontend (id 0) in the proxy list there, and it takes one step of the automatic numbering.
+   */
+  statsFeAt = -1;
   /** Current position. */
   file = "";
   line = 0;
@@ -778,7 +783,9 @@ class CfgParser {
   /** Gives automatic ids to proxies and servers. HAProxy: the get_next_id() loops of check_config_validity(). */
   assignIds(): void {
     let next = 1;
-    for (const px of this.proxies) {
+    for (const [i, px] of this.proxies.entries()) {
+      // HAProxy's GLOBAL frontend keeps id 0 but moves next_pxid on, as any proxy with an id.
+      if (i === this.statsFeAt) next++;
       if (!px.forcedId) {
         while (this.usedProxyIds.has(next)) next++;
         px.cfg.id = next;
@@ -1052,6 +1059,8 @@ interface BindOptionValues {
   level?: StatsLevel;
   /** `expose-fd listeners`. */
   exposeFd?: boolean;
+  v6only?: boolean;
+  v4v6?: boolean;
 }
 
 /** Result of one bind option parser: 0 or ERR_* with an optional message (HAProxy's <err>). */
@@ -1187,8 +1196,21 @@ const BIND_KEYWORDS: Record<string, BindKw> = {
   "defer-accept": bindIgnored(0),
   tfo: bindIgnored(0),
   transparent: bindIgnored(0),
-  v4v6: bindIgnored(0),
-  v6only: bindIgnored(0),
+  /* HAProxy: bind_parse_v4v6() / bind_parse_v6only(), src/proto_tcp.c: IPv6 listeners only. */
+  v4v6: {
+    skip: 0,
+    parse(_a, _c, v) {
+      v.v4v6 = true;
+      return OK;
+    },
+  },
+  v6only: {
+    skip: 0,
+    parse(_a, _c, v) {
+      v.v6only = true;
+      return OK;
+    },
+  },
 };
 
 /**
@@ -1284,6 +1306,7 @@ function globalStats(p: CfgParser, c: LineCtx): void {
       };
       if (v.unixUser !== undefined) s.user = v.unixUser;
       if (v.unixGroup !== undefined) s.group = v.unixGroup;
+      if (p.statsFeAt < 0) p.statsFeAt = p.proxies.length;
       p.global.statsSockets.push(s);
     }
   } else if (a[1] === "timeout") {
@@ -1503,6 +1526,10 @@ function proxyBind(p: CfgParser, c: LineCtx): void {
     if (v.name !== undefined) b.name = v.name;
     if (v.backlog !== undefined) b.backlog = v.backlog;
     if (v.maxconn !== undefined) b.maxconn = v.maxconn;
+    if (addr.family === "ipv6" || (addr.needsResolve && !addr.familyForced)) {
+      if (v.v6only) b.v6only = true;
+      if (v.v4v6) b.v4v6 = true;
+    }
     if (addr.family === "unix" || addr.family === "abns") {
       if (v.unixMode !== undefined) b.unixMode = v.unixMode;
       if (v.unixUid !== undefined) b.unixUid = v.unixUid;

@@ -169,6 +169,9 @@ export interface BindConfig {
   maxconn?: number;
   /** Unix socket permissions (`mode`, octal in the config), only for unix binds. */
   unixMode?: number;
+  /** `v6only` / `v4v6` (IPv6 addresses only): IPV6_V6ONLY set to 1 / 0 before bind(). HAProxy: LI_O_V6ONLY, LI_O_V4V6. */
+  v6only?: boolean;
+  v4v6?: boolean;
   /** Unix socket owner (`uid`). */
   unixUid?: number;
   /** Unix socket group (`gid`). */

@@ -82,7 +82,9 @@ export function bindListener(l: Listener, opts: BindOptions): string {
     if (C.TCP_FASTOPEN >= 0 && native.getsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN) > 0) {
       native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN, 0);
     }
-    if (l.family === "ipv6") native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
+    // HAProxy: IPV6_V6ONLY only when the bind line says v6only (1) or v4v6 (0); else the system's.
+    if (l.family === "ipv6" && l.bind?.v6only) native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
+    else if (l.family === "ipv6" && l.bind?.v4v6) native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
   } else if (!l.unixPath.startsWith("\0")) {
     // HAProxy: uxst_bind_listener() binds "<path>.<pid>.tmp" and renames it over <path>, so a
     // running process (a reload's old one) keeps serving until the new socket is in place.

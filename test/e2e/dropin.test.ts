@@ -6,10 +6,11 @@
  * "config : " prefix and column padding.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BIN, cleanup, tmpDir } from "./helpers";
+import { BIN, anyListening, cleanup, freePort, isListening, sleep, tmpDir } from "./helpers";
+import { cliQuery } from "./cli-client";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { locateHaproxy18 } = require("../../bench/proxy/peers.js");
@@ -44,6 +45,51 @@ function both(files: Record<string, string>, args: string[], env: Record<string,
   const mine = run(process.execPath, [BIN, ...args], { cwd: dir, env });
   const ref = H18.bin ? run(H18.bin, args, { cwd: dir, env }) : null;
   return { mine, ref, dir };
+}
+
+/** The peers a side-by-side test runs: hapoll, and 1.8.0 when found. */
+function peers(): [string, string[]][] {
+  const list: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];
+  if (H18.bin) list.push(["1.8.0", [H18.bin]]);
+  return list;
+}
+
+const running: ChildProcess[] = [];
+afterEach(() => {
+  while (running.length) running.pop()!.kill("SIGKILL");
+});
+
+/**
+ * Start <bin> -db -f cfg (written from <cfgText>) in a temp dir, wait until the TCP <ports> and
+ * unix <paths> listen (10 s at most), and return the process with its captured outputs.
+ */
+async function startPeer(bin: string[], cfgText: string, ports: number[], paths: string[] = [], args: string[] = []) {
+  const dir = tmpDir();
+  fs.writeFileSync(path.join(dir, "p.cfg"), cfgText);
+  const proc = spawn(bin[0], [...bin.slice(1), "-db", ...args, "-f", "p.cfg"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+  running.push(proc);
+  let out = "";
+  let err = "";
+  proc.stdout!.on("data", (d) => (out += d));
+  proc.stderr!.on("data", (d) => (err += d));
+  const deadline = Date.now() + 10_000;
+  while (!(ports.every((p) => isListening(p) || anyListening(p)) && paths.every((p) => fs.existsSync(p)))) {
+    if (proc.exitCode !== null) throw new Error(`${bin[0]} exited early (${proc.exitCode}): ${err}`);
+    if (Date.now() > deadline) throw new Error(`${bin[0]} did not listen in time: ${err}`);
+    await sleep(25);
+  }
+  const stop = async () => {
+    proc.kill("SIGKILL");
+    for (let i = 0; i < 100 && (ports.some(anyListening) || (proc.exitCode === null && proc.signalCode === null)); i++) await sleep(20);
+  };
+  return { proc, dir, stdout: () => out, stderr: () => err, stop };
+}
+
+/** <n> distinct free ports (as a list: consecutive numbers may be taken). */
+async function freePorts(n: number): Promise<number[]> {
+  const got = new Set<number>();
+  while (got.size < n) got.add(await freePort());
+  return [...got];
 }
 
 const DEFAULTS = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
@@ -179,5 +225,101 @@ describe("-D detaches the standard streams (item 3)", () => {
       "[ALERT] parsing [d.cfg:8] : 'server s1' : could not resolve address 'no.such.host.invalid'.",
       "[ALERT] Failed to initialize server(s) addr.",
     ]);
+  });
+});
+
+describe("smaller differences (item 8)", () => {
+  it("proxy and server ids (iid, sid) are numbered as 1.8.0 numbers them, the GLOBAL frontend included", async () => {
+    const [p0, p1, p2, p3] = await freePorts(4);
+    const results: Record<string, string> = {};
+    for (const [name, bin] of peers()) {
+      const sock = path.join(tmpDir(), "s.sock");
+      const cfgText = `global\n  stats socket ${sock} level admin\n` + DEFAULTS +
+        `frontend fa\n  bind 127.0.0.1:${p0}\n  default_backend bb\n` +
+        "backend bb\n  server b1 127.0.0.1:9\n  server b2 127.0.0.1:9\n" +
+        `listen lc\n  bind 127.0.0.1:${p1}\n  server c1 127.0.0.1:9 id 7\n  server c2 127.0.0.1:9\n` +
+        `listen ld\n  id 3\n  bind 127.0.0.1:${p2}\n  server d1 127.0.0.1:9\n` +
+        "listen le\n  disabled\n  server e1 127.0.0.1:9\n" +
+        `listen lf\n  bind 127.0.0.1:${p3}\n  server f1 127.0.0.1:9\n`;
+      const h = await startPeer(bin, cfgText, [p0, p1, p2, p3], [sock]);
+      const stat = await cliQuery({ path: sock }, "show stat\n");
+      // pxname, svname, iid, sid
+      results[name] = stat.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(",").filter((_, i) => i < 2 || i === 27 || i === 28).join(",")).join("\n");
+      // The stats socket filters by them: `show stat <iid> <type> <sid>`.
+      const one = await cliQuery({ path: sock }, "show stat 5 4 7\n");
+      expect(one.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(",").slice(0, 2).join(","))).toEqual(["lc,c1"]);
+      await h.stop();
+    }
+    expect(results.hapoll.split("\n").slice(0, 5)).toEqual([
+      "fa,FRONTEND,2,0", "bb,b1,4,1", "bb,b2,4,2", "bb,BACKEND,4,0", "lc,FRONTEND,5,0",
+    ]);
+    // le (disabled) still takes 7; ld's explicit 3 moved next_pxid on.
+    expect(results.hapoll).toContain("lf,FRONTEND,8,0");
+    if (results["1.8.0"]) expect(results.hapoll).toBe(results["1.8.0"]);
+  });
+
+  it("a configuration whose only proxy is disabled: -c exits 2 with 1.8.0's line on stdout, start-up 1", () => {
+    const cfgText = DEFAULTS + "listen l\n  disabled\n  bind 127.0.0.1:19041\n  server s1 127.0.0.1:80\n";
+    const c = both({ "dis.cfg": cfgText }, ["-c", "-f", "dis.cfg"]);
+    expect(c.mine).toMatchObject({ code: 2, stdout: "Configuration file has no error but will not start (no listener) => exit(2).\n" });
+    if (c.ref) expect(c.ref).toMatchObject({ code: 2, stdout: c.mine.stdout });
+    const s = both({ "dis.cfg": cfgText }, ["-db", "-f", "dis.cfg"]);
+    expect(s.mine.code).toBe(1);
+    expect(norm(s.mine.stderr)[0]).toMatch(/No enabled listener found \(check for 'bind' directives\) ! Exiting\.$/);
+    if (s.ref) expect(s.ref.code).toBe(1);
+  });
+
+  it.skipIf(!fs.existsSync("/usr/bin/ss") && !fs.existsSync("/bin/ss"))("the listen backlog defaults as in 1.8.0: bind backlog, else the listener's maxconn", async () => {
+    const ports = await freePorts(4);
+    const got: Record<string, string[]> = {};
+    for (const [name, bin] of peers()) {
+      const cfgText = DEFAULTS + `listen l\n  bind 127.0.0.1:${ports[0]}\n  server s1 127.0.0.1:9\n` +
+        `listen l2\n  bind 127.0.0.1:${ports[1]}\n  maxconn 77\n  server s1 127.0.0.1:9\n` +
+        `listen l3\n  bind 127.0.0.1:${ports[2]} maxconn 33\n  server s1 127.0.0.1:9\n` +
+        `listen l4\n  backlog 12\n  bind 127.0.0.1:${ports[3]}\n  server s1 127.0.0.1:9\n`;
+      const h = await startPeer(bin, cfgText, ports);
+      const ss = run("ss", ["-ltnH"]).stdout.split("\n");
+      got[name] = ports.map((p) => ss.find((l) => l.includes(`127.0.0.1:${p} `))?.trim().split(/\s+/)[2] ?? "?");
+      await h.stop();
+    }
+    expect(got.hapoll).toEqual(["2000", "77", "33", "12"]);
+    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+  });
+
+  it("v6only on an IPv6 bind refuses IPv4 clients, v4v6 accepts them, as in 1.8.0", async () => {
+    const probe = run(process.execPath, ["-e", "const s=require('net').createServer().listen(0,'::',()=>{s.close();process.exit(0)}).on('error',()=>process.exit(1))"]);
+    if (probe.code !== 0) {
+      console.log("dropin: v6only test skipped: no IPv6 on this machine");
+      expect(probe.code).not.toBe(0);
+      return;
+    }
+    const [pa, pb] = await freePorts(2);
+    const canV4 = (port: number) => new Promise<boolean>((res) => {
+      const c = require("node:net").connect(port, "127.0.0.1");
+      c.once("connect", () => (c.destroy(), res(true)));
+      c.once("error", () => res(false));
+    });
+    for (const [name, bin] of peers()) {
+      const cfgText = DEFAULTS + `listen a\n  bind :::${pa} v6only\n  server s1 127.0.0.1:9\n` +
+        `listen b\n  bind :::${pb} v4v6\n  server s1 127.0.0.1:9\n`;
+      const h = await startPeer(bin, cfgText, [pa, pb]);
+      expect(await canV4(pa), `${name}: v6only`).toBe(false);
+      expect(await canV4(pb), `${name}: v4v6`).toBe(true);
+      await h.stop();
+    }
+  });
+
+  it("hapoll tour takes its ports as options and refuses bad ones", async () => {
+    const port = await freePort();
+    const srv = await freePort();
+    const r = run(process.execPath, [BIN, "tour", "--port", String(port), "--server-port", String(srv)], { timeoutMs: 30_000 });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`(ports ${port} and ${srv}, as asked)`);
+    const bad = run(process.execPath, [BIN, "tour", "--port", "70000"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("tour: option '--port' expects a port number (1-65535), not '70000'");
+    const unknown = run(process.execPath, [BIN, "tour", "--ports"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("tour: unknown option '--ports'");
   });
 });

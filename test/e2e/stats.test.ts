@@ -165,7 +165,7 @@ describe("show stat", () => {
     await waitFor(async () => (await stat(e.admin)).get("px", "FRONTEND").stot === "4", 3000, "4 sessions in stot");
     let t = await stat(e.admin);
     const fe = t.get("px", "FRONTEND");
-    expect(fe).toMatchObject({ scur: "0", stot: "4", bin: String(4 * msg.length), bout: String(4 * msg.length), slim: "2000", status: "OPEN", pid: "1", iid: "1", sid: "0", mode: "tcp", conn_tot: "4" });
+    expect(fe).toMatchObject({ scur: "0", stot: "4", bin: String(4 * msg.length), bout: String(4 * msg.length), slim: "2000", status: "OPEN", pid: "1", iid: "2", sid: "0", mode: "tcp", conn_tot: "4" });
     expect(fe.smax).toBe("1");
     for (const [sv, be] of [["s1", e.be1], ["s2", e.be2]] as const) {
       const r = t.get("px", sv);
@@ -200,7 +200,7 @@ describe("show stat", () => {
   it("show stat <iid> <type> <sid> restricts the rows", async () => {
     const e = await setup();
     // type mask 4 = servers only, sid 2.
-    const t = parseStat(await cliQuery(e.user, "show stat 1 4 2\n"));
+    const t = parseStat(await cliQuery(e.user, "show stat 2 4 2\n"));
     expect(t.rows.map((r) => r.svname)).toEqual(["s2"]);
     const b = parseStat(await cliQuery(e.user, "show stat px 2 -1\n"));
     expect(b.rows.map((r) => r.svname)).toEqual(["BACKEND"]);
@@ -415,7 +415,7 @@ describe("server administration", () => {
     expect(await cmd(e.admin, "get weight px")).toBe("Require 'backend/server'.\n");
     expect(await cmd(e.admin, "get weight px/zz")).toBe("No such server.\n");
     // A numeric id works as in HAProxy ("#<id>").
-    expect(await cmd(e.admin, "get weight #1/#2")).toBe("1 (initial 1)\n");
+    expect(await cmd(e.admin, "get weight #2/#2")).toBe("1 (initial 1)\n");
   });
 
   it("set weight (absolute and %) changes the traffic split; get weight reports it", async () => {
@@ -458,7 +458,7 @@ describe("server administration", () => {
     let out = await cliQuery(e.user, "show servers state\n");
     expect(out.startsWith(head)).toBe(true);
     const re = (n: number, s: string, port: number, op: number, adm: number, uw: number, iw: number) =>
-      new RegExp(`^1 px ${n} ${s} 127\\.0\\.0\\.1 ${op} ${adm} ${uw} ${iw} \\d+ 1 0 ${op ? 2 : 0} 0 0 0 0 - ${port}$`);
+      new RegExp(`^2 px ${n} ${s} 127\\.0\\.0\\.1 ${op} ${adm} ${uw} ${iw} \\d+ 1 0 ${op ? 2 : 0} 0 0 0 0 - ${port}$`);
     let lines = out.slice(head.length).split("\n").filter((l) => l);
     expect(lines.length).toBe(2);
     expect(lines[0]).toMatch(re(1, "s1", e.be1.port, 2, 0, 1, 1));
@@ -535,7 +535,7 @@ describe("health checks in show stat (1.8's check columns)", () => {
     });
     // show servers state: op state STOPPED, admin FMAINT, the check CONFIGURED|ENABLED|PAUSED (0x0e).
     const line = (await cliQuery(e.user, "show servers state px\n")).split("\n").find((l) => / s1 /.test(l))!;
-    expect(line).toMatch(/^1 px 1 s1 127\.0\.0\.1 0 1 1 1 \d+ 6 3 \d+ 14 0 0 0 - \d+$/);
+    expect(line).toMatch(/^2 px 1 s1 127\.0\.0\.1 0 1 1 1 \d+ 6 3 \d+ 14 0 0 0 - \d+$/);
 
     expect(await cmd(e.admin, "enable server px/s1")).toBe("");
     await stderrHas(e.h, "Server px/s1 is UP/READY (leaving forced maintenance).");
@@ -700,7 +700,7 @@ describe.each(POLLER_VARIANTS)("with the $name poller", ({ args }) => {
     for (let i = 0; i < 3; i++) await roundTrip(e.port, Buffer.from("abc"));
     await waitFor(async () => (await stat(e.user)).get("px", "s1").stot === "3", 3000, "3 sessions on s1");
     c.send("show servers state px\n");
-    expect(await c.readUntil("\n> ")).toMatch(/\n1 px 2 s2 127\.0\.0\.1 0 1 1 1 /);
+    expect(await c.readUntil("\n> ")).toMatch(/\n2 px 2 s2 127\.0\.0\.1 0 1 1 1 /);
     c.send("quit\n");
     expect(await c.waitClosed(2000)).toBe(true);
   });

@@ -19,7 +19,7 @@ import {
   Listener, createListener, enableListener, pauseListener, resumeListener, unbindListener,
   deleteListener, LI_ASSIGNED, LI_PAUSED,
 } from "../net/listener";
-import { bindListener } from "../net/proto_tcp";
+import { bindListener, type ConnSource } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
 import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
@@ -356,6 +356,21 @@ function capStr(p: ProxyConfig): string {
 }
 
 /**
+ * The ConnSource of a `source` address (HAProxy: struct conn_src filled by the parser), or an
+ * error message.
+ */
+function makeConnSource(a: ParsedAddress): ConnSource | string {
+  const host = resolveAddr(a);
+  if (host === null) return `could not resolve address '${a.host}'`;
+  const sa = makeSockaddr(a.family, host, a.portLow);
+  if (!sa) return `invalid address '${a.raw}'`;
+  return {
+    addr: sa.buf, addrLen: sa.len, family: sa.family, host, portLow: a.portLow, portHigh: a.portHigh,
+    nextPort: a.portLow, inet: host !== "0.0.0.0" && host !== "::" && !/^[0:]+$/.test(host),
+  };
+}
+
+/**
  * Build proxies, servers and listeners from the configuration. Returns the alerts (empty when all
  * went well).
  */
@@ -369,6 +384,11 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
     byName.set(pc.name, p);
     runtime.proxies.push(p);
+    if (pc.source) {
+      const src = makeConnSource(pc.source);
+      if (typeof src === "string") alerts.push(`parsing [${pc.file}:${pc.line}] : 'source ${pc.source.raw}' : ${src}.`);
+      else p.connSrc = src;
+    }
   }
   for (const p of runtime.proxies) {
     const pc = p.cfg;
@@ -395,6 +415,14 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
       if (!sa) {
         alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : invalid address '${sc.addr.raw}'.`);
         continue;
+      }
+      if (sc.source) {
+        const src = makeConnSource(sc.source);
+        if (typeof src === "string") {
+          alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : 'source ${sc.source.raw}' : ${src}.`);
+          continue;
+        }
+        srv.connSrc = src;
       }
       srv.addr = sa.buf;
       srv.addrLen = sa.len;

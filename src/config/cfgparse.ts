@@ -942,6 +942,7 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
     c.timeouts.check = d.timeouts.check;
     c.timeouts.queue = d.timeouts.queue;
     c.timeouts.tunnel = d.timeouts.tunnel;
+    if (d.source) c.source = d.source;
   }
   c.mode = d.mode;
   px.logs = def.logs.slice();
@@ -1731,8 +1732,14 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
       if (sk.family === "fd") return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
       if (sk.portOffset) return { code: FAIL, err: `'${kw}' does not support port offsets (found '${arg}').` };
       const next = cur + 2;
-      if (args[next] === "usesrc" || args[next] === "interface") {
-        return { code: FAIL, err: `'${kw} ${arg}' : '${args[next]}' is not supported by hapoll.` };
+      if (sk.family !== "ipv4" && sk.family !== "ipv6") {
+        return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
+      }
+      if (args[next] === "usesrc") {
+        return { code: FAIL, err: `'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY).` };
+      }
+      if (args[next] === "interface") {
+        return { code: FAIL, err: `'${kw} ${arg}' : 'interface' is not supported by hapoll (SO_BINDTODEVICE).` };
       }
       srv.source = sk;
       ctx.next = next;
@@ -2101,6 +2108,47 @@ function proxyInt(field: "maxconn" | "backlog" | "fullconn", cap: number, hint =
   };
 }
 
+/**
+ * `source <addr>[:<port>] [usesrc ...] [interface <name>]` in a proxy: the address its connections
+ * to servers bind first. The transparent forms (usesrc) and `interface` are refused with an alert
+ * (1.8.0 built with TPROXY accepts them). HAProxy: the "source" keyword of cfg_parse_listen().
+ */
+function proxySource(p: CfgParser, c: LineCtx): void {
+  const px = curProxy(p);
+  const a = c.args;
+  p.warnIfNotCap(px, CAP_BE, a[0]);
+  if (!a[1]) {
+    p.alert(`'source' expects <addr>[:<port>], and optionally 'usesrc' <addr>, and 'interface' <name>.`);
+    return;
+  }
+  const sk = str2saRange(a[1], { allowPortRange: true, allowPortOffset: true, env: p.env });
+  if (isParseError(sk)) {
+    p.alert(`'${a[0]} ${a[1]}' : ${sk.error}`);
+    return;
+  }
+  if (sk.family !== "ipv4" && sk.family !== "ipv6") {
+    p.alert(`'${a[0]} ${a[1]}' : connect() not supported for this address family.`);
+    return;
+  }
+  if (sk.portLow !== sk.portHigh || sk.portOffset) {
+    p.alert(`'${a[0]}' : port ranges and offsets are not allowed in '${a[1]}'`);
+    return;
+  }
+  for (let i = 2; a[i]; i += 2) {
+    if (a[i] === "usesrc") {
+      p.alert(`'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY).`);
+      return;
+    }
+    if (a[i] === "interface") {
+      p.alert(`'${a[0]}' : 'interface' is not supported by hapoll (SO_BINDTODEVICE).`);
+      return;
+    }
+    p.alert(`'${a[0]}' only supports optional keywords 'interface' and 'usesrc'.`);
+    return;
+  }
+  px.cfg.source = sk;
+}
+
 /** Accepted balance algorithms. HAProxy: backend_parse_balance(), src/backend.c. */
 const BALANCE_ALGOS = new Set<string>(["roundrobin", "static-rr", "leastconn", "first", "source"]);
 
@@ -2118,6 +2166,7 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
   maxconn: proxyInt("maxconn", CAP_FE, " Maybe you want 'fullconn' instead ?"),
   backlog: proxyInt("backlog", CAP_FE),
   fullconn: proxyInt("fullconn", CAP_BE, " Maybe you want 'maxconn' instead ?"),
+  source: proxySource,
   mode: (p, c) => {
     const px = curProxy(p);
     if (p.tooManyArgs(c, 1)) return;
@@ -2266,7 +2315,7 @@ const PROXY_IGNORED = new Set([
 const PROXY_UNSUPPORTED = new Set([
   "acl", "tcp-request", "tcp-response", "use-server", "force-persist", "ignore-persist", "stick-table",
   "stick", "http-request", "http-response", "redirect", "block", "capture", "cookie", "appsession",
-  "dispatch", "transparent", "source", "usesrc", "server-template", "filter", "tcp-check",
+  "dispatch", "transparent", "usesrc", "server-template", "filter", "tcp-check",
   "reqrep", "reqirep", "reqdel", "reqidel", "reqdeny", "reqideny", "reqpass", "reqipass", "reqallow",
   "reqiallow", "reqtarpit", "reqitarpit", "reqadd", "rsprep", "rspirep", "rspdel", "rspidel", "rspdeny",
   "rspideny", "rspadd", "cliexp", "srvexp",

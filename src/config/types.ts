@@ -312,6 +312,8 @@ export interface ProxyConfig {
   useBackends: UseBackendRule[];
   /** `disabled` (the proxy is not started). */
   disabled: boolean;
+  /** `source <addr>[:<port>]`: the address the backend's connections bind before connecting (a server's own wins). */
+  source?: ParsedAddress;
   /** `description`. */
   description?: string;
   /** Numeric id (`id`, or assigned automatically like HAProxy: first free id from 1, in declaration order). */

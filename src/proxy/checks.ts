@@ -346,7 +346,7 @@ function connectConnChk(check: Check): number {
   conn.addr = check.addr;
   conn.addrLen = check.addrLen;
   // HAProxy: connect_conn_chk(): nothing to send for a pure TCP check, and no quick ACK (delack 2).
-  const r = tcpConnectServer(conn, check.family, false, false, 2);
+  const r = tcpConnectServer(conn, check.family, false, false, 2, check.server.connSrc ?? check.server.proxy.connSrc);
   if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
   return r;
 }

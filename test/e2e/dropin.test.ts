@@ -323,3 +323,68 @@ describe("smaller differences (item 8)", () => {
     expect(unknown.stderr).toContain("tour: unknown option '--ports'");
   });
 });
+
+describe("source on server lines and in proxies (item 1)", () => {
+  /** A backend that answers each connection with the client's address and port as it saw them. */
+  async function whoAmI(): Promise<{ port: number; close: () => void }> {
+    const net = await import("node:net");
+    const srv = net.createServer((c) => c.end(`${c.remoteAddress}:${c.remotePort}\n`));
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+    return { port: (srv.address() as import("node:net").AddressInfo).port, close: () => srv.close() };
+  }
+  const ask = (port: number) => new Promise<string>((resolve, reject) => {
+    const c = require("node:net").connect(port, "127.0.0.1");
+    let got = "";
+    c.on("data", (d: Buffer) => (got += d));
+    c.on("end", () => resolve(got.trim()));
+    c.on("error", reject);
+    setTimeout(() => (c.destroy(), reject(new Error("no answer in 5 s"))), 5000);
+  });
+
+  it("the server sees the proxy's source, or the server line's own (port range taken in turn), as with 1.8.0", async () => {
+    const be = await whoAmI();
+    try {
+      const got: Record<string, string[]> = {};
+      for (const [name, bin] of peers()) {
+        const [pa, pb] = await freePorts(2);
+        const low = 20000 + (process.pid % 20000);
+        const cfgText = DEFAULTS +
+          `listen a\n  bind 127.0.0.1:${pa}\n  source 127.0.0.2\n  server s1 127.0.0.1:${be.port}\n` +
+          `listen b\n  bind 127.0.0.1:${pb}\n  source 127.0.0.2\n  server s1 127.0.0.1:${be.port} source 127.0.0.3:${low}-${low + 2}\n`;
+        const h = await startPeer(bin, cfgText, [pa, pb]);
+        const a = await ask(pa);
+        const b1 = await ask(pb);
+        const b2 = await ask(pb);
+        got[name] = [a.replace(/:\d+$/, ":*"), b1, b2].map((x) => x.replace(String(low + 1), "LOW+1").replace(String(low), "LOW"));
+        await h.stop();
+      }
+      expect(got.hapoll).toEqual(["127.0.0.2:*", "127.0.0.3:LOW", "127.0.0.3:LOW+1"]);
+      if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    } finally {
+      be.close();
+    }
+  });
+
+  it("wrong arguments get 1.8.0's alerts with file:line; usesrc and interface are refused with a clear alert", () => {
+    const bad = DEFAULTS + "listen a\n  bind 127.0.0.1:19081\n  source\n  source 127.0.0.2:100-200\n  source 127.0.0.2 foo\n" +
+      "  server s1 127.0.0.1:80 source\n";
+    const { mine, ref } = both({ "s.cfg": bad }, ["-c", "-f", "s.cfg"]);
+    expect(mine.code).toBe(1);
+    expect(norm(mine.stderr).slice(0, 4)).toEqual([
+      "[ALERT] parsing [s.cfg:8] : 'source' expects <addr>[:<port>], and optionally 'usesrc' <addr>, and 'interface' <name>.",
+      "[ALERT] parsing [s.cfg:9] : 'source' : port ranges and offsets are not allowed in '127.0.0.2:100-200'",
+      "[ALERT] parsing [s.cfg:10] : 'source' only supports optional keywords 'interface' and 'usesrc'.",
+      "[ALERT] parsing [s.cfg:11] : 'server s1' : 'source' expects <addr>[:<port>[-<port>]], and optionally 'usesrc' <addr>, and 'interface' <name> as argument.",
+    ]);
+    if (ref) {
+      expect(ref.code).toBe(1);
+      expect(norm(mine.stderr)).toEqual(norm(ref.stderr));
+    }
+    const tp = both({ "t.cfg": DEFAULTS + "listen a\n  bind 127.0.0.1:19081\n  source 127.0.0.2 usesrc clientip\n  server s1 127.0.0.1:80 source 127.0.0.2 interface lo\n" }, ["-c", "-f", "t.cfg"]);
+    expect(tp.mine.code).toBe(1);
+    expect(norm(tp.mine.stderr).slice(0, 2)).toEqual([
+      "[ALERT] parsing [t.cfg:8] : 'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY).",
+      "[ALERT] parsing [t.cfg:9] : 'server s1' : 'source 127.0.0.2' : 'interface' is not supported by hapoll (SO_BINDTODEVICE).",
+    ]);
+  });
+});

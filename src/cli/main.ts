@@ -35,6 +35,7 @@ import { runTop } from "./top";
 import { runMaster, workerNumber, workerReady, workerXferSocket, detachStdio, DETACH_ENV, type ReloadCheck } from "./master";
 import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
 import { startStatsSockets, statsSocketFds } from "./cli";
+import { statsProcess } from "./stats";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
@@ -382,6 +383,7 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     if (pc.disabled) continue;
     const p = new Proxy(pc, uuid++);
     if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
+    p.initialMaxconn = p.maxconn;
     byName.set(pc.name, p);
     runtime.proxies.push(p);
     if (pc.source) {
@@ -535,26 +537,36 @@ function stopProxy(p: Proxy): void {
   sendLog(p.cfg.logs, LOG_WARNING, msg);
 }
 
+/** HAProxy: pause_proxy(): stop accepting on <p>'s listeners; false when one could not pause. */
+function pauseProxy(p: Proxy): boolean {
+  if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) return true;
+  logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
+  sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
+  let ok = true;
+  for (const l of p.listeners) if (pauseListener(l) === false) ok = false;
+  p.state = PR_STPAUSED;
+  return ok;
+}
+
+/** HAProxy: resume_proxy(): accept again on <p>'s paused listeners; false when one failed. */
+function resumeProxy(p: Proxy): boolean {
+  if (p.state !== PR_STPAUSED) return true;
+  logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
+  sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
+  let ok = true;
+  for (const l of p.listeners) if (l.state === LI_PAUSED && resumeListener(l) === false) ok = false;
+  p.state = PR_STREADY;
+  return ok;
+}
+
 /** HAProxy: pause_proxies() (SIGTTOU). */
 function pauseProxies(): void {
-  for (const p of runtime.proxies) {
-    if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) continue;
-    logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
-    sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
-    for (const l of p.listeners) pauseListener(l);
-    p.state = PR_STPAUSED;
-  }
+  for (const p of runtime.proxies) pauseProxy(p);
 }
 
 /** HAProxy: resume_proxies() (SIGTTIN). */
 function resumeProxies(): void {
-  for (const p of runtime.proxies) {
-    if (p.state !== PR_STPAUSED) continue;
-    logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
-    sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
-    for (const l of p.listeners) if (l.state === LI_PAUSED) resumeListener(l);
-    p.state = PR_STREADY;
-  }
+  for (const p of runtime.proxies) resumeProxy(p);
 }
 
 /** HAProxy: sig_dump_state() (SIGHUP). */
@@ -830,6 +842,8 @@ export function main(argv: string[]): number | null {
     global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra - global.runtimeFds) / 2)));
     if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
   }
+  global.hardmaxconn = global.maxconn;
+  global.cpsLim = g.maxconnrate ?? 0;
   global.maxsock = 2 * global.maxconn + extra;
   // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
   const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
@@ -922,6 +936,9 @@ export function main(argv: string[]): number | null {
   }
 
   installSignals();
+  statsProcess.pauseProxy = pauseProxy;
+  statsProcess.resumeProxy = resumeProxy;
+  statsProcess.stopProxy = stopProxy;
 
   // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen (a worker's
   // master does it once every worker listens).

@@ -1365,6 +1365,13 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
       return v < 0 ? `'maxconn' expects a positive integer argument.` : null;
     },
   ),
+  maxconnrate: globalInt(
+    (p) => p.global.maxconnrate !== undefined,
+    (p, v) => {
+      p.global.maxconnrate = v;
+      return null;
+    },
+  ),
   nbproc: globalInt(null, (p, v) => {
     p.global.nbproc = v;
     return v < 1 || v > LONGBITS ? `'nbproc' must be between 1 and ${LONGBITS} (was ${v}).` : null;
@@ -1463,7 +1470,7 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
 const GLOBAL_IGNORED = new Set([
   "user", "group", "uid", "gid", "chroot", "node", "description", "log-tag", "log-send-hostname",
   "spread-checks", "max-spread-checks", "nbthread", "cpu-map", "debug", "nogetaddrinfo",
-  "maxpipes", "maxconnrate", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
+  "maxpipes", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
   "external-check", "ca-base", "crt-base", "ssl-server-verify", "ssl-default-bind-ciphers",
   "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options",

@@ -107,6 +107,8 @@ export interface StatsSocketConfig {
 export interface GlobalConfig {
   /** `maxconn`; 0 = not set (the runtime applies 2000 / -n). */
   maxconn: number;
+  /** `maxconnrate`: connections accepted per second at most, 0 = no limit. */
+  maxconnrate?: number;
   /** `daemon`. */
   daemon: boolean;
   /** `master-worker`: as -W. */

@@ -30,6 +30,8 @@ export const global = {
   runtimeFds: 0,
   /** Global connection limit. */
   maxconn: 0,
+  /** Connections accepted per second at most (`maxconnrate`, `set rate-limit connections global`), 0: no limit. HAProxy: global.cps_lim. */
+  cpsLim: 0,
   /** The maxconn the process started with (`show info`'s Hard_maxconn). HAProxy: global.hardmaxconn. */
   hardmaxconn: 0,
   /** HAProxy: global.tune.maxpollevents. */

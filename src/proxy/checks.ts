@@ -448,7 +448,7 @@ function resolve(host: string, needsResolve: boolean, family: string): string | 
  * the port of `addr`, else the server's). HAProxy: the address part of connect_conn_chk() and
  * srv_check_healthcheck_port().
  */
-function setCheckAddr(check: Check, srv: Server): void {
+export function setCheckAddr(check: Check, srv: Server): void {
   const sc = srv.cfg;
   let host = srv.host;
   let family: string = sc.addr.family;

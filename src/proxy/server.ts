@@ -344,6 +344,8 @@ export class Proxy {
   tTime = 0;
   /** HAProxy: uuid. */
   uuid: number;
+  /** The maxconn the proxy started with (the backends' default fullconn is computed from it). */
+  initialMaxconn = 0;
   /** `source` in the proxy: bound before connecting when the server has none (HAProxy: px->conn_src). */
   connSrc: ConnSource | null = null;
 

@@ -388,3 +388,104 @@ describe("source on server lines and in proxies (item 1)", () => {
     ]);
   });
 });
+
+describe("runtime commands on the stats socket (item 6)", () => {
+  const COMMANDS = [
+    "show env HOME", "show errors", "disable frontend fa", "disable frontend fa", "enable frontend fa", "enable frontend fa",
+    "disable frontend", "disable frontend nope", "shutdown frontend", "set maxconn frontend fa 10", "set maxconn frontend fa -1",
+    "set maxconn frontend", "set maxconn global 100", "set maxconn global 999999", "set maxconn global",
+    "set rate-limit connections global 50", "set rate-limit", "set rate-limit connections global",
+    "set rate-limit connections global -2", "set server bb/b1 addr 127.0.0.5 port 81", "set server bb/b1 addr 127.0.0.5",
+    "set server bb/b1 addr", "disable health bb/b1", "enable health bb/b1", "disable agent bb/b1", "enable agent bb/b1",
+    "set server bb/b1 health down", "set server bb/b1 health up", "set server bb/b1 agent up", "set server bb/b1 health foo",
+    "set server bb/nope health up", "show sess 0x1", "clear counters", "clear counters all", "shutdown frontend lc",
+    "shutdown frontend lc", "enable frontend lc", "no such command",
+  ];
+
+  it("each command answers as 1.8.0's does, bad arguments included; the effects show in show stat", async () => {
+    const answers: Record<string, string[]> = {};
+    const stats: Record<string, string> = {};
+    for (const [name, bin] of peers()) {
+      const [p0, p1] = await freePorts(2);
+      const sock = path.join(tmpDir(), "s.sock");
+      const cfgText = `global\n  maxconn 500\n  stats socket ${sock} level admin\n` + DEFAULTS +
+        `frontend fa\n  bind 127.0.0.1:${p0}\n  default_backend bb\n` +
+        "backend bb\n  server b1 127.0.0.1:9\n  server b2 127.0.0.1:9\n" +
+        `listen lc\n  bind 127.0.0.1:${p1}\n  server c1 127.0.0.1:9\n`;
+      const h = await startPeer(bin, cfgText, [p0, p1], [sock], [], );
+      answers[name] = [];
+      for (const c of COMMANDS) {
+        const a = await cliQuery({ path: sock }, c + "\n");
+        answers[name].push(`${c} => ${a.replace(/\[\d\d\/\w{3}\/\d{4}:[\d:.]+\]/, "[DATE]")}`);
+      }
+      const st = await cliQuery({ path: sock }, "show stat\n");
+      // pxname, svname, slim, status, addr of the rows still there
+      stats[name] = st.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => {
+        const f = l.split(",");
+        return [f[0], f[1], f[6], f[17], f[73]].join(",");
+      }).join("\n");
+      const info = await cliQuery({ path: sock }, "show info\n");
+      expect(info).toMatch(/\nMaxconn: 100\n/);
+      expect(info).toMatch(/\nConnRateLimit: 50\n/);
+      await h.stop();
+    }
+    expect(answers.hapoll).toContain("set server bb/b1 addr 127.0.0.5 port 81 => IP changed from '127.0.0.1' to '127.0.0.5', port changed from '9' to '81' by 'stats socket command'\n\n");
+    expect(answers.hapoll).toContain("disable frontend fa => Frontend is already disabled.\n\n");
+    expect(stats.hapoll).toContain("fa,FRONTEND,10,OPEN,");
+    expect(stats.hapoll).toContain("bb,b1,,no check,127.0.0.5:81");
+    expect(stats.hapoll).not.toContain("lc,");
+    if (answers["1.8.0"]) {
+      // The help that ends an unknown command lists 1.8.0's commands, which hapoll partly lacks.
+      const strip = (l: string[]) => l.map((x) => x.replace(/(no such command => Unknown command\.).*/s, "$1"));
+      expect(strip(answers.hapoll)).toEqual(strip(answers["1.8.0"]));
+      // 1.8.0 quirk not reproduced: `enable health` on a server without `check` makes its status
+      // read "UP" instead of "no check" (a check flag is set on a check that does not exist).
+      expect(stats.hapoll.split("\n")).toEqual(stats["1.8.0"].replace("bb,b1,,UP,", "bb,b1,,no check,").split("\n"));
+    }
+  });
+
+  it("set rate-limit connections global spreads the accepts over time, as 1.8.0's limit", async () => {
+    const [p0] = await freePorts(1);
+    const sock = path.join(tmpDir(), "s.sock");
+    const cfgText = `global\n  stats socket ${sock} level admin\n` + DEFAULTS + `listen l\n  bind 127.0.0.1:${p0}\n  server s1 127.0.0.1:9\n`;
+    const h = await startPeer([process.execPath, BIN], cfgText, [p0], [sock]);
+    expect(await cliQuery({ path: sock }, "set rate-limit connections global 2\n")).toBe("\n");
+    const net = await import("node:net");
+    const t0 = Date.now();
+    // Each client waits for the proxy's close (the server refuses): an accepted connection ends fast.
+    const one = () => new Promise<number>((res) => {
+      const c = net.connect(p0, "127.0.0.1");
+      c.on("close", () => res(Date.now() - t0));
+      c.on("error", () => {});
+      c.resume();
+      setTimeout(() => c.destroy(), 8000);
+    });
+    const times = await Promise.all([one(), one(), one(), one(), one(), one()]);
+    times.sort((a, b) => a - b);
+    // 6 connections at 2 per second cannot all be served within the first second.
+    expect(times[5]).toBeGreaterThan(1000);
+    await h.stop();
+  });
+});
+
+describe("help (item 6)", () => {
+  it("an unknown command prints 1.8.0's help: its lines in its order, less what hapoll refuses, plus show pollers", async () => {
+    const got: Record<string, string[]> = {};
+    for (const [name, bin] of peers()) {
+      const [p0] = await freePorts(1);
+      const sock = path.join(tmpDir(), "s.sock");
+      const h = await startPeer(bin, `global\n  stats socket ${sock} level admin\n` + DEFAULTS + `listen l\n  bind 127.0.0.1:${p0}\n  server s1 127.0.0.1:9\n`, [p0], [sock]);
+      got[name] = (await cliQuery({ path: sock }, "no such command\n")).split("\n").filter(Boolean);
+      await h.stop();
+    }
+    expect(got.hapoll[0]).toBe("Unknown command. Please enter one of the following commands only :");
+    expect(got.hapoll).toContain("  set maxconn frontend : change a frontend's maxconn setting");
+    if (got["1.8.0"]) {
+      const mine = got.hapoll.filter((l) => !l.startsWith("  show pollers"));
+      // Same order: hapoll's lines are a subsequence of 1.8.0's.
+      let i = 0;
+      for (const l of got["1.8.0"]) if (l === mine[i]) i++;
+      expect(i).toBe(mine.length);
+    }
+  });
+});

@@ -773,6 +773,7 @@ export function main(argv: string[]): number | null {
   const cfg = parsed.config;
   runtime.cfg = cfg;
   const g = cfg.global;
+  if (g.logTag) logState.tag = g.logTag;
   global.quiet = (o.quiet || g.quiet) && !o.verbose;
   global.debug = o.debug;
   global.verbose = o.verbose;
@@ -906,13 +907,16 @@ export function main(argv: string[]): number | null {
   // Bind every listener; a failure names the address, as HAProxy does.
   let bindErr = false;
   for (const p of runtime.proxies) {
+    let pxErr = false;
     for (const l of p.listeners) {
       const e = bindListener(l, { reuseport: !(o.noReuseport || g.noreuseport), unixMode: l.bind?.unixMode });
       if (e) {
         logAlertLine(`Starting ${capStr(p.cfg)} ${p.id}: ${e} [${l.label}]`);
-        bindErr = true;
+        bindErr = pxErr = true;
       }
     }
+    // HAProxy: start_proxies(): each proxy whose listeners are bound logs that it started.
+    if (!pxErr) sendLog(p.cfg.logs, LOG_NOTICE, `Proxy ${p.id} started.`, p.cfg.logTag ?? logState.tag);
   }
   // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
   if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;

@@ -27,6 +27,7 @@ import {
   str2saRange,
   type ParseTimeError,
 } from "./address";
+import { compileLogFormat } from "./logformat";
 import {
   DIAG_FORM_BARE,
   DIAG_FORM_PARSING,
@@ -371,6 +372,11 @@ interface ProxyDraft {
   defsrv: ServerSettings;
   /** Log format selected by `option tcplog`/`option httplog` (for the override warning). */
   logFormat: string | null;
+  /** The `log-format` string and where it was given (compiled at the end of the parse). */
+  logFormatString: string | null;
+  logFormatAt: { file: string; line: number } | null;
+  /** Where `option httplog` was given (a TCP proxy falls back to tcplog with a warning). */
+  httplogAt: { file: string; line: number } | null;
   /** True when `id` was given. HAProxy: PR_O_FORCED_ID. */
   forcedId: boolean;
   /** Servers with an explicit `id`. HAProxy: conf.used_server_id. */
@@ -453,6 +459,9 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
     logs: [],
     defsrv: newServerSettings(),
     logFormat: null,
+    logFormatString: null,
+    logFormatAt: null,
+    httplogAt: null,
     forcedId: false,
     usedServerIds: new Map(),
     forcedServerIds: new Set(),
@@ -857,6 +866,27 @@ class CfgParser {
         }
       }
 
+      // HAProxy: the log format of a frontend: `option httplog` falls back to tcplog in TCP
+      // mode, a `log-format` string is compiled now, and either is dropped without a log target.
+      if (px.httplogAt) {
+        this.report("warning", `'option httplog' not usable with proxy '${cfg.name}' (needs 'mode http'). Falling back to 'option tcplog'.`, px.httplogAt, DIAG_FORM_PARSING);
+        cfg.options.tcplog = true;
+        code |= ERR_WARN;
+      }
+      if (px.logFormatString !== null && (px.cap & CAP_FE)) {
+        const lf = compileLogFormat(px.logFormatString);
+        if ("error" in lf) {
+          this.report("alert", `failed to parse log-format : ${lf.error}.`, px.logFormatAt ?? where, DIAG_FORM_PARSING_CAPS);
+          cfgerr++;
+        } else cfg.logFormat = lf;
+      }
+      const hasLog = px.logs.some((e) => !("global" in e) || this.global.logs.length > 0);
+      if ((cfg.logFormat || (px.logFormatString !== null && (px.cap & CAP_FE))) && !hasLog) {
+        this.report("warning", `log format ignored for proxy '${cfg.name}' since it has no log address.`);
+        cfg.logFormat = undefined;
+        code |= ERR_WARN;
+      }
+
       const t = cfg.timeouts;
       if (((px.cap & CAP_FE) && !t.client) || ((px.cap & CAP_BE) && cfg.servers.length > 0 && (!t.connect || (!t.server && !t.tunnel)))) {
         this.report(
@@ -947,6 +977,10 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
   c.mode = d.mode;
   px.logs = def.logs.slice();
   px.logFormat = def.logFormat;
+  px.logFormatString = def.logFormatString;
+  px.logFormatAt = def.logFormatAt;
+  px.httplogAt = def.httplogAt;
+  if (d.logTag !== undefined) c.logTag = d.logTag;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1336,6 +1370,15 @@ function globalStats(p: CfgParser, c: LineCtx): void {
 
 /** Global keywords. HAProxy: cfg_parse_global() and the CFG_GLOBAL cfg_kws of src/proxy.c, src/cli.c. */
 const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
+  /* HAProxy: cfg_parse_global() "log-tag": the syslog tag of every log line. */
+  "log-tag": (p, c) => {
+    if (p.tooManyArgs(c, 1)) return;
+    if (!c.args[1]) {
+      p.alert(`'${c.args[0]}' expects a tag for use in syslog.`);
+      return;
+    }
+    p.global.logTag = c.args[1];
+  },
   global: (p, c) => {
     p.tooManyArgs(c, 0);
   },
@@ -1468,7 +1511,7 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
  * "'%s' is not supported by hapoll, ignored.".
  */
 const GLOBAL_IGNORED = new Set([
-  "user", "group", "uid", "gid", "chroot", "node", "description", "log-tag", "log-send-hostname",
+  "user", "group", "uid", "gid", "chroot", "node", "description", "log-send-hostname",
   "spread-checks", "max-spread-checks", "nbthread", "cpu-map", "debug", "nogetaddrinfo",
   "maxpipes", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
@@ -2013,7 +2056,7 @@ const OPTIONS_HTTP_MODE = new Set(["httpclose", "forceclose", "http-server-close
 
 /** Options with arguments (health checks, HTTP logging...), accepted and ignored with a warning. */
 const OPTIONS_IGNORED_ARGS = new Set([
-  "httplog", "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
+  "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
   "ldap-check", "spop-check", "tcp-check", "external-check", "forwardfor", "originalto",
 ]);
 
@@ -2061,7 +2104,23 @@ function proxyOption(p: CfgParser, c: LineCtx): void {
     }
     px.cfg.options.tcplog = true;
     px.logFormat = "option tcplog";
+    px.logFormatString = null;
+    px.httplogAt = null;
     p.tooManyArgs(c, 0, 1);
+    return;
+  }
+  if (opt === "httplog") {
+    if (px.logFormat !== null && px.isDefaults) {
+      p.warn(`'option httplog' overrides previous '${px.logFormat}' in 'defaults' section.`, DIAG_FORM_PARSING_TIGHT);
+    }
+    if (a[2] && a[2] !== "clf") {
+      p.alert(`'option httplog' only supports 'clf' as an optional argument (got '${a[2]}').`);
+      return;
+    }
+    // 1.8 checks the mode once the section is read: every hapoll proxy is TCP, so it falls back.
+    px.httplogAt = { file: p.file, line: p.line };
+    px.logFormat = a[2] ? "option httplog clf" : "option httplog";
+    px.logFormatString = null;
     return;
   }
   if (opt === "tcpka") {
@@ -2174,6 +2233,40 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
   backlog: proxyInt("backlog", CAP_FE),
   fullconn: proxyInt("fullconn", CAP_BE, " Maybe you want 'maxconn' instead ?"),
   source: proxySource,
+  /* HAProxy: cfg_parse_listen() "log-format". */
+  "log-format": (p, c) => {
+    const px = curProxy(p);
+    const a = c.args;
+    if (!a[1]) {
+      p.alert(`${a[0]} expects an argument.`);
+      return;
+    }
+    if (a[2]) {
+      p.alert(`${a[0]} expects only one argument, don't forget to escape spaces!`);
+      return;
+    }
+    if (px.logFormat !== null && px.isDefaults) {
+      p.warn(`'log-format' overrides previous '${px.logFormat}' in 'defaults' section.`, DIAG_FORM_PARSING_TIGHT);
+    }
+    px.logFormat = "log-format";
+    px.logFormatString = a[1];
+    px.logFormatAt = { file: p.file, line: p.line };
+    px.httplogAt = null;
+    px.cfg.options.tcplog = false;
+    if (!px.isDefaults && !(px.cap & CAP_FE)) {
+      p.warn(`backend '${px.cfg.name}' : 'log-format' directive is ignored in backends.`);
+    }
+  },
+  /* HAProxy: cfg_parse_listen() "log-tag". */
+  "log-tag": (p, c) => {
+    const px = curProxy(p);
+    if (p.tooManyArgs(c, 1)) return;
+    if (!c.args[1]) {
+      p.alert(`'${c.args[0]}' requires an argument.`);
+      return;
+    }
+    px.cfg.logTag = c.args[1];
+  },
   mode: (p, c) => {
     const px = curProxy(p);
     if (p.tooManyArgs(c, 1)) return;
@@ -2311,7 +2404,7 @@ function proxyRedispatch(p: CfgParser, c: LineCtx): void {
 
 /** Proxy keywords of HAProxy 1.8 that hapoll accepts and ignores with a warning (no effect on TCP forwarding). */
 const PROXY_IGNORED = new Set([
-  "bind-process", "hash-type", "hash-balance-factor", "log-tag", "log-format", "log-format-sd", "grace",
+  "bind-process", "hash-type", "hash-balance-factor", "log-format-sd", "grace",
   "rate-limit", "max-keep-alive-queue", "load-server-state-from-file", "server-state-file-name",
   "email-alert", "unique-id-format", "unique-id-header", "monitor-net", "monitor-uri", "monitor",
   "errorfile", "errorloc", "errorloc302", "errorloc303", "http-reuse", "http-check", "http-send-name-header",

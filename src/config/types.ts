@@ -12,6 +12,8 @@
  */
 
 /** Address family of a parsed address. "fd" is an inherited file descriptor (`fd@N`). */
+import type { LogFormatNode } from "./logformat";
+
 export type AddressFamily = "ipv4" | "ipv6" | "unix" | "abns" | "fd";
 
 /**
@@ -119,6 +121,8 @@ export interface GlobalConfig {
   pidfile?: string;
   /** `log` lines of the global section, in order (used by `log global`). */
   logs: LogTarget[];
+  /** `log-tag`: the syslog tag (default: the program name). */
+  logTag?: string;
   /** `tune.bufsize`, default 16384. */
   tuneBufsize: number;
   /** `tune.maxrewrite`; -1 = not set (1024, at most half of tune.bufsize). */
@@ -302,6 +306,10 @@ export interface ProxyConfig {
   logs: LogTarget[];
   /** True when a `log global` line applies to this proxy (directly or from defaults). */
   logGlobal: boolean;
+  /** `log-format` (compiled), or `option tcplog`'s format; absent: no end-of-stream log line. */
+  logFormat?: LogFormatNode[];
+  /** `log-tag` of the proxy (else the global one). */
+  logTag?: string;
   /** `maxconn`; 0 = not set (the runtime applies the default 2000 / -N). */
   maxconn: number;
   /** `fullconn`; 0 = not set. */

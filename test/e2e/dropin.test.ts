@@ -489,3 +489,91 @@ describe("help (item 6)", () => {
     }
   });
 });
+
+describe("logging for existing pipelines (item 7)", () => {
+  it("-c: option httplog falls back to tcplog, a bad log-format variable and a format without log address get 1.8.0's messages", () => {
+    const cfgText = "global\n  log-tag mytag\n" + DEFAULTS +
+      "listen l\n  bind 127.0.0.1:19091\n  log 127.0.0.1:5514 local0\n  option httplog\n  server s1 127.0.0.1:80\n" +
+      "listen l2\n  bind 127.0.0.1:19092\n  log 127.0.0.1:5514 local0\n  log-format \"%ci %zz\"\n  server s1 127.0.0.1:80\n" +
+      "listen l3\n  bind 127.0.0.1:19093\n  log-format \"%ci %bi\"\n  server s1 127.0.0.1:80\n";
+    const { mine, ref } = both({ "lf.cfg": cfgText }, ["-c", "-f", "lf.cfg"]);
+    expect(mine.code).toBe(1);
+    expect(norm(mine.stderr)).toEqual([
+      "[WARNING] parsing [lf.cfg:11] : 'option httplog' not usable with proxy 'l' (needs 'mode http'). Falling back to 'option tcplog'.",
+      "[ALERT] Parsing [lf.cfg:16]: failed to parse log-format : no such format variable 'zz'. If you wanted to emit the '%' character verbatim, you need to use '%%'.",
+      "[WARNING] log format ignored for proxy 'l3' since it has no log address.",
+      "[ALERT] Fatal errors found in configuration.",
+    ]);
+    if (ref) {
+      expect(ref.code).toBe(1);
+      expect(norm(mine.stderr)).toEqual(norm(ref.stderr));
+    }
+  });
+
+  it("log-format with 1.8.0's TCP variables, log-tag and format rfc5424 give 1.8.0's syslog lines", async () => {
+    const dgram = await import("node:dgram");
+    const got: Record<string, string[]> = {};
+    const be = await echoBackend();
+    try {
+      for (const [name, bin] of peers()) {
+        const udp = dgram.createSocket("udp4");
+        const lines: string[] = [];
+        udp.on("message", (m) => lines.push(m.toString()));
+        await new Promise<void>((r) => udp.bind(0, "127.0.0.1", () => r()));
+        const up = udp.address().port;
+        const [pa, pb] = await freePorts(2);
+        const cfgText = "global\n  log-tag mytag\n" + DEFAULTS +
+          `listen la\n  bind 127.0.0.1:${pa}\n  log 127.0.0.1:${up} local0\n` +
+          "  log-format \"%ci %ft %b/%s %B %U %ts %ac/%fc/%bc/%sc/%rc %sq/%bq %{+Q}fi %si\"\n" +
+          `  server s1 127.0.0.1:${be.port}\n` +
+          `listen lb\n  bind 127.0.0.1:${pb}\n  log 127.0.0.1:${up} format rfc5424 local1\n  log-tag othertag\n  option tcplog\n  server s1 127.0.0.1:${be.port}\n`;
+        const h = await startPeer(bin, cfgText, [pa, pb]);
+        await be.roundTrip(pa, "hello");
+        // Let the first stream end (its log line carries %ac) before the second starts.
+        for (let i = 0; i < 50 && !lines.some((l) => / la\/s1 /.test(l)); i++) await sleep(20);
+        await be.roundTrip(pb, "hello");
+        for (let i = 0; i < 100 && lines.filter((l) => / (la|lb)\/s1 /.test(l)).length < 2; i++) await sleep(20);
+        await h.stop();
+        udp.close();
+        got[name] = lines.filter((l) => /la |lb /.test(l)).map((l) => l.trim()
+          .replace(/^(<\d+>)\w{3} [ \d]\d \d\d:\d\d:\d\d /, "$1DATE ")
+          .replace(/^(<\d+>1) \S+ \S+ /, "$1 DATE HOST ")
+          .replace(/\[\d+\]:/, "[PID]:").replace(/ (mytag|othertag) \d+ - - /, " $1 PID - - ")
+          .replace(/127\.0\.0\.1:\d+ \[[^\]]+\]/, "127.0.0.1:PORT [DATE]")
+          .replace(/ \d+\/\d+\/\d+ (\d+ \S\S )/, " Tw/Tc/Tt $1")).sort();
+      }
+    } finally {
+      be.close();
+    }
+    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    expect(got.hapoll).toEqual([
+      "<133>DATE mytag[PID]: Proxy la started.",
+      "<134>DATE mytag[PID]: 127.0.0.1 la la/s1 5 5 -- 1/1/0/0/0 0/0 \"127.0.0.1\" 127.0.0.1",
+      "<141>1 DATE HOST othertag PID - - Proxy lb started.",
+      "<142>1 DATE HOST othertag PID - - 127.0.0.1:PORT [DATE] lb lb/s1 Tw/Tc/Tt 5 -- 1/1/0/0/0 0/0",
+    ]);
+  });
+});
+
+/** A backend that echoes the first chunk and closes, and a client that sends <text> and reads until closed. */
+async function echoBackend() {
+  const net = await import("node:net");
+  const srv = net.createServer((c) => {
+    c.on("error", () => {});
+    // Answer and close at once: the server side ends the stream (no half-close to wait on).
+    c.once("data", (d) => c.end(d));
+  });
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));
+  const port = (srv.address() as import("node:net").AddressInfo).port;
+  const roundTrip = (p: number, text: string) => new Promise<string>((resolve, reject) => {
+    const c = net.connect(p, "127.0.0.1", () => c.write(text));
+    let got = "";
+    c.on("data", (d) => {
+      got += d;
+    });
+    c.on("close", () => resolve(got));
+    c.on("error", reject);
+    setTimeout(() => (c.destroy(), reject(new Error("no echo in 5 s"))), 5000);
+  });
+  return { port, roundTrip, close: () => srv.close() };
+}

@@ -21,7 +21,7 @@ import {
 } from "../net/listener";
 import { bindListener, type ConnSource } from "../net/proto_tcp";
 import { initBufPool } from "../proxy/buffer";
-import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
+import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
@@ -491,6 +491,28 @@ function installDebugHooks(o: CliOptions): void {
   };
 }
 
+/**
+ * -m <MB>: once a second, compare the resident memory with the limit. Over it, listeners stop
+ * accepting (listenerAccept() waits) and an alert says so once; back under it, a notice, and the
+ * listeners resume. Live streams go on: nothing is killed, nothing crashes.
+ */
+function startMemoryWatch(): void {
+  const t = taskNew((task) => {
+    const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
+    const full = rss >= global.memmax;
+    if (full && !global.memFull) {
+      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait until memory is freed.`);
+      for (const p of runtime.proxies) sendLog(p.cfg.logs, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`, p.cfg.logTag ?? logState.tag);
+    } else if (!full && global.memFull) {
+      logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
+    }
+    global.memFull = full;
+    task.expire = tickAdd(clock.nowMs, 1000);
+    return task;
+  });
+  taskSchedule(t, tickAdd(clock.nowMs, 1000));
+}
+
 /** HAProxy: soft_stop(): stop accepting, let live streams end, exit when none is left. */
 function softStop(): void {
   if (counters.stopping) return;
@@ -845,6 +867,16 @@ export function main(argv: string[]): number | null {
   }
   global.hardmaxconn = global.maxconn;
   global.cpsLim = g.maxconnrate ?? 0;
+  // HAProxy: -m sets RLIMIT_AS, which V8 cannot live under (it reserves address space): hapoll
+  // watches its resident memory instead and stops accepting while it is over the limit.
+  global.memmax = o.memmax;
+  if (global.memmax && !o.check) {
+    const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
+    if (rss >= global.memmax) {
+      logAlertLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot fix MEM limit to ${global.memmax} megs: hapoll already uses ${rss} MB (Node.js and V8 need about 40 MB to start).`);
+      return 1;
+    }
+  }
   global.maxsock = 2 * global.maxconn + extra;
   // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
   const usesSplice = global.splice && cfg.proxies.some((p) => p.options.spliceAuto || p.options.spliceRequest || p.options.spliceResponse);
@@ -970,6 +1002,7 @@ export function main(argv: string[]): number | null {
     for (const l of p.listeners) enableListener(l);
   }
   startHealthChecks(runtime.proxies);
+  if (global.memmax) startMemoryWatch();
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
     return 1;

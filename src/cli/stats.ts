@@ -215,7 +215,7 @@ export function fillInfo(): [string, StatField][] {
     Pid: process.pid,
     Uptime: `${Math.floor(up / 86400)}d ${Math.floor((up % 86400) / 3600)}h${pad2(Math.floor((up % 3600) / 60))}m${pad2(up % 60)}s`,
     Uptime_sec: up,
-    Memmax_MB: 0,
+    Memmax_MB: global.memmax,
     PoolAlloc_MB: Math.floor((bufPool.allocated * bufPool.size) / mb),
     PoolUsed_MB: Math.floor((bufPool.used * bufPool.size) / mb),
     PoolFailed: 0,

@@ -275,6 +275,11 @@ export function listenerAccept(fd: number): void {
     return;
   }
   let maxAccept = l.maxaccept > 0 ? l.maxaccept : l.maxaccept < 0 ? 0x7fffffff : 1;
+  // hapoll's -m: over the memory limit, wait (1.8.0's allocations would fail instead).
+  if (global.memFull && !l.unlimited) {
+    limitGlobally(l, tickAdd(clock.nowMs, 1000));
+    return;
+  }
   // HAProxy: the global connection rate limit: accept no more than what is left of this second.
   if (global.cpsLim && !l.unlimited) {
     const max = freqCtrRemain(counters.connPerSec, global.cpsLim, 0);

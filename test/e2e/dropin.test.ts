@@ -577,3 +577,27 @@ async function echoBackend() {
   });
   return { port, roundTrip, close: () => srv.close() };
 }
+
+describe("-m <MB> (item 2)", () => {
+  it("a limit below what the process already uses is a clear start-up error, never a crash", () => {
+    const ok = DEFAULTS + "listen l\n  bind 127.0.0.1:19001\n  server s1 127.0.0.1:80\n";
+    // (1.8.0 sets RLIMIT_AS and would start: only hapoll's refusal is checked here.)
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "m.cfg"), ok);
+    const mine = run(process.execPath, [BIN, "-m", "5", "-db", "-f", "m.cfg"], { cwd: dir });
+    expect(mine.code).toBe(1);
+    expect(norm(mine.stderr)).toEqual([
+      expect.stringMatching(/^\[ALERT\] \[.*\.main\(\)\] Cannot fix MEM limit to 5 megs: hapoll already uses \d+ MB/),
+    ]);
+  });
+
+  it("a workable limit shows in show info's Memmax_MB, as 1.8.0's", async () => {
+    for (const [name, bin] of peers()) {
+      const [p0] = await freePorts(1);
+      const sock = path.join(tmpDir(), "s.sock");
+      const h = await startPeer(bin, `global\n  stats socket ${sock}\n` + DEFAULTS + `listen l\n  bind 127.0.0.1:${p0}\n  server s1 127.0.0.1:9\n`, [p0], [sock], ["-m", "512"]);
+      expect(await cliQuery({ path: sock }, "show info\n"), name).toMatch(/\nMemmax_MB: 512\n/);
+      await h.stop();
+    }
+  });
+});

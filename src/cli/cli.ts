@@ -564,7 +564,7 @@ export function statsSocketFds(g: GlobalConfig): number {
 function allocStatsFe(g: GlobalConfig): Proxy {
   const first = g.statsSockets[0];
   const pc: ProxyConfig = {
-    name: "GLOBAL", cap: { fe: true, be: false }, file: first.file, line: first.line, mode: "tcp",
+    name: "GLOBAL", cap: { fe: true, be: false }, tcpCheckRules: [], file: first.file, line: first.line, mode: "tcp",
     binds: [], servers: [], balance: "roundrobin",
     timeouts: { connect: 0, client: g.statsTimeout, server: 0, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
     retries: 0,

@@ -44,6 +44,7 @@ import {
   type ProxyConfig,
   type ProxyOptions,
   type ProxyTimeouts,
+  type TcpCheckRule,
   type ServerConfig,
   type StatsLevel,
   type StatsSocketConfig,
@@ -450,6 +451,7 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
       maxconn: 0,
       fullconn: 0,
       backlog: 0,
+      tcpCheckRules: [],
       useBackends: [],
       disabled: false,
       id: 0,
@@ -973,6 +975,7 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
     c.timeouts.queue = d.timeouts.queue;
     c.timeouts.tunnel = d.timeouts.tunnel;
     if (d.source) c.source = d.source;
+    if (d.checkType) c.checkType = d.checkType;
   }
   c.mode = d.mode;
   px.logs = def.logs.slice();
@@ -1827,7 +1830,12 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
       return { code: FAIL };
     },
   },
-  "agent-check": srvIgnored(0),
+  // Refused, not ignored: the server would otherwise be judged by a connect check alone.
+  "agent-check": {
+    skip: 0,
+    defaultOk: true,
+    parse: ({ args, cur }) => ({ code: FAIL, err: `'${args[cur]}' is not supported by hapoll (no agent checks).` }),
+  },
   "no-agent-check": srvIgnored(0),
   "agent-inter": srvIgnored(1),
   "agent-addr": srvIgnored(1),
@@ -2056,9 +2064,124 @@ const OPTIONS_HTTP_MODE = new Set(["httpclose", "forceclose", "http-server-close
 
 /** Options with arguments (health checks, HTTP logging...), accepted and ignored with a warning. */
 const OPTIONS_IGNORED_ARGS = new Set([
-  "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
-  "ldap-check", "spop-check", "tcp-check", "external-check", "forwardfor", "originalto",
+  "httpchk", "forwardfor", "originalto",
 ]);
+
+/** Protocol health checks of 1.8 that hapoll does not implement (refused, never degraded). */
+const PROTOCOL_CHECKS_REFUSED = new Set([
+  "ssl-hello-chk", "smtpchk", "pgsql-check", "mysql-check", "ldap-check", "spop-check", "external-check",
+]);
+
+/** Parse a hex string for send-binary / expect binary; null when it is not one. */
+function parseHex(s: string): Buffer | null {
+  if (!/^([0-9A-Fa-f]{2})+$/.test(s)) return null;
+  return Buffer.from(s, "hex");
+}
+
+/**
+ * `tcp-check connect|send|send-binary|expect|comment ...`. HAProxy: the "tcp-check" keyword of
+ * cfg_parse_listen(), src/cfgparse.c. hapoll runs one connection per check: a `connect` is only
+ * allowed as the first rule (and without ssl / send-proxy).
+ */
+function proxyTcpCheck(p: CfgParser, c: LineCtx): void {
+  const px = curProxy(p);
+  const a = c.args;
+  if (p.warnIfNotCap(px, CAP_BE, a[0])) return;
+  const rules = px.cfg.tcpCheckRules;
+  const act = a[1];
+  if (act === "comment") {
+    if (!a[2]) {
+      p.alert(`'${a[0]}' expects a comment string.`);
+      return;
+    }
+    rules.push({ action: "comment", comment: a[2] });
+    return;
+  }
+  if (act === "connect") {
+    if (rules.some((r) => r.action !== "comment")) {
+      p.alert(`'${a[0]} connect' is only supported by hapoll as the first rule (one connection per check).`);
+      return;
+    }
+    const rule: TcpCheckRule = { action: "connect" };
+    for (let i = 2; a[i]; i++) {
+      if (a[i] === "port") {
+        const port = Number(a[i + 1]);
+        if (!a[i + 1] || !/^\d+$/.test(a[i + 1]) || port < 1 || port > 65535) {
+          p.alert(`'${a[0]} ${act}' expects a valid port number.`);
+          return;
+        }
+        rule.port = port;
+        i++;
+      } else if (a[i] === "comment") {
+        rule.comment = a[++i];
+      } else if (a[i] === "send-proxy" || a[i] === "ssl") {
+        p.alert(`'${a[0]} ${act}' : '${a[i]}' is not supported by hapoll.`);
+        return;
+      } else {
+        p.alert(`'${a[0]} ${act}' expects 'comment', 'port', 'send-proxy' or 'ssl' but got '${a[i]}' as argument.`);
+        return;
+      }
+    }
+    rules.push(rule);
+    return;
+  }
+  if (act === "send" || act === "send-binary") {
+    if (!a[2]) {
+      p.alert(`'${a[0]} ${act}' expects a ${act === "send" ? "string" : "binary string"} as argument.`);
+      return;
+    }
+    const data = act === "send" ? Buffer.from(a[2], "latin1") : parseHex(a[2]);
+    if (!data) {
+      p.alert(`'${a[0]} ${act}' expects a binary string as argument.`);
+      return;
+    }
+    const rule: TcpCheckRule = { action: "send", data };
+    if (a[3] === "comment") rule.comment = a[4];
+    rules.push(rule);
+    return;
+  }
+  if (act === "expect") {
+    let i = 2;
+    const rule: TcpCheckRule = { action: "expect" };
+    if (a[i] === "!") {
+      rule.inverse = true;
+      i++;
+    }
+    const kind = a[i];
+    const pat = a[i + 1];
+    if (kind !== "string" && kind !== "rstring" && kind !== "binary" && kind !== "rbinary") {
+      p.alert(`'${a[0]} ${act}' only supports 'binary', 'string', 'rstring' and 'rbinary', got '${kind ?? ""}'.`);
+      return;
+    }
+    if (!pat) {
+      p.alert(`'${a[0]} ${act} ${kind}' expects <string> as an argument.`);
+      return;
+    }
+    rule.text = pat;
+    if (kind === "string") rule.data = Buffer.from(pat, "latin1");
+    else if (kind === "binary") {
+      const d = parseHex(pat);
+      if (!d) {
+        p.alert(`'${a[0]} ${act} ${kind}' expects a binary string as argument.`);
+        return;
+      }
+      rule.data = d;
+      rule.binary = true;
+    } else {
+      try {
+        rule.regex = new RegExp(pat);
+      } catch (e) {
+        p.alert(`'${a[0]} ${act} ${kind}' : regular expression '${pat}' : ${(e as Error).message}.`);
+        return;
+      }
+      rule.binary = kind === "rbinary";
+    }
+    if (a[i + 2] === "comment") rule.comment = a[i + 3];
+    rules.push(rule);
+    return;
+  }
+  p.alert(`'${a[0]}' expects 'comment', 'connect', 'send' or 'expect'.`);
+}
 
 /** `[no|default] option <name> [args]`. HAProxy: cfg_parse_listen() "option", src/cfgparse.c. */
 function proxyOption(p: CfgParser, c: LineCtx): void {
@@ -2127,6 +2250,18 @@ function proxyOption(p: CfgParser, c: LineCtx): void {
     if (p.tooManyArgs(c, 0, 1)) return;
     if (px.cap & CAP_FE) px.cfg.options.clitcpka = true;
     if (px.cap & CAP_BE) px.cfg.options.srvtcpka = true;
+    return;
+  }
+  if (opt === "tcp-check" || opt === "redis-check") {
+    if (p.warnIfNotCap(px, CAP_BE, `option ${opt}`)) return;
+    px.cfg.checkType = opt === "tcp-check" ? "tcp-check" : "redis";
+    p.tooManyArgs(c, 1, 1);
+    return;
+  }
+  // A health check hapoll cannot perform is refused: a plain connect check in its place would
+  // report servers UP that the protocol check would find broken.
+  if (PROTOCOL_CHECKS_REFUSED.has(opt)) {
+    p.alert(`'option ${opt}' is not supported by hapoll (its health checks are tcp-check, redis-check and plain connect checks).`);
     return;
   }
   if (OPTIONS_IGNORED_ARGS.has(opt)) {
@@ -2233,6 +2368,7 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
   backlog: proxyInt("backlog", CAP_FE),
   fullconn: proxyInt("fullconn", CAP_BE, " Maybe you want 'maxconn' instead ?"),
   source: proxySource,
+  "tcp-check": proxyTcpCheck,
   /* HAProxy: cfg_parse_listen() "log-format". */
   "log-format": (p, c) => {
     const px = curProxy(p);
@@ -2415,7 +2551,7 @@ const PROXY_IGNORED = new Set([
 const PROXY_UNSUPPORTED = new Set([
   "acl", "tcp-request", "tcp-response", "use-server", "force-persist", "ignore-persist", "stick-table",
   "stick", "http-request", "http-response", "redirect", "block", "capture", "cookie", "appsession",
-  "dispatch", "transparent", "usesrc", "server-template", "filter", "tcp-check",
+  "dispatch", "transparent", "usesrc", "server-template", "filter",
   "reqrep", "reqirep", "reqdel", "reqidel", "reqdeny", "reqideny", "reqpass", "reqipass", "reqallow",
   "reqiallow", "reqtarpit", "reqitarpit", "reqadd", "rsprep", "rspirep", "rspdel", "rspidel", "rspdeny",
   "rspideny", "rspadd", "cliexp", "srvexp",

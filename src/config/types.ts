@@ -14,6 +14,22 @@
 /** Address family of a parsed address. "fd" is an inherited file descriptor (`fd@N`). */
 import type { LogFormatNode } from "./logformat";
 
+/** One `tcp-check` rule. HAProxy: struct tcpcheck_rule, include/types/checks.h. */
+export interface TcpCheckRule {
+  action: "connect" | "send" | "expect" | "comment";
+  /** send / send-binary: the bytes; expect string / binary: the bytes looked for. */
+  data?: Buffer;
+  /** expect rstring / rbinary: the regex (rbinary matches the hex text of the data). */
+  regex?: RegExp;
+  /** The text given (for the messages: 1.8 prints the expected string). */
+  text?: string;
+  binary?: boolean;
+  inverse?: boolean;
+  /** connect port <n>. */
+  port?: number;
+  comment?: string;
+}
+
 export type AddressFamily = "ipv4" | "ipv6" | "unix" | "abns" | "fd";
 
 /**
@@ -310,6 +326,10 @@ export interface ProxyConfig {
   logFormat?: LogFormatNode[];
   /** `log-tag` of the proxy (else the global one). */
   logTag?: string;
+  /** The health check type: "tcp-check" (`option tcp-check`), "redis" (`option redis-check`), absent: connect only. */
+  checkType?: "tcp-check" | "redis";
+  /** `tcp-check` rules, in order (comments kept for the messages). */
+  tcpCheckRules: TcpCheckRule[];
   /** `maxconn`; 0 = not set (the runtime applies the default 2000 / -N). */
   maxconn: number;
   /** `fullconn`; 0 = not set. */

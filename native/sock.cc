@@ -946,6 +946,13 @@ Napi::Object Constants(Napi::Env env) {
 #endif
   c("SOL_SOCKET", SOL_SOCKET);
   c("SO_REUSEADDR", SO_REUSEADDR);
+  c("IPPROTO_IP", IPPROTO_IP);
+  /* Linux 4.2+: bind() before connect() reserves no port (source without a port). */
+#ifdef IP_BIND_ADDRESS_NO_PORT
+  c("IP_BIND_ADDRESS_NO_PORT", IP_BIND_ADDRESS_NO_PORT);
+#else
+  c("IP_BIND_ADDRESS_NO_PORT", -1);
+#endif
 #ifdef SO_REUSEPORT
   c("SO_REUSEPORT", SO_REUSEPORT);
 #else

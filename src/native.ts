@@ -71,6 +71,9 @@ export interface NativeConstants {
   SOCK_NONBLOCK: number;
   SOL_SOCKET: number;
   SO_REUSEADDR: number;
+  IPPROTO_IP: number;
+  /** -1 where the system lacks it. */
+  IP_BIND_ADDRESS_NO_PORT: number;
   /** -1 where the platform has none. */
   SO_REUSEPORT: number;
   SO_KEEPALIVE: number;

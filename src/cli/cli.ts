@@ -55,6 +55,8 @@ import {
   ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, SessFields, atoi, clearCounters,
   disableServer, enableServer, getWeight, pseudoAddr, sessSrc, setServer, setWeight, showBackend, showInfo,
   showServersState, showSess, showStat, shutdownSession, shutdownSessionsServer, statsProcess,
+  disableFrontend, enableFrontend, setAgent, setHealth, setMaxconnFrontend, setMaxconnGlobal, setRateLimit,
+  showEnv, showErrors, shutdownFrontend,
 } from "./stats";
 
 /** HAProxy: the stats frontend's default maxconn (alloc_stats_fe()). */
@@ -83,7 +85,12 @@ export interface CliKw {
  * stream.c, stats.c, cli.c, proxy.c), which is the order of `help`. `show pollers` is hapoll's.
  */
 export const CLI_KEYWORDS: CliKw[] = [
+  { words: ["show", "errors"], usage: "show errors    : report last request and response errors for each proxy", fn: (x, a) => showErrors(x, a.level) },
+  { words: ["disable", "agent"], usage: "disable agent  : disable agent checks (use 'set server' instead)", fn: (x, a) => setAgent(x, a.level, false) },
+  { words: ["disable", "health"], usage: "disable health : disable health checks (use 'set server' instead)", fn: (x, a) => setHealth(x, a.level, false) },
   { words: ["disable", "server"], usage: "disable server : disable a server for maintenance (use 'set server' instead)", fn: (x, a) => disableServer(x, a.level) },
+  { words: ["enable", "agent"], usage: "enable agent   : enable agent checks (use 'set server' instead)", fn: (x, a) => setAgent(x, a.level, true) },
+  { words: ["enable", "health"], usage: "enable health  : enable health checks (use 'set server' instead)", fn: (x, a) => setHealth(x, a.level, true) },
   { words: ["enable", "server"], usage: "enable server  : enable a disabled server (use 'set server' instead)", fn: (x, a) => enableServer(x, a.level) },
   { words: ["set", "server"], usage: "set server     : change a server's state, weight or address", fn: (x, a) => setServer(x, a.level) },
   { words: ["get", "weight"], usage: "get weight     : report a server's current weight", fn: (x) => getWeight(x) },
@@ -97,10 +104,17 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["clear", "counters"], usage: "clear counters : clear max statistics counters (add 'all' for all counters)", fn: (x, a) => clearCounters(x, a.level) },
   { words: ["show", "info"], usage: "show info      : report information about the running process", fn: (x) => showInfo(x) },
   { words: ["show", "stat"], usage: "show stat      : report counters for each proxy and server", fn: (x, a) => showStat(x, a.level) },
+  { words: ["set", "maxconn", "global"], usage: "set maxconn global : change the per-process maxconn setting", fn: (x, a) => setMaxconnGlobal(x, a.level) },
+  { words: ["set", "rate-limit"], usage: "set rate-limit : change a rate limiting value", fn: (x, a) => setRateLimit(x, a.level) },
   { words: ["set", "timeout"], usage: "set timeout    : change a timeout setting", fn: (x, a) => cliSetTimeout(x, a) },
+  { words: ["show", "env"], usage: "show env [var] : dump environment variables known to the process", fn: (x, a) => showEnv(x, a.level) },
   { words: ["show", "fd"], usage: "show fd [num] : dump list of file descriptors in use", fn: (x, a) => showFd(x, a.level) },
+  { words: ["disable", "frontend"], usage: "disable frontend : temporarily disable specific frontend", fn: (x, a) => disableFrontend(x, a.level) },
+  { words: ["enable", "frontend"], usage: "enable frontend : re-enable specific frontend", fn: (x, a) => enableFrontend(x, a.level) },
+  { words: ["set", "maxconn", "frontend"], usage: "set maxconn frontend : change a frontend's maxconn setting", fn: (x, a) => setMaxconnFrontend(x, a.level) },
   { words: ["show", "servers", "state"], usage: "show servers state [id]: dump volatile server information (for backend <id>)", fn: (x) => showServersState(x) },
   { words: ["show", "backend"], usage: "show backend   : list backends in the current running config", fn: () => showBackend() },
+  { words: ["shutdown", "frontend"], usage: "shutdown frontend : stop a specific frontend", fn: (x, a) => shutdownFrontend(x, a.level) },
   { words: ["show", "pollers"], usage: "show pollers   : list the polling mechanisms and the one in use", fn: (x, a) => showPollers(a.level) },
 ];
 
@@ -594,7 +608,7 @@ export function statsSocketFds(g: GlobalConfig): number {
 function allocStatsFe(g: GlobalConfig): Proxy {
   const first = g.statsSockets[0];
   const pc: ProxyConfig = {
-    name: "GLOBAL", cap: { fe: true, be: false }, file: first.file, line: first.line, mode: "tcp",
+    name: "GLOBAL", cap: { fe: true, be: false }, tcpCheckRules: [], file: first.file, line: first.line, mode: "tcp",
     binds: [], servers: [], balance: "roundrobin",
     timeouts: { connect: 0, client: g.statsTimeout, server: 0, queue: 0, tunnel: 0, clientFin: 0, serverFin: 0, check: 0 },
     retries: 0,

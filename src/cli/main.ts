@@ -18,15 +18,15 @@ import { signalRegisterFct } from "../core/signal";
 import { Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import { parseConfigFiles, formatDiag } from "../config/cfgparse";
-import type { ParsedAddress, ParsedConfig, ProxyConfig } from "../config/types";
+import type { ParsedAddress, ParsedConfig, ProxyConfig, ServerConfig } from "../config/types";
 import {
   Listener, createListener, enableListener, pauseListener, resumeListener, unbindListener,
   deleteListener, LI_ASSIGNED, LI_PAUSED,
 } from "../net/listener";
-import { bindListener } from "../net/proto_tcp";
+import { bindListener, type ConnSource } from "../net/proto_tcp";
 import { bufPool, initBufPool } from "../proxy/buffer";
-import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING } from "../proxy/log";
-import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED } from "../proxy/server";
+import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
+import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
 import { startHealthChecks } from "../proxy/checks";
@@ -36,9 +36,10 @@ import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
 import { runTop } from "./top";
-import { runMaster, workerNumber, workerReady, workerXferSocket, type ReloadCheck } from "./master";
+import { runMaster, workerNumber, workerReady, workerXferSocket, detachStdio, DETACH_ENV, type ReloadCheck } from "./master";
 import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
 import { startStatsSockets, statsSocketFds } from "./cli";
+import { statsProcess } from "./stats";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
@@ -78,6 +79,14 @@ export interface CliOptions {
   trace: string | null;
   /** --tour-client <addr>: the tour's in-loop client. */
   tourClient: string;
+  /** -dr: a server whose name does not resolve starts in maintenance instead of failing. */
+  resolveDontFail: boolean;
+  /** -C <dir>: change to <dir> before reading the configuration. */
+  changeDir: string;
+  /** -m <MB>: the memory limit, in megabytes (0: none). */
+  memmax: number;
+  /** -L <name>: the local peer name (HAProxy's localpeer; hapoll has no peers section). */
+  localPeer: string;
   version: 0 | 1 | 2;
 }
 
@@ -130,10 +139,14 @@ export function usageText(): string {
     "        -dp disables poll() usage even when available\n" +
     "        -dS disables splice usage (broken on old kernels)\n" +
     "        -dR disables SO_REUSEPORT usage\n" +
+    "        -dr ignores server address resolution failures\n" +
+    "        -m limits the usable amount of memory (in MB)\n" +
+    "        -C changes to directory <dir> before loading files\n" +
+    "        -L set local peer name (default to hostname)\n" +
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
     "        -x <unix_socket> get listening sockets from a unix socket\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
-    "        hapoll tour : follow one connection through the machinery, annotated\n" +
+    "        hapoll tour [--port <n>] [--server-port <n>] : follow one connection through the machinery, annotated\n" +
     "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
     "        --trace[=fd,updt,poll,cache,task,listener,si,stream] traces internal events to stdout\n\n";
 }
@@ -147,6 +160,7 @@ export function parseArgs(argv: string[]): CliOptions {
     files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, systemd: false, oldUnixSocket: "", quiet: false, verbose: false,
     pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
     noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
+    resolveDontFail: false, changeDir: "", memmax: 0, localPeer: os.hostname(),
   };
   const num = (flag: string, v: string | undefined): number => {
     if (v === undefined) throw new UsageError(`option '${flag}' expects an argument`);
@@ -186,6 +200,7 @@ export function parseArgs(argv: string[]): CliOptions {
     else if (f === "dp") o.noPoll = true;
     else if (f === "dS") o.noSplice = true;
     else if (f === "dR") o.noReuseport = true;
+    else if (f === "dr") o.resolveDontFail = true;
     else if (f === "db") o.foreground = true;
     else if (f === "d") o.debug = true;
     else if (f === "V") o.verbose = true;
@@ -221,9 +236,26 @@ export function parseArgs(argv: string[]): CliOptions {
       o.pidfile = v;
     } else if (f === "n") o.maxconn = num("-n", argv[++i]);
     else if (f === "N") o.maxpconn = num("-N", argv[++i]);
+    else if (f === "m") o.memmax = num("-m", argv[++i]);
+    else if (f === "C" || f === "L") {
+      const v = argv[++i];
+      if (v === undefined) throw new UsageError(`option '-${f}' expects an argument`);
+      if (f === "C") o.changeDir = v;
+      else o.localPeer = v;
+    }
     else throw new UsageError(`unknown option '${a}'`);
   }
   return o;
+}
+
+/**
+ * The C library's words for a failed file system call (HAProxy prints strerror(errno)): Node's
+ * "ENOENT: no such file or directory, stat 'x'" becomes "No such file or directory".
+ */
+function strerror(e: unknown): string {
+  const m = /^[A-Z0-9]+: ([^,]*)/.exec((e as Error).message ?? "");
+  const t = m ? m[1] : String((e as Error).message ?? e);
+  return t.charAt(0).toUpperCase() + t.slice(1);
 }
 
 /** Read the configuration files; a directory contributes its *.cfg files in order (HAProxy 1.7+). */
@@ -234,7 +266,7 @@ function readConfigFiles(names: string[]): { name: string; text: string }[] | st
     try {
       st = fs.statSync(n);
     } catch (e) {
-      return `Cannot open configuration file/directory ${n} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+      return `Cannot open configuration file/directory ${n} : ${strerror(e)}`;
     }
     const list = st.isDirectory()
       ? fs.readdirSync(n).filter((x) => x.endsWith(".cfg")).sort().map((x) => `${n}/${x}`)
@@ -243,19 +275,67 @@ function readConfigFiles(names: string[]): { name: string; text: string }[] | st
       try {
         files.push({ name: f, text: fs.readFileSync(f, "utf8") });
       } catch (e) {
-        return `Could not open configuration file ${f} : ${(e as Error).message.replace(/^[A-Z]+: /, "")}`;
+        return `Could not open configuration file ${f} : ${strerror(e)}`;
       }
     }
   }
   return files;
 }
 
+/** The names resolved by initAddrs(), and the servers -dr put in maintenance. */
+const resolved = new Map<ParsedAddress, string>();
+const unresolvedServers = new Set<ServerConfig>();
+
 /** The numeric address of a parsed address (resolving a DNS name at start-up, as HAProxy does). */
 function resolveAddr(a: ParsedAddress): string | null {
   if (a.family === "unix") return a.host;
   if (!a.needsResolve) return a.host;
+  const done = resolved.get(a);
+  if (done !== undefined) return done;
   const r = native.resolveHost(a.host, a.family === "ipv6" ? "ipv6" : a.familyForced ? "ipv4" : "any");
-  return typeof r === "string" ? r : null;
+  if (typeof r !== "string") return null;
+  resolved.set(a, r);
+  return r;
+}
+
+/**
+ * Resolve the names of the bind and server lines, before -c says anything: -c fails where start-up
+ * would. Returns the fatal messages (empty when all resolved). A bind name that does not resolve
+ * is a parsing error (HAProxy resolves it in str2sa_range()); a server's fails the start
+ * ("Failed to initialize server(s) addr.", srv_init_addr()) unless -dr puts the server in
+ * maintenance with a warning.
+ */
+function initAddrs(cfg: ParsedConfig, o: CliOptions): string[] {
+  const fatal: string[] = [];
+  const badFiles: string[] = [];
+  for (const pc of cfg.proxies) {
+    if (pc.disabled || !pc.cap.fe) continue;
+    for (const bc of pc.binds) {
+      if (resolveAddr(bc.addr) !== null) continue;
+      const port = bc.addr.raw.slice(bc.addr.raw.lastIndexOf(":"));
+      fatal.push(`parsing [${bc.file}:${bc.line}] : 'bind' : invalid address: '${bc.addr.host}' in '${bc.addr.host}${port}'`);
+      if (!badFiles.includes(bc.file)) badFiles.push(bc.file);
+    }
+  }
+  for (const f of badFiles) fatal.push(`Error(s) found in configuration file : ${f}`);
+  if (badFiles.length) fatal.push("Fatal errors found in configuration.");
+  let srvFail = false;
+  for (const pc of cfg.proxies) {
+    if (pc.disabled) continue;
+    for (const sc of pc.servers) {
+      if (resolveAddr(sc.addr) !== null) continue;
+      const where = `parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'`;
+      if (o.resolveDontFail) {
+        logWarningLine(`${where}, disabling server.`);
+        unresolvedServers.add(sc);
+      } else {
+        fatal.push(`${where}.`);
+        srvFail = true;
+      }
+    }
+  }
+  if (srvFail) fatal.push("Failed to initialize server(s) addr.");
+  return fatal;
 }
 
 /** Build a sockaddr for <host>/<port>; the family is taken from the numeric address. */
@@ -281,6 +361,21 @@ function capStr(p: ProxyConfig): string {
 }
 
 /**
+ * The ConnSource of a `source` address (HAProxy: struct conn_src filled by the parser), or an
+ * error message.
+ */
+function makeConnSource(a: ParsedAddress): ConnSource | string {
+  const host = resolveAddr(a);
+  if (host === null) return `could not resolve address '${a.host}'`;
+  const sa = makeSockaddr(a.family, host, a.portLow);
+  if (!sa) return `invalid address '${a.raw}'`;
+  return {
+    addr: sa.buf, addrLen: sa.len, family: sa.family, host, portLow: a.portLow, portHigh: a.portHigh,
+    nextPort: a.portLow, inet: host !== "0.0.0.0" && host !== "::" && !/^[0:]+$/.test(host),
+  };
+}
+
+/**
  * Build proxies, servers and listeners from the configuration. Returns the alerts (empty when all
  * went well).
  */
@@ -292,8 +387,14 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     if (pc.disabled) continue;
     const p = new Proxy(pc, uuid++);
     if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
+    p.initialMaxconn = p.maxconn;
     byName.set(pc.name, p);
     runtime.proxies.push(p);
+    if (pc.source) {
+      const src = makeConnSource(pc.source);
+      if (typeof src === "string") alerts.push(`parsing [${pc.file}:${pc.line}] : 'source ${pc.source.raw}' : ${src}.`);
+      else p.connSrc = src;
+    }
   }
   for (const p of runtime.proxies) {
     const pc = p.cfg;
@@ -308,7 +409,13 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     let puid = 1;
     for (const sc of pc.servers) {
       const srv = new Server(sc, p, puid++);
-      const host = resolveAddr(sc.addr);
+      if (unresolvedServers.has(sc)) {
+        // HAProxy -dr: no address (0.0.0.0), in maintenance until an address is set.
+        srv.curAdmin |= SRV_ADMF_RMAINT;
+        srv.nextAdmin |= SRV_ADMF_RMAINT;
+        srv.curState = srv.nextState = SRV_ST_STOPPED;
+      }
+      const host = unresolvedServers.has(sc) ? "0.0.0.0" : resolveAddr(sc.addr);
       if (host === null) {
         alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'.`);
         continue;
@@ -317,6 +424,14 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
       if (!sa) {
         alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : invalid address '${sc.addr.raw}'.`);
         continue;
+      }
+      if (sc.source) {
+        const src = makeConnSource(sc.source);
+        if (typeof src === "string") {
+          alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : 'source ${sc.source.raw}' : ${src}.`);
+          continue;
+        }
+        srv.connSrc = src;
       }
       srv.addr = sa.buf;
       srv.addrLen = sa.len;
@@ -385,6 +500,28 @@ function installDebugHooks(o: CliOptions): void {
   };
 }
 
+/**
+ * -m <MB>: once a second, compare the resident memory with the limit. Over it, listeners stop
+ * accepting (listenerAccept() waits) and an alert says so once; back under it, a notice, and the
+ * listeners resume. Live streams go on: nothing is killed, nothing crashes.
+ */
+function startMemoryWatch(): void {
+  const t = taskNew((task) => {
+    const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
+    const full = rss >= global.memmax;
+    if (full && !global.memFull) {
+      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait until memory is freed.`);
+      for (const p of runtime.proxies) sendLog(p.cfg.logs, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`, p.cfg.logTag ?? logState.tag);
+    } else if (!full && global.memFull) {
+      logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
+    }
+    global.memFull = full;
+    task.expire = tickAdd(clock.nowMs, 1000);
+    return task;
+  });
+  taskSchedule(t, tickAdd(clock.nowMs, 1000));
+}
+
 /** HAProxy: soft_stop(): stop accepting, let live streams end, exit when none is left. */
 function softStop(): void {
   if (counters.stopping) return;
@@ -431,26 +568,36 @@ function stopProxy(p: Proxy): void {
   sendLog(p.cfg.logs, LOG_WARNING, msg);
 }
 
+/** HAProxy: pause_proxy(): stop accepting on <p>'s listeners; false when one could not pause. */
+function pauseProxy(p: Proxy): boolean {
+  if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) return true;
+  logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
+  sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
+  let ok = true;
+  for (const l of p.listeners) if (pauseListener(l) === false) ok = false;
+  p.state = PR_STPAUSED;
+  return ok;
+}
+
+/** HAProxy: resume_proxy(): accept again on <p>'s paused listeners; false when one failed. */
+function resumeProxy(p: Proxy): boolean {
+  if (p.state !== PR_STPAUSED) return true;
+  logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
+  sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
+  let ok = true;
+  for (const l of p.listeners) if (l.state === LI_PAUSED && resumeListener(l) === false) ok = false;
+  p.state = PR_STREADY;
+  return ok;
+}
+
 /** HAProxy: pause_proxies() (SIGTTOU). */
 function pauseProxies(): void {
-  for (const p of runtime.proxies) {
-    if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) continue;
-    logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
-    sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
-    for (const l of p.listeners) pauseListener(l);
-    p.state = PR_STPAUSED;
-  }
+  for (const p of runtime.proxies) pauseProxy(p);
 }
 
 /** HAProxy: resume_proxies() (SIGTTIN). */
 function resumeProxies(): void {
-  for (const p of runtime.proxies) {
-    if (p.state !== PR_STPAUSED) continue;
-    logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
-    sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
-    for (const l of p.listeners) if (l.state === LI_PAUSED) resumeListener(l);
-    p.state = PR_STREADY;
-  }
+  for (const p of runtime.proxies) resumeProxy(p);
 }
 
 /** HAProxy: sig_dump_state() (SIGHUP). */
@@ -528,36 +675,47 @@ const MAXSOCK_RESERVE = 10;
 
 /**
  * HAProxy's -D. Node cannot fork() safely (it runs threads), so the command starts itself again,
- * detached, and waits until that copy has bound its listeners (it writes "ok" to a file named in
- * HAPOLL_DAEMON_READY) or has failed (it exits). The parent then exits: 0 on success.
+ * detached, with its stdout/stderr on pipes to this process, which relays what the copy prints
+ * while it starts (warnings, alerts). Once bound, the copy writes "ok" to the file named in
+ * HAPOLL_DAEMON_READY and swaps its standard streams for /dev/null (detachStdio()); when every
+ * holder of the pipes has let go (or the copy died) this process exits: 0 when the copy is
+ * running. The caller's terminal, pipe or ssh session is thus never held by the daemon, as with
+ * HAProxy's fork. Returns null: the relay runs on Node's event loop and exits by itself.
  */
-function daemonize(argv: string[]): number {
+function daemonize(argv: string[]): null {
   const ready = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-d-")), "ready");
   const child = spawn(process.execPath, [process.argv[1], ...argv], {
     detached: true,
-    stdio: ["ignore", "ignore", "inherit"],
+    stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, HAPOLL_DAEMON_READY: ready },
   });
-  child.unref();
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  const deadline = Date.now() + 30_000;
-  let ok = false;
-  while (Date.now() < deadline) {
+  let open = 2;
+  const finish = (): void => {
+    let ok = false;
     try {
       ok = fs.readFileSync(ready, "utf8").startsWith("ok");
-      if (ok) break;
     } catch {
-      /* not yet */
+      /* never started */
     }
-    try {
-      process.kill(child.pid!, 0);
-    } catch {
-      break;
-    }
-    Atomics.wait(sleeper, 0, 0, 20);
+    fs.rmSync(path.dirname(ready), { recursive: true, force: true });
+    process.exit(ok ? 0 : 1);
+  };
+  for (const [from, to] of [[child.stdout!, 1], [child.stderr!, 2]] as const) {
+    from.on("data", (d: Buffer) => {
+      try {
+        fs.writeSync(to, d);
+      } catch {
+        /* the caller closed it */
+      }
+    });
+    from.on("close", () => {
+      if (--open === 0) finish();
+    });
   }
-  fs.rmSync(path.dirname(ready), { recursive: true, force: true });
-  return ok ? 0 : 1;
+  // A copy that neither starts nor fails within 30 s: give up on it, as the old wait did.
+  setTimeout(finish, 30_000).unref();
+  child.unref();
+  return null;
 }
 
 /**
@@ -583,7 +741,7 @@ function reloadCheck(o: CliOptions): ReloadCheck {
  * by itself once the last worker is gone.
  */
 export function main(argv: string[]): number | null {
-  if (argv[0] === "tour") return runTour(process.argv[1]);
+  if (argv[0] === "tour") return runTour(process.argv[1], argv.slice(1));
   if (argv[0] === "top") {
     // An ordinary Node program on Node's own loop: it exits by itself when the user quits.
     void runTop(argv[1]).then((code) => process.exit(code));
@@ -617,6 +775,14 @@ export function main(argv: string[]): number | null {
     err(usageText());
     return 1;
   }
+  if (o.changeDir) {
+    try {
+      process.chdir(o.changeDir);
+    } catch (e) {
+      err(`[ALERT]    (${process.pid}) : Could not change to directory ${o.changeDir} : ${strerror(e)}\n`);
+      return 1;
+    }
+  }
   if (o.daemon && !o.debug && !o.foreground && !o.check && !process.env.HAPOLL_DAEMON_READY && !workerNumber()) return daemonize(argv);
 
   const files = readConfigFiles(o.files);
@@ -634,6 +800,7 @@ export function main(argv: string[]): number | null {
   const cfg = parsed.config;
   runtime.cfg = cfg;
   const g = cfg.global;
+  if (g.logTag) logState.tag = g.logTag;
   global.quiet = (o.quiet || g.quiet) && !o.verbose;
   global.debug = o.debug;
   global.verbose = o.verbose;
@@ -648,13 +815,21 @@ export function main(argv: string[]): number | null {
   initBufPool(global.bufsize);
   global.splice = C.HAVE_SPLICE === 1 && !o.noSplice && !g.nosplice;
 
-  const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
+  const addrAlerts = initAddrs(cfg, o);
+  if (addrAlerts.length) {
+    for (const a of addrAlerts) logAlertLine(a);
+    return 1;
+  }
+
+  const nListeners = cfg.proxies.reduce((n, p) => n + (p.cap.fe && !p.disabled ? p.binds.reduce((m, b) => m + 1 + Math.max(0, b.addr.portHigh - b.addr.portLow), 0) : 0), 0);
   if (o.check) {
-    if (nListeners === 0 && !o.echo.length) {
-      err(`[ALERT]    (${process.pid}) : config : Configuration file has no error but will not start (no listener) => exit(2).\n`);
+    // HAProxy: a disabled proxy's listeners do not count; the GLOBAL frontend's (stats socket) do.
+    if (nListeners === 0 && !o.echo.length && !g.statsSockets.length) {
+      if (!global.quiet) out("Configuration file has no error but will not start (no listener) => exit(2).\n");
       return 2;
     }
-    out("Configuration file is valid\n");
+    // HAProxy: qfprintf(), silent under -q.
+    if (!global.quiet) out("Configuration file is valid\n");
     return 0;
   }
 
@@ -694,6 +869,18 @@ export function main(argv: string[]): number | null {
     const lim = g.ulimitN || (Number.isFinite(hard) ? hard : soft);
     global.maxconn = Math.max(1, Math.min(DEFAULT_MAXCONN, Math.floor((lim - extra - global.runtimeFds) / 2)));
     if (o.debug || o.verbose) out(`Note: setting global.maxconn to ${global.maxconn}.\n`);
+  }
+  global.hardmaxconn = global.maxconn;
+  global.cpsLim = g.maxconnrate ?? 0;
+  // HAProxy: -m sets RLIMIT_AS, which V8 cannot live under (it reserves address space): hapoll
+  // watches its resident memory instead and stops accepting while it is over the limit.
+  global.memmax = o.memmax;
+  if (global.memmax && !o.check) {
+    const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
+    if (rss >= global.memmax) {
+      logAlertLine(`[${process.argv[1] ?? "hapoll"}.main()] Cannot fix MEM limit to ${global.memmax} megs: hapoll already uses ${rss} MB (Node.js and V8 need about 40 MB to start).`);
+      return 1;
+    }
   }
   global.maxsock = 2 * global.maxconn + extra;
   // HAProxy: maxpipes = maxconn / 4 when splicing is used; each pipe costs two fds.
@@ -757,13 +944,16 @@ export function main(argv: string[]): number | null {
   // Bind every listener; a failure names the address, as HAProxy does.
   let bindErr = false;
   for (const p of runtime.proxies) {
+    let pxErr = false;
     for (const l of p.listeners) {
       const e = bindListener(l, { reuseport: !(o.noReuseport || g.noreuseport), unixMode: l.bind?.unixMode });
       if (e) {
         logAlertLine(`Starting ${capStr(p.cfg)} ${p.id}: ${e} [${l.label}]`);
-        bindErr = true;
+        bindErr = pxErr = true;
       }
     }
+    // HAProxy: start_proxies(): each proxy whose listeners are bound logs that it started.
+    if (!pxErr) sendLog(p.cfg.logs, LOG_NOTICE, `Proxy ${p.id} started.`, p.cfg.logTag ?? logState.tag);
   }
   // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
   if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
@@ -787,6 +977,9 @@ export function main(argv: string[]): number | null {
   }
 
   installSignals();
+  statsProcess.pauseProxy = pauseProxy;
+  statsProcess.resumeProxy = resumeProxy;
+  statsProcess.stopProxy = stopProxy;
 
   // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen (a worker's
   // master does it once every worker listens).
@@ -814,6 +1007,7 @@ export function main(argv: string[]): number | null {
     for (const l of p.listeners) enableListener(l);
   }
   startHealthChecks(runtime.proxies);
+  if (global.memmax) startMemoryWatch();
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
     return 1;
@@ -821,8 +1015,12 @@ export function main(argv: string[]): number | null {
   if (process.env.HAPOLL_DAEMON_READY) {
     fs.writeFileSync(process.env.HAPOLL_DAEMON_READY, "ok\n");
     delete process.env.HAPOLL_DAEMON_READY;
+    detachStdio();
   }
-  if (worker) workerReady();
+  if (worker) {
+    workerReady();
+    if (process.env[DETACH_ENV]) detachStdio();
+  }
   if (o.debug && !o.quiet) logNoticeLine(`hapoll ${VERSION} started with ${counters.jobs} listener(s), ${registry.cur!.name} poller, maxconn ${global.maxconn}, maxsock ${haproxyMaxsock()}.`);
   logState.starting = false;
   updateDate();

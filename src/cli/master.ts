@@ -52,6 +52,7 @@ import * as path from "node:path";
 import { native, C } from "../native";
 import { fdCantRecv, fdInsert, fdWantRecv } from "../core/fd";
 import { logAlertLine, logWarningLine } from "../proxy/log";
+import { global } from "../core/global";
 
 /** Environment variable marking a worker, holding its number (1..N). HAProxy: relative_pid. */
 export const WORKER_ENV = "HAPOLL_WORKER";
@@ -183,6 +184,8 @@ export function runMaster(o: MasterOptions): number | null {
   const daemonReady = process.env.HAPOLL_DAEMON_READY;
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.HAPOLL_DAEMON_READY;
+  // A daemon's workers let go of the caller's stdout/stderr once they listen, as the master does.
+  if (daemonReady) env[DETACH_ENV] = "1";
   // The workers' private hand-over sockets live here (0700), removed when the master leaves.
   let xferDir = "";
   try {
@@ -283,7 +286,10 @@ export function runMaster(o: MasterOptions): number | null {
         /* already gone */
       }
     }
-    if (daemonReady) fs.writeFileSync(daemonReady, "ok\n");
+    if (daemonReady) {
+      fs.writeFileSync(daemonReady, "ok\n");
+      detachStdio();
+    }
     // HAProxy: mworker_wait(): sd_notifyf(0, "READY=1\nMAINPID=%lu", getpid()).
     if (o.systemd) sdNotify(`READY=1\nMAINPID=${process.pid}`);
   };
@@ -399,6 +405,30 @@ function masterPipeHandler(fd: number): void {
  * A worker is bound and about to enter its loop: tell the master ("ready" on fd 3), then watch the
  * pipe so that the worker exits if the master dies (HAProxy: mworker_pipe_register()).
  */
+/** Set in a daemon master's workers: detach the standard streams once ready (detachStdio()). */
+export const DETACH_ENV = "HAPOLL_DAEMON_DETACH";
+
+/**
+ * A daemon lets go of its caller's terminal, pipes and ssh session once started: stdin, stdout and
+ * stderr become /dev/null, and it goes quiet (HAProxy 1.8 main(): fclose(stdin/stdout/stderr),
+ * MODE_QUIET, after the fork). Node has no dup2(): closing fd <n> and opening /dev/null gives the
+ * lowest free fd, which is <n> (nothing else opens files between the two calls: one thread).
+ */
+export function detachStdio(): void {
+  for (const fd of [0, 1, 2]) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+    const got = fs.openSync("/dev/null", fd === 0 ? "r" : "w");
+    // Should another fd have been free below <fd>, keep it open rather than close a stranger's.
+    if (got !== fd) break;
+  }
+  global.quiet = true;
+  global.verbose = false;
+}
+
 export function workerReady(): void {
   try {
     fs.writeSync(MASTER_PIPE_FD, "ready\n");

@@ -13,7 +13,7 @@
  * left undefined is printed empty, as HAProxy prints the fields that do not apply (FF_EMPTY).
  */
 import * as os from "node:os";
-import { native } from "../native";
+import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { readFreqCtr, swrateAvg, TIME_STATS_SAMPLES } from "../core/freq_ctr";
 import { counters, global, haproxyMaxsock } from "../core/global";
@@ -23,15 +23,16 @@ import { bufPool } from "../proxy/buffer";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import {
   CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
-  HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA,
+  HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA, setCheckAddr,
 } from "../proxy/checks";
 import {
-  nowSec, Proxy, Server, PR_STFULL, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ST_RUNNING,
-  SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
+  nowSec, Proxy, Server, PR_STFULL, PR_STPAUSED, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_MAINT,
+  SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING, srvSetRunning, srvSetStopped,
 } from "../proxy/server";
 import {
-  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvShutdownStreams,
+  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvClrAdminFlag, srvShutdownStreams,
 } from "../proxy/server_state";
+import { dequeueAllListeners, globalListenerQueue, resumeListener, LI_FULL } from "../net/listener";
 import { Stream, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import type { Listener } from "../net/listener";
 
@@ -58,6 +59,13 @@ export const statsProcess = {
   description: "",
   /** Every proxy in HAProxy's proxies_list order (GLOBAL, the stats frontend, first). */
   proxies: [] as Proxy[],
+  /**
+   * The process' pause_proxy() / resume_proxy() / stop_proxy() (main.ts sets them): false when
+   * a listener could not be paused or resumed.
+   */
+  pauseProxy: ((): boolean => false) as (p: Proxy) => boolean,
+  resumeProxy: ((): boolean => false) as (p: Proxy) => boolean,
+  stopProxy: ((): void => {}) as (p: Proxy) => void,
 };
 
 /* ------------------------------------------------------------------------------------------- */
@@ -207,7 +215,7 @@ export function fillInfo(): [string, StatField][] {
     Pid: process.pid,
     Uptime: `${Math.floor(up / 86400)}d ${Math.floor((up % 86400) / 3600)}h${pad2(Math.floor((up % 3600) / 60))}m${pad2(up % 60)}s`,
     Uptime_sec: up,
-    Memmax_MB: 0,
+    Memmax_MB: global.memmax,
     PoolAlloc_MB: Math.floor((bufPool.allocated * bufPool.size) / mb),
     PoolUsed_MB: Math.floor((bufPool.used * bufPool.size) / mb),
     PoolFailed: 0,
@@ -226,7 +234,7 @@ export function fillInfo(): [string, StatField][] {
     PipesUsed: pipesInUse() - pipesFree(),
     PipesFree: pipesFree(),
     ConnRate: readFreqCtr(counters.connPerSec),
-    ConnRateLimit: 0,
+    ConnRateLimit: global.cpsLim,
     MaxConnRate: counters.cpsMax,
     SessRate: readFreqCtr(counters.sessPerSec),
     SessRateLimit: 0,
@@ -311,7 +319,8 @@ export function fullconn(be: Proxy): number {
     for (const r of fe.cfg.useBackends) names.add(r.name);
     if (fe.cfg.defaultBackend) names.add(fe.cfg.defaultBackend);
     else if (fe.cfg.cap.be) names.add(fe.id);
-    if (names.has(be.id)) tot += fe.maxconn;
+    // HAProxy computes fullconn once, at start-up: `set maxconn frontend` leaves it alone.
+    if (names.has(be.id)) tot += fe.initialMaxconn || fe.maxconn;
   }
   return Math.max(1, Math.floor((tot + 9) / 10));
 }
@@ -818,10 +827,209 @@ export function setServer(args: string[], level: number): string {
     else return "'set server <srv> state' expects 'ready', 'drain' and 'maint'.\n";
     return "";
   }
-  if (["health", "agent", "addr", "fqdn", "check-port"].includes(args[3])) {
+  if (args[3] === "health") {
+    const c = sv.check;
+    if (args[4] === "up" || args[4] === "stopping") {
+      if (args[4] === "stopping") return "'set server <srv> health stopping' is not supported by hapoll (no stopping state without http-check disable-on-404).\n";
+      if (c) c.health = c.rise + c.fall - 1;
+      srvSetRunning(sv, "changed from CLI", null);
+    } else if (args[4] === "down") {
+      if (c) c.health = 0;
+      srvSetStopped(sv, "changed from CLI", null);
+    } else return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
+    return "";
+  }
+  // hapoll has no agent checks: 1.8's answer for a server without one.
+  if (args[3] === "agent" || args[3] === "agent-addr" || args[3] === "agent-send") return "agent checks are not enabled on this server.\n";
+  if (args[3] === "addr") {
+    if (!args[4]) return "set server <b>/<s> addr requires an address and optionally a port.\n";
+    const msg = updateServerAddrPort(sv, args[4], args[5] === "port" ? args[6] : undefined, "stats socket command");
+    srvClrAdminFlag(sv, SRV_ADMF_RMAINT);
+    return msg;
+  }
+  if (["fqdn", "check-port"].includes(args[3])) {
     return `'set server <srv> ${args[3]}' is not supported by hapoll.\n`;
   }
   return "'set server <srv>' only supports 'agent', 'health', 'state', 'weight', 'addr', 'fqdn' and 'check-port'.\n";
+}
+
+/**
+ * HAProxy: update_server_addr_port(): move <sv> to <addr> (same family) and, when given, <port>
+ * ("+N"/"-N" port maps are refused: hapoll keeps offsets to the configuration). The check follows
+ * the server unless it has its own address/port. Returns 1.8's report line.
+ */
+function updateServerAddrPort(sv: Server, addr: string, port: string | undefined, updater: string): string {
+  const family = addr.includes(":") ? "ipv6" : "ipv4";
+  const probe = Buffer.alloc(C.SOCKADDR_MAX);
+  if (!/^[0-9a-fA-F.:]+$/.test(addr) || native.sockaddrFrom(family, addr, 0, probe) < 0) return `Invalid addr '${addr}' by '${updater}'\n`;
+  if (sv.cfg.addr.family === "unix") return `Update for the current server address family is only supported through configuration file by '${updater}'\n`;
+  let msg: string;
+  let host = sv.host;
+  if (addr === sv.host) msg = "no need to change the addr";
+  else {
+    msg = `IP changed from '${sv.host}' to '${addr}'`;
+    host = addr;
+  }
+  let newPort = sv.port;
+  if (port !== undefined) {
+    msg += ", ";
+    const m = /^\s*([+-]?)(\d+)/.exec(port);
+    if (!m) return `${msg}problem converting port '${port}' to an int by '${updater}'\n`;
+    if (m[1]) return `${msg}port maps ('${port}') are only supported through the configuration file in hapoll by '${updater}'\n`;
+    const p = Number(m[2]) & 0xffff;
+    if (p !== sv.port) {
+      msg += `port changed from '${sv.port}' to '${p}'`;
+      newPort = p;
+    } else msg += "no need to change the port";
+  }
+  const buf = Buffer.alloc(C.SOCKADDR_MAX);
+  const len = native.sockaddrFrom(family, host, newPort, buf);
+  if (len > 0) {
+    sv.addr = buf;
+    sv.addrLen = len;
+    sv.host = host;
+    sv.port = newPort;
+    (sv.cfg.addr as { family: string }).family = family;
+    if (sv.check) setCheckAddr(sv.check, sv);
+  }
+  return `${msg} by '${updater}'\n`;
+}
+
+/** HAProxy: cli_parse_enable_health() / cli_parse_disable_health() (admin level). */
+export function setHealth(args: string[], level: number, enable: boolean): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const sv = cliFindServer(args[2]);
+  if (typeof sv === "string") return sv;
+  if (sv.check) {
+    if (enable) sv.check.state |= CHK_ST_ENABLED;
+    else sv.check.state &= ~CHK_ST_ENABLED;
+  }
+  return "";
+}
+
+/** HAProxy: cli_parse_enable_agent() / cli_parse_disable_agent(): hapoll has no agent checks. */
+export function setAgent(args: string[], level: number, enable: boolean): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const sv = cliFindServer(args[2]);
+  if (typeof sv === "string") return sv;
+  return enable ? "Agent was not configured on this server, cannot enable.\n" : "";
+}
+
+/* ------------------------------------------------------------------------------------------- */
+/* Frontend and global commands (src/proxy.c, src/cli.c)                                        */
+/* ------------------------------------------------------------------------------------------- */
+
+/** HAProxy: cli_find_frontend(). */
+function cliFindFrontend(arg: string | undefined): Proxy | string {
+  if (!arg) return "A frontend name is expected.\n";
+  const id = arg.startsWith("#") ? atoi(arg.slice(1)) : -1;
+  const px = statsProcess.proxies.find((p) => p.cfg.cap.fe && pxUuid(p) > 0 && (id >= 0 ? pxUuid(p) === id : p.id === arg));
+  return px ?? "No such frontend.\n";
+}
+
+/** HAProxy: cli_parse_disable_frontend() (admin level). */
+export function disableFrontend(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const px = cliFindFrontend(args[2]);
+  if (typeof px === "string") return px;
+  if (px.state === PR_STSTOPPED) return "Frontend was previously shut down, cannot disable.\n";
+  if (px.state === PR_STPAUSED) return "Frontend is already disabled.\n";
+  if (!statsProcess.pauseProxy(px)) return "Failed to pause frontend, check logs for precise cause.\n";
+  return "";
+}
+
+/** HAProxy: cli_parse_enable_frontend() (admin level). */
+export function enableFrontend(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const px = cliFindFrontend(args[2]);
+  if (typeof px === "string") return px;
+  if (px.state === PR_STSTOPPED) return "Frontend was previously shut down, cannot enable.\n";
+  if (px.state !== PR_STPAUSED) return "Frontend is already enabled.\n";
+  if (!statsProcess.resumeProxy(px)) return "Failed to resume frontend, check logs for precise cause (port conflict?).\n";
+  return "";
+}
+
+/** HAProxy: cli_parse_shutdown_frontend() (admin level). */
+export function shutdownFrontend(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const px = cliFindFrontend(args[2]);
+  if (typeof px === "string") return px;
+  if (px.state === PR_STSTOPPED) return "Frontend was already shut down.\n";
+  statsProcess.stopProxy(px);
+  return "";
+}
+
+/** HAProxy: cli_parse_set_maxconn_frontend() (admin level). */
+export function setMaxconnFrontend(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const px = cliFindFrontend(args[3]);
+  if (typeof px === "string") return px;
+  if (!args[4]) return "Integer value expected.\n";
+  const v = atoi(args[4]);
+  if (v < 0) return "Value out of range.\n";
+  px.maxconn = v;
+  for (const l of px.listeners) {
+    l.maxconn = v;
+    if (l.state === LI_FULL) resumeListener(l);
+  }
+  if (px.maxconn > px.feconn && px.listenerQueue.length) dequeueAllListeners(px.listenerQueue);
+  return "";
+}
+
+/** HAProxy: cli_parse_set_maxconn_global() (admin level). */
+export function setMaxconnGlobal(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  if (!args[3]) return "Expects an integer value.\n";
+  let v = atoi(args[3]);
+  if (v > global.hardmaxconn) return "Value out of range.\n";
+  if (v <= 0) v = global.hardmaxconn;
+  global.maxconn = v;
+  if (globalListenerQueue.length) dequeueAllListeners(globalListenerQueue);
+  return "";
+}
+
+/** HAProxy: cli_parse_set_ratelimit() (admin level): hapoll limits the connection rate only. */
+export function setRateLimit(args: string[], level: number): string {
+  if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
+  const usage = "'set rate-limit' only supports :\n" +
+    "   - 'connections global' to set the per-process maximum connection rate\n" +
+    "   - 'sessions global' to set the per-process maximum session rate\n" +
+    "   - 'http-compression global' to set the per-process maximum compression speed in kB/s\n";
+  if (args[3] !== "global") return usage;
+  if (args[2] === "sessions" || args[2] === "http-compression") return `'set rate-limit ${args[2]} global' is not supported by hapoll.\n`;
+  if (args[2] !== "connections") return usage;
+  if (!args[4]) return "Expects an integer value.\n";
+  const v = atoi(args[4]);
+  if (v < 0) return "Value out of range.\n";
+  global.cpsLim = v;
+  if (globalListenerQueue.length) dequeueAllListeners(globalListenerQueue);
+  return "";
+}
+
+/** HAProxy: cli_parse_show_env() + cli_io_handler_show_env(): "NAME=value" lines, or one variable. */
+export function showEnv(args: string[], level: number): string {
+  if (level < ACCESS_LVL_OPER) return PERMISSION_DENIED;
+  const env = Object.entries(process.env).filter(([k]) => !k.startsWith("HAPOLL_"));
+  if (args[2]) {
+    const hit = env.find(([k]) => k === args[2]);
+    return hit ? `${hit[0]}=${hit[1]}\n` : "Variable not found\n";
+  }
+  return env.map(([k, v]) => `${k}=${v}\n`).join("");
+}
+
+/**
+ * HAProxy: cli_parse_show_errors(): the last invalid HTTP request/response of each proxy. hapoll
+ * proxies TCP only, where 1.8 captures nothing: the header with 0 events.
+ */
+export function showErrors(args: string[], level: number): string {
+  if (level < ACCESS_LVL_OPER) return PERMISSION_DENIED;
+  if (args[2] && args[2] !== "-1" && !statsProcess.proxies.some((p) => p.id === args[2] || String(pxUuid(p)) === args[2])) {
+    return "No such proxy.\n";
+  }
+  const d = new Date(clock.dateMs);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  const mon = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][d.getMonth()];
+  return `Total events captured on [${p2(d.getDate())}/${mon}/${d.getFullYear()}:${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())}.${String(d.getMilliseconds()).padStart(3, "0")}] : 0\n`;
 }
 
 /** HAProxy: cli_parse_set_weight() (admin level). */

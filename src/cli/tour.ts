@@ -142,17 +142,46 @@ export function annotateTour(trace: string): string {
   return out.join("\n") + "\n";
 }
 
-/** Run the tour. Returns the exit code. */
-export function runTour(binPath: string): number {
+/** The usage of `hapoll tour`. */
+export const TOUR_USAGE = "Usage : hapoll tour [--port <listen port>] [--server-port <echo server port>]\n" +
+  "        (default: the seed's 3307 and 10000, or free ones when those are taken)\n";
+
+/**
+ * Run the tour. <args>: `--port <n>` (the proxy's port) and `--server-port <n>` (the echo server's);
+ * a port given that way must be free. Returns the exit code.
+ */
+export function runTour(binPath: string, args: string[] = []): number {
   const n = native;
-  const port = portFree(n, 3307) ? 3307 : anyPort(n);
-  const srvPort = portFree(n, 10000) ? 10000 : anyPort(n);
+  const asked: Record<string, number> = {};
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a !== "--port" && a !== "--server-port") {
+      process.stderr.write(`tour: unknown option '${a}'\n${TOUR_USAGE}`);
+      return 1;
+    }
+    const v = args[++i];
+    if (v === undefined || !/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) {
+      process.stderr.write(`tour: option '${a}' expects a port number (1-65535), not '${v ?? ""}'\n${TOUR_USAGE}`);
+      return 1;
+    }
+    if (!portFree(n, Number(v))) {
+      process.stderr.write(`tour: port ${v} (${a}) is already in use\n`);
+      return 1;
+    }
+    asked[a] = Number(v);
+  }
+  if (asked["--port"] !== undefined && asked["--port"] === asked["--server-port"]) {
+    process.stderr.write("tour: --port and --server-port must differ\n");
+    return 1;
+  }
+  const port = asked["--port"] ?? (portFree(n, 3307) ? 3307 : anyPort(n));
+  const srvPort = asked["--server-port"] ?? (portFree(n, 10000) ? 10000 : anyPort(n));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-tour-"));
   const cfg = path.join(dir, "seed.cfg");
   fs.writeFileSync(cfg, seedConfig(port, srvPort));
   const header =
     "hapoll tour: one connection through HAProxy 1.8's machinery, as hapoll reproduces it.\n\n" +
-    `The seed configuration (ports ${port} and ${srvPort}${port !== 3307 || srvPort !== 10000 ? ", moved because the seed's were taken" : ""}):\n\n` +
+    `The seed configuration (ports ${port} and ${srvPort}${Object.keys(asked).length ? ", as asked" : port !== 3307 || srvPort !== 10000 ? ", moved because the seed's were taken" : ""}):\n\n` +
     seedConfig(port, srvPort).split("\n").map((l) => "    " + l).join("\n") +
     "\nreadcfgfile() -> cfg_parse_global() / cfg_parse_listen()  [src/cfgparse.c]: the file becomes a proxy\n" +
     "`mysql_1` with one listener and one server. A built-in echo server plays srv1, and a client inside the\n" +

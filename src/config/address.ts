@@ -26,6 +26,36 @@ export interface Str2saOptions {
    * "port offsets are not allowed in 'bind': '%s'".
    */
   kw?: string;
+  /** Environment for the "$VAR" / "${VAR}" expansion (default: process.env). */
+  env?: Record<string, string | undefined>;
+}
+
+/**
+ * Expands every "$NAME" and "${NAME}" of <str> from <env>, quoted or not, as HAProxy does for every
+ * address before parsing it: an unset variable expands to nothing, a "${" without its "}" still
+ * expands, and a '$' followed by no name is dropped.
+ * HAProxy: env_expand(), src/standard.c (called by str2sa_range()).
+ */
+export function envExpand(str: string, env: Record<string, string | undefined> = process.env): string {
+  if (!str.includes("$")) return str;
+  let out = "";
+  let i = 0;
+  while (i < str.length) {
+    const d = str.indexOf("$", i);
+    if (d === -1) {
+      out += str.slice(i);
+      break;
+    }
+    out += str.slice(i, d);
+    let j = d + 1;
+    const braced = str[j] === "{";
+    if (braced) j++;
+    let k = j;
+    while (k < str.length && /[A-Za-z0-9_]/.test(str[k])) k++;
+    out += env[str.slice(j, k)] ?? "";
+    i = braced && str[k] === "}" ? k + 1 : k;
+  }
+  return out;
 }
 
 /** Error result of the parsers of this module. HAProxy: the <err> message (memprintf) of str2sa_range(). */
@@ -109,8 +139,11 @@ const PORT_OFFSET = 3;
  * HAProxy: str2sa_range(), src/standard.c.
  */
 export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddress | ParseError {
+  // Messages quote the text as written (1.8 quotes its argument, not the expansion).
+  const orig = str;
+  str = envExpand(str, opts.env);
   if (str.length === 0) {
-    return { error: `'${str}' resolves to an empty address (environment variable missing?)` };
+    return { error: `'${orig}' resolves to an empty address (environment variable missing?)` };
   }
 
   let rest = str;
@@ -137,17 +170,17 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
   if (fam === FAM_UNSPEC && rest.startsWith("fd@")) {
     const num = rest.slice(3);
     if (!/^[0-9]+$/.test(num) || Number(num) > 2147483647) {
-      return { error: `file descriptor '${num}' is not a valid integer in '${str}'` };
+      return { error: `file descriptor '${num}' is not a valid integer in '${orig}'` };
     }
     return mkAddr("fd", String(Number(num)), str, { forced: true });
   }
 
   if (fam === FAM_UNIX || fam === FAM_ABNS) {
     if (rest.length > UNIX_PATH_MAX) {
-      return { error: `socket path '${str}' too long (max ${UNIX_PATH_MAX})` };
+      return { error: `socket path '${orig}' too long (max ${UNIX_PATH_MAX})` };
     }
     if (rest.length === 0) {
-      return { error: `empty socket path in '${str}'` };
+      return { error: `empty socket path in '${orig}'` };
     }
     return mkAddr(fam === FAM_UNIX ? "unix" : "abns", rest, str, { forced: true });
   }
@@ -186,7 +219,7 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
       portKind = n === 0 ? PORT_NONE : PORT_OFFSET;
     } else {
       return {
-        error: `invalid character '${c}' in port number '${portText}' in '${str}'`,
+        error: `invalid character '${c}' in port number '${portText}' in '${orig}'`,
       };
     }
   }
@@ -195,7 +228,7 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
   let host = hostPart;
   if (host.startsWith("[")) {
     if (host.length < 4 || !host.endsWith("]")) {
-      return { error: `invalid address: '${hostPart}' in '${str}'` };
+      return { error: `invalid address: '${hostPart}' in '${orig}'` };
     }
     host = host.slice(1, -1);
   }
@@ -203,7 +236,7 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
   let family: AddressFamily;
   let needsResolve = false;
   if (host === "::") {
-    if (fam === FAM_INET4) return { error: `invalid address: '${hostPart}' in '${str}'` };
+    if (fam === FAM_INET4) return { error: `invalid address: '${hostPart}' in '${orig}'` };
     family = "ipv6";
   } else if (host === "" || host === "*") {
     family = fam === FAM_INET6 ? "ipv6" : "ipv4";
@@ -216,26 +249,26 @@ export function str2saRange(str: string, opts: Str2saOptions = {}): ParsedAddres
     family = fam === FAM_INET6 ? "ipv6" : "ipv4";
     needsResolve = true;
   } else {
-    return { error: `invalid address: '${hostPart}' in '${str}'` };
+    return { error: `invalid address: '${hostPart}' in '${orig}'` };
   }
 
   /* Port checks, as done by the callers of str2sa_range() in HAProxy. */
   if (portKind === PORT_NONE && opts.portRequired) {
-    return { error: `missing port number: '${str}'` };
+    return { error: `missing port number: '${orig}'` };
   }
   if (portKind === PORT_OFFSET && !opts.allowPortOffset) {
-    return { error: `port offsets are not allowed ${inKw(opts)}'${str}'` };
+    return { error: `port offsets are not allowed ${inKw(opts)}'${orig}'` };
   }
   if (portKind === PORT_RANGE && !opts.allowPortRange) {
-    return { error: `port ranges are not allowed ${inKw(opts)}'${str}'` };
+    return { error: `port ranges are not allowed ${inKw(opts)}'${orig}'` };
   }
   for (const p of portKind === PORT_RANGE ? [low, high] : [Math.abs(low)]) {
     if ((portKind !== PORT_NONE && p < 1) || p > 65535) {
-      return { error: `invalid port '${p}' specified for address '${str}'.` };
+      return { error: `invalid port '${p}' specified for address '${orig}'.` };
     }
   }
   if (portKind === PORT_RANGE && low > high) {
-    return { error: `invalid port range '${portText}' specified for address '${str}'.` };
+    return { error: `invalid port range '${portText}' specified for address '${orig}'.` };
   }
 
   return {

@@ -32,6 +32,7 @@ import {
   checkRules, parseAclLine, parseStickTable, parseTcpRequest, parseTcpResponse, parseUseBackend, parseUseServer,
   type RuleHost,
 } from "./cfgparse_rules";
+import { compileLogFormat } from "./logformat";
 import {
   DIAG_FORM_BARE,
   DIAG_FORM_PARSING,
@@ -48,6 +49,7 @@ import {
   type ProxyConfig,
   type ProxyOptions,
   type ProxyTimeouts,
+  type TcpCheckRule,
   type ServerConfig,
   type StatsLevel,
   type StatsSocketConfig,
@@ -376,6 +378,11 @@ interface ProxyDraft {
   defsrv: ServerSettings;
   /** Log format selected by `option tcplog`/`option httplog` (for the override warning). */
   logFormat: string | null;
+  /** The `log-format` string and where it was given (compiled at the end of the parse). */
+  logFormatString: string | null;
+  logFormatAt: { file: string; line: number } | null;
+  /** Where `option httplog` was given (a TCP proxy falls back to tcplog with a warning). */
+  httplogAt: { file: string; line: number } | null;
   /** True when `id` was given. HAProxy: PR_O_FORCED_ID. */
   forcedId: boolean;
   /** Servers with an explicit `id`. HAProxy: conf.used_server_id. */
@@ -451,6 +458,7 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
       maxconn: 0,
       fullconn: 0,
       backlog: 0,
+      tcpCheckRules: [],
       useBackends: [],
       useServers: [],
       tcpReqConn: [],
@@ -466,6 +474,9 @@ function newProxyDraft(name: string, cap: number, file: string, line: number, is
     logs: [],
     defsrv: newServerSettings(),
     logFormat: null,
+    logFormatString: null,
+    logFormatAt: null,
+    httplogAt: null,
     forcedId: false,
     usedServerIds: new Map(),
     forcedServerIds: new Set(),
@@ -564,6 +575,11 @@ class CfgParser {
   usedProxyIds = new Map<number, ProxyDraft>();
   /** `-u` pattern ids in use (HAProxy: pat_ref ids, global). */
   usedPatIds = new Set<number>();
+  /**
+   * How many proxies were declared before the first `stats socket`: HAProxy puts its GLOBAL
+   * frontend (id 0) in the proxy list there, and it takes one step of the automatic numbering.
+   */
+  statsFeAt = -1;
   /** Current position. */
   file = "";
   line = 0;
@@ -794,7 +810,9 @@ class CfgParser {
   /** Gives automatic ids to proxies and servers. HAProxy: the get_next_id() loops of check_config_validity(). */
   assignIds(): void {
     let next = 1;
-    for (const px of this.proxies) {
+    for (const [i, px] of this.proxies.entries()) {
+      // HAProxy's GLOBAL frontend keeps id 0 but moves next_pxid on, as any proxy with an id.
+      if (i === this.statsFeAt) next++;
       if (!px.forcedId) {
         while (this.usedProxyIds.has(next)) next++;
         px.cfg.id = next;
@@ -870,6 +888,26 @@ class CfgParser {
         this.report(lvl, msg, { file, line });
         if (lvl === "warning") code |= ERR_WARN;
       });
+      // HAProxy: the log format of a frontend: `option httplog` falls back to tcplog in TCP
+      // mode, a `log-format` string is compiled now, and either is dropped without a log target.
+      if (px.httplogAt) {
+        this.report("warning", `'option httplog' not usable with proxy '${cfg.name}' (needs 'mode http'). Falling back to 'option tcplog'.`, px.httplogAt, DIAG_FORM_PARSING);
+        cfg.options.tcplog = true;
+        code |= ERR_WARN;
+      }
+      if (px.logFormatString !== null && (px.cap & CAP_FE)) {
+        const lf = compileLogFormat(px.logFormatString);
+        if ("error" in lf) {
+          this.report("alert", `failed to parse log-format : ${lf.error}.`, px.logFormatAt ?? where, DIAG_FORM_PARSING_CAPS);
+          cfgerr++;
+        } else cfg.logFormat = lf;
+      }
+      const hasLog = px.logs.some((e) => !("global" in e) || this.global.logs.length > 0);
+      if ((cfg.logFormat || (px.logFormatString !== null && (px.cap & CAP_FE))) && !hasLog) {
+        this.report("warning", `log format ignored for proxy '${cfg.name}' since it has no log address.`);
+        cfg.logFormat = undefined;
+        code |= ERR_WARN;
+      }
 
       const t = cfg.timeouts;
       if (((px.cap & CAP_FE) && !t.client) || ((px.cap & CAP_BE) && cfg.servers.length > 0 && (!t.connect || (!t.server && !t.tunnel)))) {
@@ -956,10 +994,16 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
     c.timeouts.check = d.timeouts.check;
     c.timeouts.queue = d.timeouts.queue;
     c.timeouts.tunnel = d.timeouts.tunnel;
+    if (d.source) c.source = d.source;
+    if (d.checkType) c.checkType = d.checkType;
   }
   c.mode = d.mode;
   px.logs = def.logs.slice();
   px.logFormat = def.logFormat;
+  px.logFormatString = def.logFormatString;
+  px.logFormatAt = def.logFormatAt;
+  px.httplogAt = def.httplogAt;
+  if (d.logTag !== undefined) c.logTag = d.logTag;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1029,7 +1073,7 @@ function parseLogLine(p: CfgParser, c: LineCtx, stopEarly: boolean): LogTarget |
     target.kind = where;
     return ok ? target : null;
   }
-  const addr = str2saRange(where, { allowPortRange: true, allowPortOffset: true });
+  const addr = str2saRange(where, { allowPortRange: true, allowPortOffset: true, env: p.env });
   if (isParseError(addr)) {
     p.alert(`'${a[0]}': ${addr.error}`);
     return null;
@@ -1073,6 +1117,8 @@ interface BindOptionValues {
   level?: StatsLevel;
   /** `expose-fd listeners`. */
   exposeFd?: boolean;
+  v6only?: boolean;
+  v4v6?: boolean;
 }
 
 /** Result of one bind option parser: 0 or ERR_* with an optional message (HAProxy's <err>). */
@@ -1208,20 +1254,33 @@ const BIND_KEYWORDS: Record<string, BindKw> = {
   "defer-accept": bindIgnored(0),
   tfo: bindIgnored(0),
   transparent: bindIgnored(0),
-  v4v6: bindIgnored(0),
-  v6only: bindIgnored(0),
+  /* HAProxy: bind_parse_v4v6() / bind_parse_v6only(), src/proto_tcp.c: IPv6 listeners only. */
+  v4v6: {
+    skip: 0,
+    parse(_a, _c, v) {
+      v.v4v6 = true;
+      return OK;
+    },
+  },
+  v6only: {
+    skip: 0,
+    parse(_a, _c, v) {
+      v.v6only = true;
+      return OK;
+    },
+  },
 };
 
 /**
  * Parses the addresses of a bind/stats socket argument (comma-separated).
  * HAProxy: str2listener(), src/cfgparse.c.
  */
-function str2listener(arg: string): ParsedAddress[] | { error: string } {
+function str2listener(arg: string, env?: Record<string, string | undefined>): ParsedAddress[] | { error: string } {
   const pieces = arg.split(",");
   if (pieces.length > 1 && pieces[pieces.length - 1] === "") pieces.pop();
   const out: ParsedAddress[] = [];
   for (const piece of pieces) {
-    const addr = str2saRange(piece, { portRequired: true, allowPortRange: true, allowPortOffset: false, kw: "bind" });
+    const addr = str2saRange(piece, { portRequired: true, allowPortRange: true, allowPortOffset: false, kw: "bind", env });
     if (isParseError(addr)) return addr;
     out.push(addr);
   }
@@ -1270,7 +1329,7 @@ function globalStats(p: CfgParser, c: LineCtx): void {
       p.alert(`'${kw}' in global section expects an address or a path to a UNIX socket`);
       return;
     }
-    const addrs = str2listener(a[2]);
+    const addrs = str2listener(a[2], p.env);
     if (isParseError(addrs)) {
       /* HAProxy 1.8 really prints the location twice here */
       p.alert(`parsing [${p.file}:${p.line}] : '${kw}' : ${addrs.error}`);
@@ -1305,6 +1364,7 @@ function globalStats(p: CfgParser, c: LineCtx): void {
       };
       if (v.unixUser !== undefined) s.user = v.unixUser;
       if (v.unixGroup !== undefined) s.group = v.unixGroup;
+      if (p.statsFeAt < 0) p.statsFeAt = p.proxies.length;
       p.global.statsSockets.push(s);
     }
   } else if (a[1] === "timeout") {
@@ -1333,6 +1393,15 @@ function globalStats(p: CfgParser, c: LineCtx): void {
 
 /** Global keywords. HAProxy: cfg_parse_global() and the CFG_GLOBAL cfg_kws of src/proxy.c, src/cli.c. */
 const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
+  /* HAProxy: cfg_parse_global() "log-tag": the syslog tag of every log line. */
+  "log-tag": (p, c) => {
+    if (p.tooManyArgs(c, 1)) return;
+    if (!c.args[1]) {
+      p.alert(`'${c.args[0]}' expects a tag for use in syslog.`);
+      return;
+    }
+    p.global.logTag = c.args[1];
+  },
   global: (p, c) => {
     p.tooManyArgs(c, 0);
   },
@@ -1360,6 +1429,13 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
       p.global.maxconn = v;
       // 1.8 takes any int; a negative one (e.g. a huge value through atol) cannot size anything.
       return v < 0 ? `'maxconn' expects a positive integer argument.` : null;
+    },
+  ),
+  maxconnrate: globalInt(
+    (p) => p.global.maxconnrate !== undefined,
+    (p, v) => {
+      p.global.maxconnrate = v;
+      return null;
     },
   ),
   nbproc: globalInt(null, (p, v) => {
@@ -1467,9 +1543,9 @@ const GLOBAL_KEYWORDS: Record<string, KwHandler> = {
  * "'%s' is not supported by hapoll, ignored.".
  */
 const GLOBAL_IGNORED = new Set([
-  "user", "group", "uid", "gid", "chroot", "node", "description", "log-tag", "log-send-hostname",
+  "user", "group", "uid", "gid", "chroot", "node", "description", "log-send-hostname",
   "spread-checks", "max-spread-checks", "cpu-map", "debug", "nogetaddrinfo",
-  "maxpipes", "maxconnrate", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
+  "maxpipes", "maxsessrate", "maxsslrate", "maxcomprate", "maxcompcpuusage", "maxzlibmem",
   "unix-bind", "setenv", "presetenv", "unsetenv", "resetenv", "server-state-base", "server-state-file",
   "external-check", "ca-base", "crt-base", "ssl-server-verify", "ssl-default-bind-ciphers",
   "ssl-default-bind-options", "ssl-default-server-ciphers", "ssl-default-server-options",
@@ -1506,7 +1582,7 @@ function proxyBind(p: CfgParser, c: LineCtx): void {
     p.alert(`'${a[0]}' expects {<path>|[addr1]:port1[-end1]}{,[addr]:port[-end]}... as arguments.`);
     return;
   }
-  const addrs = str2listener(a[1]);
+  const addrs = str2listener(a[1], p.env);
   if (isParseError(addrs)) {
     p.alert(`'${a[0]}' : ${addrs.error}`);
     return;
@@ -1533,6 +1609,10 @@ function proxyBind(p: CfgParser, c: LineCtx): void {
     if (v.name !== undefined) b.name = v.name;
     if (v.backlog !== undefined) b.backlog = v.backlog;
     if (v.maxconn !== undefined) b.maxconn = v.maxconn;
+    if (addr.family === "ipv6" || (addr.needsResolve && !addr.familyForced)) {
+      if (v.v6only) b.v6only = true;
+      if (v.v4v6) b.v4v6 = true;
+    }
     if (addr.family === "unix" || addr.family === "abns") {
       if (v.unixMode !== undefined) b.unixMode = v.unixMode;
       if (v.unixUid !== undefined) b.unixUid = v.unixUid;
@@ -1702,11 +1782,11 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
   addr: {
     skip: 1,
     defaultOk: true,
-    parse({ args, cur, srv }) {
+    parse({ p, args, cur, srv }) {
       const kw = args[cur];
       const arg = args[cur + 1];
       if (!arg) return { code: FAIL, err: `'${kw}' expects <ipv4|ipv6> as argument.` };
-      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true });
+      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true, env: p.env });
       if (isParseError(sk)) return { code: FAIL, err: `'${kw}' : ${sk.error}` };
       if (sk.family === "fd") return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
       if (sk.portLow !== sk.portHigh || sk.portOffset) {
@@ -1729,13 +1809,19 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
           err: `'${kw}' expects <addr>[:<port>[-<port>]], and optionally 'usesrc' <addr>, and 'interface' <name> as argument.`,
         };
       }
-      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true });
+      const sk = str2saRange(arg, { allowPortRange: true, allowPortOffset: true, env: ctx.p.env });
       if (isParseError(sk)) return { code: FAIL, err: `'${kw} ${arg}' : ${sk.error}` };
       if (sk.family === "fd") return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
       if (sk.portOffset) return { code: FAIL, err: `'${kw}' does not support port offsets (found '${arg}').` };
       const next = cur + 2;
-      if (args[next] === "usesrc" || args[next] === "interface") {
-        return { code: FAIL, err: `'${kw} ${arg}' : '${args[next]}' is not supported by hapoll.` };
+      if (sk.family !== "ipv4" && sk.family !== "ipv6") {
+        return { code: FAIL, err: `'${kw} ${arg}' : connect() not supported for this address family.` };
+      }
+      if (args[next] === "usesrc") {
+        return { code: FAIL, err: `'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY).` };
+      }
+      if (args[next] === "interface") {
+        return { code: FAIL, err: `'${kw} ${arg}' : 'interface' is not supported by hapoll (SO_BINDTODEVICE).` };
       }
       srv.source = sk;
       ctx.next = next;
@@ -1773,7 +1859,12 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
       return { code: FAIL };
     },
   },
-  "agent-check": srvIgnored(0),
+  // Refused, not ignored: the server would otherwise be judged by a connect check alone.
+  "agent-check": {
+    skip: 0,
+    defaultOk: true,
+    parse: ({ args, cur }) => ({ code: FAIL, err: `'${args[cur]}' is not supported by hapoll (no agent checks).` }),
+  },
   "no-agent-check": srvIgnored(0),
   "agent-inter": srvIgnored(1),
   "agent-addr": srvIgnored(1),
@@ -1827,7 +1918,7 @@ function proxyServer(p: CfgParser, c: LineCtx): void {
       p.alert(`character '${bad}' is not permitted in ${a[0]} name '${a[1]}'.`);
       return;
     }
-    const addr = str2saRange(a[2], { allowPortRange: true, allowPortOffset: true });
+    const addr = str2saRange(a[2], { allowPortRange: true, allowPortOffset: true, env: p.env });
     if (isParseError(addr)) {
       p.alert(`'${a[0]} ${a[1]}' : ${addr.error}`);
       return;
@@ -2002,9 +2093,124 @@ const OPTIONS_HTTP_MODE = new Set(["httpclose", "forceclose", "http-server-close
 
 /** Options with arguments (health checks, HTTP logging...), accepted and ignored with a warning. */
 const OPTIONS_IGNORED_ARGS = new Set([
-  "httplog", "httpchk", "ssl-hello-chk", "smtpchk", "pgsql-check", "redis-check", "mysql-check",
-  "ldap-check", "spop-check", "tcp-check", "external-check", "forwardfor", "originalto",
+  "httpchk", "forwardfor", "originalto",
 ]);
+
+/** Protocol health checks of 1.8 that hapoll does not implement (refused, never degraded). */
+const PROTOCOL_CHECKS_REFUSED = new Set([
+  "ssl-hello-chk", "smtpchk", "pgsql-check", "mysql-check", "ldap-check", "spop-check", "external-check",
+]);
+
+/** Parse a hex string for send-binary / expect binary; null when it is not one. */
+function parseHex(s: string): Buffer | null {
+  if (!/^([0-9A-Fa-f]{2})+$/.test(s)) return null;
+  return Buffer.from(s, "hex");
+}
+
+/**
+ * `tcp-check connect|send|send-binary|expect|comment ...`. HAProxy: the "tcp-check" keyword of
+ * cfg_parse_listen(), src/cfgparse.c. hapoll runs one connection per check: a `connect` is only
+ * allowed as the first rule (and without ssl / send-proxy).
+ */
+function proxyTcpCheck(p: CfgParser, c: LineCtx): void {
+  const px = curProxy(p);
+  const a = c.args;
+  if (p.warnIfNotCap(px, CAP_BE, a[0])) return;
+  const rules = px.cfg.tcpCheckRules;
+  const act = a[1];
+  if (act === "comment") {
+    if (!a[2]) {
+      p.alert(`'${a[0]}' expects a comment string.`);
+      return;
+    }
+    rules.push({ action: "comment", comment: a[2] });
+    return;
+  }
+  if (act === "connect") {
+    if (rules.some((r) => r.action !== "comment")) {
+      p.alert(`'${a[0]} connect' is only supported by hapoll as the first rule (one connection per check).`);
+      return;
+    }
+    const rule: TcpCheckRule = { action: "connect" };
+    for (let i = 2; a[i]; i++) {
+      if (a[i] === "port") {
+        const port = Number(a[i + 1]);
+        if (!a[i + 1] || !/^\d+$/.test(a[i + 1]) || port < 1 || port > 65535) {
+          p.alert(`'${a[0]} ${act}' expects a valid port number.`);
+          return;
+        }
+        rule.port = port;
+        i++;
+      } else if (a[i] === "comment") {
+        rule.comment = a[++i];
+      } else if (a[i] === "send-proxy" || a[i] === "ssl") {
+        p.alert(`'${a[0]} ${act}' : '${a[i]}' is not supported by hapoll.`);
+        return;
+      } else {
+        p.alert(`'${a[0]} ${act}' expects 'comment', 'port', 'send-proxy' or 'ssl' but got '${a[i]}' as argument.`);
+        return;
+      }
+    }
+    rules.push(rule);
+    return;
+  }
+  if (act === "send" || act === "send-binary") {
+    if (!a[2]) {
+      p.alert(`'${a[0]} ${act}' expects a ${act === "send" ? "string" : "binary string"} as argument.`);
+      return;
+    }
+    const data = act === "send" ? Buffer.from(a[2], "latin1") : parseHex(a[2]);
+    if (!data) {
+      p.alert(`'${a[0]} ${act}' expects a binary string as argument.`);
+      return;
+    }
+    const rule: TcpCheckRule = { action: "send", data };
+    if (a[3] === "comment") rule.comment = a[4];
+    rules.push(rule);
+    return;
+  }
+  if (act === "expect") {
+    let i = 2;
+    const rule: TcpCheckRule = { action: "expect" };
+    if (a[i] === "!") {
+      rule.inverse = true;
+      i++;
+    }
+    const kind = a[i];
+    const pat = a[i + 1];
+    if (kind !== "string" && kind !== "rstring" && kind !== "binary" && kind !== "rbinary") {
+      p.alert(`'${a[0]} ${act}' only supports 'binary', 'string', 'rstring' and 'rbinary', got '${kind ?? ""}'.`);
+      return;
+    }
+    if (!pat) {
+      p.alert(`'${a[0]} ${act} ${kind}' expects <string> as an argument.`);
+      return;
+    }
+    rule.text = pat;
+    if (kind === "string") rule.data = Buffer.from(pat, "latin1");
+    else if (kind === "binary") {
+      const d = parseHex(pat);
+      if (!d) {
+        p.alert(`'${a[0]} ${act} ${kind}' expects a binary string as argument.`);
+        return;
+      }
+      rule.data = d;
+      rule.binary = true;
+    } else {
+      try {
+        rule.regex = new RegExp(pat);
+      } catch (e) {
+        p.alert(`'${a[0]} ${act} ${kind}' : regular expression '${pat}' : ${(e as Error).message}.`);
+        return;
+      }
+      rule.binary = kind === "rbinary";
+    }
+    if (a[i + 2] === "comment") rule.comment = a[i + 3];
+    rules.push(rule);
+    return;
+  }
+  p.alert(`'${a[0]}' expects 'comment', 'connect', 'send' or 'expect'.`);
+}
 
 /** `[no|default] option <name> [args]`. HAProxy: cfg_parse_listen() "option", src/cfgparse.c. */
 function proxyOption(p: CfgParser, c: LineCtx): void {
@@ -2050,13 +2256,41 @@ function proxyOption(p: CfgParser, c: LineCtx): void {
     }
     px.cfg.options.tcplog = true;
     px.logFormat = "option tcplog";
+    px.logFormatString = null;
+    px.httplogAt = null;
     p.tooManyArgs(c, 0, 1);
+    return;
+  }
+  if (opt === "httplog") {
+    if (px.logFormat !== null && px.isDefaults) {
+      p.warn(`'option httplog' overrides previous '${px.logFormat}' in 'defaults' section.`, DIAG_FORM_PARSING_TIGHT);
+    }
+    if (a[2] && a[2] !== "clf") {
+      p.alert(`'option httplog' only supports 'clf' as an optional argument (got '${a[2]}').`);
+      return;
+    }
+    // 1.8 checks the mode once the section is read: every hapoll proxy is TCP, so it falls back.
+    px.httplogAt = { file: p.file, line: p.line };
+    px.logFormat = a[2] ? "option httplog clf" : "option httplog";
+    px.logFormatString = null;
     return;
   }
   if (opt === "tcpka") {
     if (p.tooManyArgs(c, 0, 1)) return;
     if (px.cap & CAP_FE) px.cfg.options.clitcpka = true;
     if (px.cap & CAP_BE) px.cfg.options.srvtcpka = true;
+    return;
+  }
+  if (opt === "tcp-check" || opt === "redis-check") {
+    if (p.warnIfNotCap(px, CAP_BE, `option ${opt}`)) return;
+    px.cfg.checkType = opt === "tcp-check" ? "tcp-check" : "redis";
+    p.tooManyArgs(c, 1, 1);
+    return;
+  }
+  // A health check hapoll cannot perform is refused: a plain connect check in its place would
+  // report servers UP that the protocol check would find broken.
+  if (PROTOCOL_CHECKS_REFUSED.has(opt)) {
+    p.alert(`'option ${opt}' is not supported by hapoll (its health checks are tcp-check, redis-check and plain connect checks).`);
     return;
   }
   if (OPTIONS_IGNORED_ARGS.has(opt)) {
@@ -2104,6 +2338,47 @@ function proxyInt(field: "maxconn" | "backlog" | "fullconn", cap: number, hint =
   };
 }
 
+/**
+ * `source <addr>[:<port>] [usesrc ...] [interface <name>]` in a proxy: the address its connections
+ * to servers bind first. The transparent forms (usesrc) and `interface` are refused with an alert
+ * (1.8.0 built with TPROXY accepts them). HAProxy: the "source" keyword of cfg_parse_listen().
+ */
+function proxySource(p: CfgParser, c: LineCtx): void {
+  const px = curProxy(p);
+  const a = c.args;
+  p.warnIfNotCap(px, CAP_BE, a[0]);
+  if (!a[1]) {
+    p.alert(`'source' expects <addr>[:<port>], and optionally 'usesrc' <addr>, and 'interface' <name>.`);
+    return;
+  }
+  const sk = str2saRange(a[1], { allowPortRange: true, allowPortOffset: true, env: p.env });
+  if (isParseError(sk)) {
+    p.alert(`'${a[0]} ${a[1]}' : ${sk.error}`);
+    return;
+  }
+  if (sk.family !== "ipv4" && sk.family !== "ipv6") {
+    p.alert(`'${a[0]} ${a[1]}' : connect() not supported for this address family.`);
+    return;
+  }
+  if (sk.portLow !== sk.portHigh || sk.portOffset) {
+    p.alert(`'${a[0]}' : port ranges and offsets are not allowed in '${a[1]}'`);
+    return;
+  }
+  for (let i = 2; a[i]; i += 2) {
+    if (a[i] === "usesrc") {
+      p.alert(`'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY).`);
+      return;
+    }
+    if (a[i] === "interface") {
+      p.alert(`'${a[0]}' : 'interface' is not supported by hapoll (SO_BINDTODEVICE).`);
+      return;
+    }
+    p.alert(`'${a[0]}' only supports optional keywords 'interface' and 'usesrc'.`);
+    return;
+  }
+  px.cfg.source = sk;
+}
+
 /** Accepted balance algorithms. HAProxy: backend_parse_balance(), src/backend.c. */
 const BALANCE_ALGOS = new Set<string>(["roundrobin", "static-rr", "leastconn", "first", "source"]);
 
@@ -2121,6 +2396,42 @@ const PROXY_KEYWORDS: Record<string, KwHandler> = {
   maxconn: proxyInt("maxconn", CAP_FE, " Maybe you want 'fullconn' instead ?"),
   backlog: proxyInt("backlog", CAP_FE),
   fullconn: proxyInt("fullconn", CAP_BE, " Maybe you want 'maxconn' instead ?"),
+  source: proxySource,
+  "tcp-check": proxyTcpCheck,
+  /* HAProxy: cfg_parse_listen() "log-format". */
+  "log-format": (p, c) => {
+    const px = curProxy(p);
+    const a = c.args;
+    if (!a[1]) {
+      p.alert(`${a[0]} expects an argument.`);
+      return;
+    }
+    if (a[2]) {
+      p.alert(`${a[0]} expects only one argument, don't forget to escape spaces!`);
+      return;
+    }
+    if (px.logFormat !== null && px.isDefaults) {
+      p.warn(`'log-format' overrides previous '${px.logFormat}' in 'defaults' section.`, DIAG_FORM_PARSING_TIGHT);
+    }
+    px.logFormat = "log-format";
+    px.logFormatString = a[1];
+    px.logFormatAt = { file: p.file, line: p.line };
+    px.httplogAt = null;
+    px.cfg.options.tcplog = false;
+    if (!px.isDefaults && !(px.cap & CAP_FE)) {
+      p.warn(`backend '${px.cfg.name}' : 'log-format' directive is ignored in backends.`);
+    }
+  },
+  /* HAProxy: cfg_parse_listen() "log-tag". */
+  "log-tag": (p, c) => {
+    const px = curProxy(p);
+    if (p.tooManyArgs(c, 1)) return;
+    if (!c.args[1]) {
+      p.alert(`'${c.args[0]}' requires an argument.`);
+      return;
+    }
+    px.cfg.logTag = c.args[1];
+  },
   mode: (p, c) => {
     const px = curProxy(p);
     if (p.tooManyArgs(c, 1)) return;
@@ -2266,7 +2577,7 @@ function proxyRedispatch(p: CfgParser, c: LineCtx): void {
 
 /** Proxy keywords of HAProxy 1.8 that hapoll accepts and ignores with a warning (no effect on TCP forwarding). */
 const PROXY_IGNORED = new Set([
-  "bind-process", "hash-type", "hash-balance-factor", "log-tag", "log-format", "log-format-sd", "grace",
+  "bind-process", "hash-type", "hash-balance-factor", "log-format-sd", "grace",
   "rate-limit", "max-keep-alive-queue", "load-server-state-from-file", "server-state-file-name",
   "email-alert", "unique-id-format", "unique-id-header", "monitor-net", "monitor-uri", "monitor",
   "errorfile", "errorloc", "errorloc302", "errorloc303", "http-reuse", "http-check", "http-send-name-header",
@@ -2276,7 +2587,7 @@ const PROXY_IGNORED = new Set([
 /** Proxy keywords of HAProxy 1.8 that hapoll rejects: ignoring them would change what traffic is accepted or where it goes. */
 const PROXY_UNSUPPORTED = new Set([
   "force-persist", "ignore-persist", "stick", "http-request", "http-response", "redirect", "block", "capture", "cookie", "appsession",
-  "dispatch", "transparent", "source", "usesrc", "server-template", "filter", "tcp-check",
+  "dispatch", "transparent", "usesrc", "server-template", "filter",
   "reqrep", "reqirep", "reqdel", "reqidel", "reqdeny", "reqideny", "reqpass", "reqipass", "reqallow",
   "reqiallow", "reqtarpit", "reqitarpit", "reqadd", "rsprep", "rspirep", "rspdel", "rspidel", "rspdeny",
   "rspideny", "rspadd", "cliexp", "srvexp",

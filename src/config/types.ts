@@ -13,6 +13,24 @@
 import type { AclCond, SampleExpr } from "./acl";
 
 /** Address family of a parsed address. "fd" is an inherited file descriptor (`fd@N`). */
+import type { LogFormatNode } from "./logformat";
+
+/** One `tcp-check` rule. HAProxy: struct tcpcheck_rule, include/types/checks.h. */
+export interface TcpCheckRule {
+  action: "connect" | "send" | "expect" | "comment";
+  /** send / send-binary: the bytes; expect string / binary: the bytes looked for. */
+  data?: Buffer;
+  /** expect rstring / rbinary: the regex (rbinary matches the hex text of the data). */
+  regex?: RegExp;
+  /** The text given (for the messages: 1.8 prints the expected string). */
+  text?: string;
+  binary?: boolean;
+  inverse?: boolean;
+  /** connect port <n>. */
+  port?: number;
+  comment?: string;
+}
+
 export type AddressFamily = "ipv4" | "ipv6" | "unix" | "abns" | "fd";
 
 /**
@@ -108,6 +126,8 @@ export interface StatsSocketConfig {
 export interface GlobalConfig {
   /** `maxconn`; 0 = not set (the runtime applies 2000 / -n). */
   maxconn: number;
+  /** `maxconnrate`: connections accepted per second at most, 0 = no limit. */
+  maxconnrate?: number;
   /** `daemon`. */
   daemon: boolean;
   /** `master-worker`: as -W. */
@@ -118,6 +138,8 @@ export interface GlobalConfig {
   pidfile?: string;
   /** `log` lines of the global section, in order (used by `log global`). */
   logs: LogTarget[];
+  /** `log-tag`: the syslog tag (default: the program name). */
+  logTag?: string;
   /** `tune.bufsize`, default 16384. */
   tuneBufsize: number;
   /** `tune.maxrewrite`; -1 = not set (1024, at most half of tune.bufsize). */
@@ -170,6 +192,9 @@ export interface BindConfig {
   maxconn?: number;
   /** Unix socket permissions (`mode`, octal in the config), only for unix binds. */
   unixMode?: number;
+  /** `v6only` / `v4v6` (IPv6 addresses only): IPV6_V6ONLY set to 1 / 0 before bind(). HAProxy: LI_O_V6ONLY, LI_O_V4V6. */
+  v6only?: boolean;
+  v4v6?: boolean;
   /** Unix socket owner (`uid`). */
   unixUid?: number;
   /** Unix socket group (`gid`). */
@@ -341,6 +366,14 @@ export interface ProxyConfig {
   logs: LogTarget[];
   /** True when a `log global` line applies to this proxy (directly or from defaults). */
   logGlobal: boolean;
+  /** `log-format` (compiled), or `option tcplog`'s format; absent: no end-of-stream log line. */
+  logFormat?: LogFormatNode[];
+  /** `log-tag` of the proxy (else the global one). */
+  logTag?: string;
+  /** The health check type: "tcp-check" (`option tcp-check`), "redis" (`option redis-check`), absent: connect only. */
+  checkType?: "tcp-check" | "redis";
+  /** `tcp-check` rules, in order (comments kept for the messages). */
+  tcpCheckRules: TcpCheckRule[];
   /** `maxconn`; 0 = not set (the runtime applies the default 2000 / -N). */
   maxconn: number;
   /** `fullconn`; 0 = not set. */
@@ -367,6 +400,8 @@ export interface ProxyConfig {
   stickTable?: StickTableConfig;
   /** `disabled` (the proxy is not started). */
   disabled: boolean;
+  /** `source <addr>[:<port>]`: the address the backend's connections bind before connecting (a server's own wins). */
+  source?: ParsedAddress;
   /** `description`. */
   description?: string;
   /** Numeric id (`id`, or assigned automatically like HAProxy: first free id from 1, in declaration order). */

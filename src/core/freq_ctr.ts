@@ -74,3 +74,40 @@ export function swrateAvg(sum: number, n: number): number {
 
 /** HAProxy: TIME_STATS_SAMPLES, the window of the queue/connect/data/total time averages. */
 export const TIME_STATS_SAMPLES = 512;
+
+/** The count over the last second as freq_ctr_remain() / next_event_delay() see it, plus <pend>. */
+function freqCtrCurr(ctr: FreqCtr, pend: number): number {
+  const sec = Math.floor(clock.dateMs / 1000);
+  const age = sec - ctr.currSec;
+  let curr = ctr.currCtr;
+  let past = ctr.prevCtr;
+  if (age > 1) curr = 0;
+  else {
+    if (age === 1) {
+      past = curr;
+      curr = 0;
+    }
+    curr += Math.floor((past * (999 - (Math.floor(clock.dateMs) % 1000))) / 1000);
+  }
+  return curr + pend;
+}
+
+/**
+ * HAProxy: freq_ctr_remain(): how many events may still happen in the current second without
+ * exceeding <freq>, <pend> being already pending. 0 when the limit is reached.
+ */
+export function freqCtrRemain(ctr: FreqCtr, freq: number, pend: number): number {
+  const curr = freqCtrCurr(ctr, pend);
+  return curr >= freq ? 0 : freq - curr;
+}
+
+/**
+ * HAProxy: next_event_delay(): the wait in ms before the next event may occur at <freq> (0: now),
+ * at least 1 ms.
+ */
+export function nextEventDelay(ctr: FreqCtr, freq: number, pend: number): number {
+  const curr = freqCtrCurr(ctr, pend);
+  if (curr < freq) return 0;
+  const wait = Math.floor(999 / curr);
+  return Math.max(1, wait);
+}

@@ -30,6 +30,12 @@ export const global = {
   runtimeFds: 0,
   /** Global connection limit. */
   maxconn: 0,
+  /** Connections accepted per second at most (`maxconnrate`, `set rate-limit connections global`), 0: no limit. HAProxy: global.cps_lim. */
+  cpsLim: 0,
+  /** -m: the memory limit in MB (0: none). HAProxy: global.rlimit_memmax. */
+  memmax: 0,
+  /** Set while the resident memory is at or above memmax: listeners stop accepting. */
+  memFull: false,
   /** The maxconn the process started with (`show info`'s Hard_maxconn). HAProxy: global.hardmaxconn. */
   hardmaxconn: 0,
   /** HAProxy: global.tune.maxpollevents. */

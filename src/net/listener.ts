@@ -16,7 +16,7 @@ import { native, FD_POLL_HUP } from "../native";
 import { clock } from "../core/clock";
 import { fdtab, fdStopRecv, fdWantRecv, fdCantRecv, fdDoneRecv, fdDelete } from "../core/fd";
 import { counters, global } from "../core/global";
-import { updateFreqCtr } from "../core/freq_ctr";
+import { updateFreqCtr, freqCtrRemain, nextEventDelay } from "../core/freq_ctr";
 import { Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { Proxy } from "../proxy/server";
@@ -275,6 +275,20 @@ export function listenerAccept(fd: number): void {
     return;
   }
   let maxAccept = l.maxaccept > 0 ? l.maxaccept : l.maxaccept < 0 ? 0x7fffffff : 1;
+  // hapoll's -m: over the memory limit, wait (1.8.0's allocations would fail instead).
+  if (global.memFull && !l.unlimited) {
+    limitGlobally(l, tickAdd(clock.nowMs, 1000));
+    return;
+  }
+  // HAProxy: the global connection rate limit: accept no more than what is left of this second.
+  if (global.cpsLim && !l.unlimited) {
+    const max = freqCtrRemain(counters.connPerSec, global.cpsLim, 0);
+    if (max === 0) {
+      limitGlobally(l, tickAdd(clock.nowMs, nextEventDelay(counters.connPerSec, global.cpsLim, 0)));
+      return;
+    }
+    if (maxAccept > max) maxAccept = max;
+  }
   while (maxAccept--) {
     if (global.maxconn && counters.actconn >= global.maxconn && !l.unlimited) {
       // Try again in 1 second at worst (a slot freeing resumes it at once: listenerRelease()).

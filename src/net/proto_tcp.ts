@@ -82,7 +82,9 @@ export function bindListener(l: Listener, opts: BindOptions): string {
     if (C.TCP_FASTOPEN >= 0 && native.getsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN) > 0) {
       native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_FASTOPEN, 0);
     }
-    if (l.family === "ipv6") native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
+    // HAProxy: IPV6_V6ONLY only when the bind line says v6only (1) or v4v6 (0); else the system's.
+    if (l.family === "ipv6" && l.bind?.v6only) native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 1);
+    else if (l.family === "ipv6" && l.bind?.v4v6) native.setsockoptInt(fd, C.IPPROTO_IPV6, C.IPV6_V6ONLY, 0);
   } else if (!l.unixPath.startsWith("\0")) {
     // HAProxy: uxst_bind_listener() binds "<path>.<pid>.tmp" and renames it over <path>, so a
     // running process (a reload's old one) keeps serving until the new socket is in place.
@@ -182,14 +184,66 @@ export function sysErr(r: number): string {
   return ERR_TEXT[name] ?? name;
 }
 
+/** HAProxy: CO_ER_PORT_RANGE / CO_ER_CANT_BIND (include/types/connection.h): why a `source` bind failed. */
+export const CO_ER_PORT_RANGE = 40;
+export const CO_ER_CANT_BIND = 41;
+
+/**
+ * A `source` address to bind before connecting (a server's, else its backend's). HAProxy: struct
+ * conn_src (source_addr, sport_range), include/types/connection.h.
+ */
+export interface ConnSource {
+  /** The sockaddr to bind (port portLow, 0 for none). */
+  addr: Buffer;
+  addrLen: number;
+  family: string;
+  host: string;
+  /** A port range portLow..portHigh (servers only): each connection takes the next port of it. */
+  portLow: number;
+  portHigh: number;
+  /** The next port of the range to try. HAProxy: port_range_alloc_port()'s ring. */
+  nextPort: number;
+  /** False for 0.0.0.0 / :: (HAProxy: is_inet_addr()): nothing is bound, as in 1.8.0. */
+  inet: boolean;
+}
+
+/**
+ * HAProxy: tcp_bind_socket() without the transparent (foreign address) part: SO_REUSEADDR, then
+ * bind() when the address is not the wildcard. Returns 0, or 1 when bind() failed.
+ */
+function tcpBindSocket(fd: number, src: ConnSource, addr: Buffer, len: number): number {
+  native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_REUSEADDR, 1);
+  if (src.inet && native.bind(fd, addr, len) < 0) return 1;
+  return 0;
+}
+
+/** Bind <fd> to <src> (HAProxy: the conn_src part of tcp_connect_server()); 0 or a CO_ER_* code. */
+function tcpBindSource(fd: number, src: ConnSource): number {
+  if (src.portHigh > src.portLow) {
+    const sa = Buffer.alloc(C.SOCKADDR_MAX);
+    for (let attempts = 10; attempts > 0; attempts--) {
+      const port = src.nextPort;
+      src.nextPort = port >= src.portHigh ? src.portLow : port + 1;
+      const len = native.sockaddrFrom(src.family, src.host, port, sa);
+      if (len < 0) return CO_ER_CANT_BIND;
+      if (tcpBindSocket(fd, src, sa, len) === 0) return 0;
+    }
+    return CO_ER_CANT_BIND;
+  }
+  // No port given: Linux picks one at connect() time, so the same port may serve several servers.
+  if (C.IP_BIND_ADDRESS_NO_PORT >= 0) native.setsockoptInt(fd, C.IPPROTO_IP, C.IP_BIND_ADDRESS_NO_PORT, 1);
+  return tcpBindSocket(fd, src, src.addr, src.addrLen) === 0 ? 0 : CO_ER_CANT_BIND;
+}
+
 /**
  * HAProxy: tcp_connect_server(). Create a socket, make it non-blocking, connect it to conn.addr and
  * register it; returns SF_ERR_NONE with CO_FL_WAIT_L4_CONN set while the connect is in progress, or
  * the SF_ERR_* of the failure (the fd is then closed). <data>: there is data to send, so the data
  * layer wants to write as soon as the connection is up. <delack> 2: no quick ACK (health checks, so
- * that the connect's ACK and the check's first bytes may share a segment).
+ * that the connect's ACK and the check's first bytes may share a segment). <src>: the `source` to
+ * bind first; a failure gives SF_ERR_RESOURCE with conn.errCode CO_ER_CANT_BIND.
  */
-export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean, data: boolean, delack = 0): number {
+export function tcpConnectServer(conn: Connection, family: string, keepalive: boolean, data: boolean, delack = 0, src: ConnSource | null = null): number {
   const proto = protoByFamily(family);
   const fd = native.socket(proto.family, C.SOCK_STREAM, family !== "unix" ? C.IPPROTO_TCP : 0);
   if (fd < 0) {
@@ -207,6 +261,17 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
     return SF_ERR_INTERNAL;
   }
   if (keepalive) native.setsockoptInt(fd, C.SOL_SOCKET, C.SO_KEEPALIVE, 1);
+  // HAProxy: bind to the `source` address (the server's, else the backend's) before connect().
+  if (src !== null && family !== "unix") {
+    const e = tcpBindSource(fd, src);
+    if (e) {
+      native.close(fd);
+      conn.errCode = e;
+      conn.errno = 0;
+      conn.flags |= CO_FL_ERROR;
+      return SF_ERR_RESOURCE;
+    }
+  }
   if (delack === 2 && C.TCP_QUICKACK >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_QUICKACK, 0);
   const r = native.connect(fd, conn.addr!, conn.addrLen);
   if (r === 0 || r === -errno.EISCONN) {

@@ -13,7 +13,7 @@
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { tickAddIfSet } from "../core/ticks";
-import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL } from "../net/proto_tcp";
+import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL, CO_ER_CANT_BIND } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
 import { logAlertLine, sendLog, LOG_EMERG } from "./log";
 import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
@@ -323,8 +323,16 @@ export function connectServer(s: Stream): number {
     connGetToAddr(cli);
   }
   // HAProxy: si_connect(): the data layer wants to write at once when the request has data.
-  const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka, !s.req.isEmpty());
-  if (r !== SF_ERR_NONE) return r;
+  // HAProxy: the server's `source`, else the backend's, is bound before connect().
+  const src = srv.connSrc ?? s.be.connSrc;
+  const r = tcpConnectServer(conn, srv.cfg.addr.family, s.be.cfg.options.srvtcpka, !s.req.isEmpty(), 0, src);
+  if (r !== SF_ERR_NONE) {
+    if (conn.errCode === CO_ER_CANT_BIND) {
+      logAlertLine(`Cannot bind to source address before connect() for backend ${s.be.id}. Aborting.`);
+      sendLog(s.be.cfg.logs, LOG_EMERG, `Cannot bind to source address before connect() for backend ${s.be.id}.`);
+    }
+    return r;
+  }
   s.flags &= ~SF_DIRECT;
   s.flags |= SF_CURR_SESS;
   if (++srv.curSess > srv.maxSess) srv.maxSess = srv.curSess;

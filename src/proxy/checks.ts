@@ -35,12 +35,13 @@ import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/tas
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
   Connection, ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
-  CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain,
+  CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain, csWantRecvNoUpdate, csWantSendNoUpdate, csUpdateMuxPolling,
 } from "../net/connection";
 import {
   tcpConnectServer, tcpDrain, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
 } from "../net/proto_tcp";
 import { lbInit } from "./backend";
+import type { TcpCheckRule } from "../config/types";
 import {
   Proxy, Server, PR_STSTOPPED, SRV_ADMF_MAINT, SRV_ST_STOPPED, srvSetRunning, srvSetStopped,
 } from "./server";
@@ -177,6 +178,16 @@ export class Check {
   /** The check task and its connection (one, reused for every check). */
   readonly task: Task;
   readonly conn = new Connection();
+  /**
+   * tcp-check / redis-check rules (null: a pure connect check), the rule being run, what the
+   * server sent since the last send, whether it closed, and whether the rules concluded.
+   */
+  rules: TcpCheckRule[] | null = null;
+  step = 0;
+  inbuf: Buffer | null = null;
+  inLen = 0;
+  readDone = false;
+  l7Done = false;
 
   constructor(readonly server: Server) {
     const sc = server.cfg;
@@ -190,6 +201,12 @@ export class Check {
     if (sc.disabled) {
       this.state |= CHK_ST_PAUSED;
       this.health = 0;
+    }
+    const pc = server.proxy.cfg;
+    if (pc.checkType === "tcp-check") this.rules = pc.tcpCheckRules.length ? pc.tcpCheckRules : [{ action: "connect" }];
+    else if (pc.checkType === "redis") {
+      // HAProxy: DEF_REDIS_CHECK_REQ, and event_srv_chk_r()'s PR_O2_REDIS_CHK case for the answer.
+      this.rules = [{ action: "send", data: Buffer.from("*1\r\n$4\r\nPING\r\n") }, { action: "expect", text: REDIS_EXPECT }];
     }
     this.task = taskNew(processChk, this);
     this.conn.data = checkConnCb;
@@ -306,11 +323,24 @@ function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, sync
  * the task conclude.
  */
 const checkConnCb: ConnDataCb = {
-  recv(): void {
-    /* a pure TCP check reads nothing */
+  recv(conn: Connection): void {
+    // A pure TCP check reads nothing; a tcp-check reads what its expect rules look at.
+    const check = conn.owner as Check;
+    if (!check.rules || check.l7Done) return;
+    if (check.inbuf === null) check.inbuf = Buffer.alloc(TCPCHK_BUFSIZE);
+    while (check.inLen < check.inbuf.length) {
+      const r = native.recv(conn.fd, check.inbuf, check.inLen, check.inbuf.length - check.inLen);
+      if (r > 0) check.inLen += r;
+      else if (r === 0 || r !== -E.EAGAIN) {
+        check.readDone = true;
+        break;
+      } else break;
+    }
+    tcpcheckRun(check);
   },
-  send(): void {
-    /* nothing to send: the connect's completion is handled by tcpConnectProbe() */
+  send(conn: Connection): void {
+    const check = conn.owner as Check;
+    if (check.rules && !check.l7Done && (conn.flags & CO_FL_CONNECTED)) tcpcheckRun(check);
   },
   wake(conn: Connection): number {
     const check = conn.owner as Check;
@@ -318,12 +348,110 @@ const checkConnCb: ConnDataCb = {
       chkReportConnErr(check, conn.errno < 0 ? -conn.errno : 0, false, false);
     } else if (!(conn.flags & CO_FL_CONNECTED)) {
       return 0;
+    } else if (check.rules && !check.l7Done) {
+      tcpcheckRun(check);
+      return 0;
     }
     csStopBothNoUpdate(conn);
     taskWakeup(check.task, TASK_WOKEN_IO);
     return 0;
   },
 };
+
+/** The answer 1.8's redis-check wants (a marker rule: the redis verdict is not a tcp-check one). */
+const REDIS_EXPECT = "\u0000redis";
+/** HAProxy: global.tune.chksize (16384 in 1.8). */
+const TCPCHK_BUFSIZE = 16384;
+
+/** HAProxy: tcpcheck_get_step_id(): the rule's number, comments left out, from 1. */
+function tcpcheckStepId(check: Check): number {
+  let n = 0;
+  for (let i = 0; i <= check.step && i < check.rules!.length; i++) if (check.rules![i].action !== "comment") n++;
+  return n;
+}
+
+/** End the rules with <status>/<desc> and let the task conclude. */
+function tcpcheckEnd(check: Check, status: number, desc: string): void {
+  check.l7Done = true;
+  setServerCheckStatus(check, status, desc);
+  csStopBothNoUpdate(check.conn);
+  taskWakeup(check.task, TASK_WOKEN_IO);
+}
+
+/**
+ * HAProxy: tcpcheck_main() (and for redis-check, event_srv_chk_r()'s PR_O2_REDIS_CHK case): run
+ * the rules from the current one: sends go out at once, an expect waits for enough data (or the
+ * server's close, or a full buffer), then matches or fails with 1.8's messages.
+ */
+function tcpcheckRun(check: Check): void {
+  const rules = check.rules!;
+  const conn = check.conn;
+  while (check.step < rules.length) {
+    const r = rules[check.step];
+    if (r.action === "connect" || r.action === "comment") {
+      check.step++;
+      continue;
+    }
+    if (r.action === "send") {
+      const d = r.data!;
+      const n = native.send(conn.fd, d, 0, d.length, 0);
+      if (n === -E.EAGAIN) {
+        csWantSendNoUpdate(conn);
+        csUpdateMuxPolling(conn);
+        return;
+      }
+      if (n !== d.length) {
+        tcpcheckEnd(check, HCHK_STATUS_L7RSP, `TCPCHK error sending data at step ${tcpcheckStepId(check)}`);
+        return;
+      }
+      check.inLen = 0;
+      check.step++;
+      continue;
+    }
+    // expect
+    const buf = check.inbuf;
+    const len = check.inLen;
+    const done = check.readDone || (buf !== null && len >= buf.length);
+    if (r.text === REDIS_EXPECT) {
+      if (!done && len < 7) return wantMore(conn);
+      const got = buf ? buf.toString("latin1", 0, len) : "";
+      if (got === "+PONG\r\n") tcpcheckEnd(check, HCHK_STATUS_L7OKD, "Redis server is ok");
+      else tcpcheckEnd(check, HCHK_STATUS_L7STS, got);
+      return;
+    }
+    const id = tcpcheckStepId(check);
+    const note = r.comment ? ` comment: '${r.comment}'` : "";
+    if (len === 0) {
+      if (!done) return wantMore(conn);
+      tcpcheckEnd(check, HCHK_STATUS_L7RSP, `TCPCHK got an empty response at step ${id}${note}`);
+      return;
+    }
+    if (!done && r.data && len < r.data.length) return wantMore(conn);
+    let match: boolean;
+    if (r.data) match = buf!.subarray(0, len).indexOf(r.data) >= 0;
+    else {
+      const subject = r.binary ? buf!.toString("hex", 0, len) : buf!.toString("latin1", 0, len);
+      match = r.regex!.test(subject);
+    }
+    if (!match && !done) return wantMore(conn);
+    if (match && r.inverse) {
+      tcpcheckEnd(check, HCHK_STATUS_L7RSP, r.data ? `TCPCHK matched unwanted content '${r.text}' at step ${id}${note}` : `TCPCHK matched unwanted content (regex) at step ${id}${note}`);
+      return;
+    }
+    if (!match && !r.inverse) {
+      tcpcheckEnd(check, HCHK_STATUS_L7RSP, r.data ? `TCPCHK did not match content '${r.text}' at step ${id}${note}` : `TCPCHK did not match content (regex) at step ${id}${note}`);
+      return;
+    }
+    check.step++;
+  }
+  tcpcheckEnd(check, HCHK_STATUS_L7OKD, "(tcp-check)");
+}
+
+/** Poll for more of the server's answer (HAProxy: __cs_want_recv() + the mux's polling update). */
+function wantMore(conn: Connection): void {
+  csWantRecvNoUpdate(conn);
+  csUpdateMuxPolling(conn);
+}
 
 /** connect_conn_chk()'s result when no port can be found for an inet address. HAProxy: SF_ERR_CHK_PORT. */
 const SF_ERR_CHK_PORT = 0x0000c000;
@@ -345,8 +473,27 @@ function connectConnChk(check: Check): number {
   }
   conn.addr = check.addr;
   conn.addrLen = check.addrLen;
-  // HAProxy: connect_conn_chk(): nothing to send for a pure TCP check, and no quick ACK (delack 2).
-  const r = tcpConnectServer(conn, check.family, false, false, 2);
+  check.step = 0;
+  check.inLen = 0;
+  check.readDone = false;
+  check.l7Done = false;
+  const first = check.rules ? check.rules.find((x) => x.action !== "comment") : undefined;
+  if (first && first.action === "connect" && first.port && check.family !== "unix") {
+    // tcp-check connect port <n>: the check's address with that port.
+    const info = native.sockaddrInfo(check.addr, check.addrLen);
+    if (info) {
+      const sa = Buffer.alloc(C.SOCKADDR_MAX);
+      const len = native.sockaddrFrom(check.family, info.address, first.port, sa);
+      if (len > 0) {
+        conn.addr = sa;
+        conn.addrLen = len;
+      }
+    }
+  }
+  // HAProxy: connect_conn_chk(): a pure TCP check sends nothing and disables the quick ACK
+  // (delack 2); a check with data to send wants to write at once.
+  const sendsFirst = check.rules !== null && check.rules.some((x) => x.action === "send");
+  const r = tcpConnectServer(conn, check.family, false, sendsFirst, 2, check.server.connSrc ?? check.server.proxy.connSrc);
   if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
   return r;
 }
@@ -413,6 +560,15 @@ export function processChk(t: Task): Task {
   }
 
   // A check is running: did it conclude?
+  if (check.result === CHK_RES_UNKNOWN && check.rules && !check.l7Done && conn.flags & CO_FL_CONNECTED && !(conn.flags & CO_FL_ERROR)) {
+    // tcp-check rules still running: wait for them, or time them out (Layer7 timeout).
+    if (!expired) return t;
+    const r = check.rules[check.step];
+    let desc = `at step ${tcpcheckStepId(check)} of tcp-check`;
+    if (r && r.action === "expect" && r.text !== REDIS_EXPECT) desc += r.data ? ` (expect string '${r.text}')` : " (expect regex)";
+    if (check.server.proxy.cfg.checkType === "redis") desc = "";
+    setServerCheckStatus(check, HCHK_STATUS_L7TOUT, desc);
+  }
   if (check.result === CHK_RES_UNKNOWN) {
     if (conn.flags & CO_FL_CONNECTED && !(conn.flags & CO_FL_WAIT_L4_CONN)) {
       setServerCheckStatus(check, HCHK_STATUS_L4OK, "");
@@ -448,7 +604,7 @@ function resolve(host: string, needsResolve: boolean, family: string): string | 
  * the port of `addr`, else the server's). HAProxy: the address part of connect_conn_chk() and
  * srv_check_healthcheck_port().
  */
-function setCheckAddr(check: Check, srv: Server): void {
+export function setCheckAddr(check: Check, srv: Server): void {
   const sc = srv.cfg;
   let host = srv.host;
   let family: string = sc.addr.family;

@@ -6,10 +6,12 @@
  * layer), because the loop owns the thread: Node's asynchronous streams would never flush.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { counters, global } from "../core/global";
 import type { LogTarget } from "../config/types";
+import type { LogFormatNode } from "../config/logformat";
 import type { Stream } from "./stream";
 import { connGetToAddr, CO_FL_ADDR_TO_SET } from "../net/connection";
 import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT, SF_REDISP } from "./stream";
@@ -86,7 +88,7 @@ function udpTarget(t: LogTarget): { fd: number; sa: Buffer; len: number } | null
  * HAProxy: send_log() / __send_log(): send <msg> (no trailing newline) at <level> to every
  * target. stdout/stderr get the bare message ("format raw"); syslog targets an RFC3164 line.
  */
-export function sendLog(targets: LogTarget[], level: number, msg: string): void {
+export function sendLog(targets: LogTarget[], level: number, msg: string, tag = logState.tag): void {
   for (const t of targets) {
     if (t.level !== undefined && LEVELS[t.level] !== undefined && level > LEVELS[t.level]) continue;
     if (t.kind === "stdout" || t.kind === "stderr") {
@@ -96,14 +98,30 @@ export function sendLog(targets: LogTarget[], level: number, msg: string): void 
     const u = udpTarget(t);
     if (!u) continue;
     const pri = (FACILITIES[t.facility] ?? 16) * 8 + level;
-    const line = `<${pri}>${syslogDate(clock.dateMs)} hapoll[${process.pid}]: ${msg}\n`;
+    // HAProxy: the RFC3164 header "<pri>Mmm dd hh:mm:ss tag[pid]: ", or RFC5424's
+    // "<pri>1 <ISO date> <host> <tag> <pid> - - " (no structured data).
+    const line = t.format === "rfc5424"
+      ? `<${pri}>1 ${rfc5424Date(clock.dateMs)} ${HOSTNAME} ${tag} ${process.pid} - - ${msg}\n`
+      : `<${pri}>${syslogDate(clock.dateMs)} ${tag}[${process.pid}]: ${msg}\n`;
     const b = Buffer.from(line);
     native.send(u.fd, b, 0, Math.min(b.length, t.maxlen || 1024), 0);
   }
 }
 
-/** Set once the loop runs: HAProxy's MODE_STARTING ends there. */
-export const logState = { starting: true };
+/** Set once the loop runs: HAProxy's MODE_STARTING ends there. `tag`: the global `log-tag`. */
+export const logState = { starting: true, tag: "hapoll" };
+
+const HOSTNAME = os.hostname();
+
+/** RFC5424 date: "2026-11-25T15:08:49+01:00" (local time and its offset, as 1.8 writes it). */
+function rfc5424Date(ms: number): string {
+  const d = new Date(ms);
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? "-" : "+";
+  const a = Math.abs(off);
+  return `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}T${pad2(d.getHours())}:${pad2(d.getMinutes())}:` +
+    `${pad2(d.getSeconds())}${sign}${pad2(Math.floor(a / 60))}:${pad2(a % 60)}`;
+}
 
 /** ha_alert(): "[ALERT]    (pid) : msg" on stderr (quiet mode hides it, but not while starting). */
 export function logAlertLine(msg: string): void {
@@ -158,9 +176,89 @@ export function formatTcpLog(s: Stream): string {
  */
 export function sendStreamLog(s: Stream): void {
   const fe = s.fe;
-  if (!fe.cfg.logs.length || !fe.cfg.options.tcplog) return;
+  if (!fe.cfg.logs.length || (!fe.cfg.options.tcplog && !fe.cfg.logFormat)) return;
   if (fe.cfg.options.dontlognull && s.req.total === 0) return;
-  sendLog(fe.cfg.logs, LOG_INFO, formatTcpLog(s));
+  const line = fe.cfg.logFormat ? buildLogLine(s, fe.cfg.logFormat) : formatTcpLog(s);
+  sendLog(fe.cfg.logs, LOG_INFO, line, fe.cfg.logTag ?? logState.tag);
+}
+
+/**
+ * HAProxy: build_logline() for the variables that mean something in TCP mode; the HTTP ones
+ * (%r, %ST, %hr, %CC, %HM...) and the SSL ones log "-", as they do on a TCP stream.
+ */
+export function buildLogLine(s: Stream, nodes: LogFormatNode[]): string {
+  let out = "";
+  for (const n of nodes) {
+    if (n.kind === "text") {
+      out += n.text;
+      continue;
+    }
+    const v = logVar(s, n.name);
+    out += n.quote ? `"${v}"` : v;
+  }
+  return out;
+}
+
+const bindAddrBuf = Buffer.alloc(128);
+
+/** The text of one log-format variable for <s>. HAProxy: the LOG_FMT_* cases of build_logline(). */
+function logVar(s: Stream, name: string): string {
+  const srv = s.target;
+  switch (name) {
+    case "ci": case "cp": {
+      const [ci, cp] = addrString(s.cliAddr, s.cliAddrLen);
+      return name === "ci" ? ci : String(cp);
+    }
+    case "fi": case "fp": {
+      const cc = s.si[0].conn;
+      connGetToAddr(cc);
+      if (!(cc.flags & CO_FL_ADDR_TO_SET)) return "-";
+      const [fi, fp] = addrString(cc.toAddr!, cc.toAddrLen);
+      return name === "fi" ? fi : String(fp);
+    }
+    case "bi": case "bp": {
+      // The server connection's own address while its fd is open (hapoll keeps no copy of it).
+      const fd = s.si[1].conn.fd;
+      if (fd < 0) return "-";
+      const len = native.getsockname(fd, bindAddrBuf);
+      if (len <= 0) return "-";
+      const [bi, bp] = addrString(bindAddrBuf, len);
+      return name === "bi" ? bi : String(bp);
+    }
+    case "si": case "sp":
+      if (!srv) return "-";
+      return name === "si" ? srv.host : String(srv.port);
+    case "f": case "ft": return s.fe.id;
+    case "b": return s.be.id;
+    case "s": return srv ? srv.id : "<NOSRV>";
+    case "t": return logDate(s.acceptDateMs);
+    case "Tw": return String(s.tQueue >= 0 ? s.tQueue : -1);
+    case "Tc": return String(s.tConnect >= 0 && s.tQueue >= 0 ? s.tConnect - s.tQueue : -1);
+    case "Tt": return String(s.tClose >= 0 ? s.tClose : s.elapsed());
+    case "Ta": return String(s.tClose >= 0 ? s.tClose : s.elapsed());
+    case "B": return String(s.res.total);
+    case "U": return String(s.req.total);
+    case "ts": case "tsc":
+      return SESS_TERM_COND[(s.flags & SF_ERR_MASK) >>> SF_ERR_SHIFT] + SESS_FIN_STATE[(s.flags & SF_FINST_MASK) >>> SF_FINST_SHIFT] +
+        (name === "tsc" ? "--" : "");
+    case "ac": return String(counters.actconn);
+    case "fc": return String(s.fe.feconn);
+    case "bc": return String(s.be.beconn);
+    case "sc": return String(srv ? srv.curSess : 0);
+    case "rc": {
+      const left = s.si[1].connRetries;
+      const retries = left > 0 ? s.be.cfg.retries - left : s.be.cfg.retries;
+      return `${s.flags & SF_REDISP ? "+" : ""}${retries}`;
+    }
+    case "sq": return String(s.srvQueueSize);
+    case "bq": return String(s.prxQueueSize);
+    case "pid": return String(process.pid);
+    case "H": return HOSTNAME;
+    case "ms": return String(new Date(s.acceptDateMs).getMilliseconds()).padStart(3, "0");
+    case "Ts": return String(Math.floor(s.acceptDateMs / 1000));
+    case "lc": return "0";
+    default: return "-";
+  }
 }
 
 /** HAProxy: frontend_accept()'s "Connect from" line (a proxy that logs without option tcplog). */

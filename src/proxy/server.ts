@@ -34,6 +34,7 @@ import { clock } from "../core/clock";
 import { FreqCtr, updateFreqCtr } from "../core/freq_ctr";
 import type { ProxyConfig, ServerConfig } from "../config/types";
 import type { Listener } from "../net/listener";
+import type { ConnSource } from "../net/proto_tcp";
 import { lbInit, setBackendDown } from "./backend";
 import { Check, getCheckStatusDescription, CHK_ST_ENABLED, CHK_ST_PAUSED, HCHK_STATUS_L57DATA } from "./checks";
 import type { SrvTree } from "./lb_tree";
@@ -116,6 +117,8 @@ export class Server {
   addrLen = 0;
   /** Numeric address and port, for logs. */
   host = "";
+  /** `source` on the server line: bound before connecting (HAProxy: srv->conn_src). */
+  connSrc: ConnSource | null = null;
   port = 0;
   /** HAProxy: flags & SRV_F_BACKUP. */
   readonly backup: boolean;
@@ -347,6 +350,10 @@ export class Proxy {
   tTime = 0;
   /** HAProxy: uuid. */
   uuid: number;
+  /** The maxconn the proxy started with (the backends' default fullconn is computed from it). */
+  initialMaxconn = 0;
+  /** `source` in the proxy: bound before connecting when the server has none (HAProxy: px->conn_src). */
+  connSrc: ConnSource | null = null;
 
   constructor(readonly cfg: ProxyConfig, uuid: number) {
     this.maxconn = cfg.maxconn;

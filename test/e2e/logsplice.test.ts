@@ -38,7 +38,9 @@ listen px
 `, { waitPort: port });
       const got = await roundTrip(port, Buffer.from("hello"));
       expect(got.toString()).toBe("hello");
-      for (let i = 0; i < 100 && sys.lines.length < 2; i++) await sleep(20);
+      // "Proxy px started." (start_proxies()), the readiness probe's line, then ours.
+      for (let i = 0; i < 100 && sys.lines.length < 3; i++) await sleep(20);
+      expect(sys.lines[0]).toMatch(/^<133>.* hapoll\[\d+\]: Proxy px started\.\n$/);
       // The readiness probe of startHapoll is a stream too: take the line with 5 bytes out.
       const line = sys.lines.find((l) => / px px\/s1 \d+\/\d+\/\d+ 5 -- /.test(l));
       expect(line, sys.lines.join("\n")).toBeDefined();
@@ -64,11 +66,13 @@ listen px
     server s1 127.0.0.1:${be.port}
 `, { waitPort: port });
       await roundTrip(port, Buffer.from("x"));
-      for (let i = 0; i < 100 && sys.lines.length < 1; i++) await sleep(20);
-      expect(sys.lines.length).toBeGreaterThan(0);
+      for (let i = 0; i < 100 && sys.lines.length < 2; i++) await sleep(20);
+      expect(sys.lines.length).toBeGreaterThan(1);
+      // <141> = local1 (17) * 8 + notice (5): HAProxy's start_proxies() line comes first.
+      expect(sys.lines[0]).toMatch(/^<141>.* hapoll\[\d+\]: Proxy px started\.\n$/);
       // <142> = local1 (17) * 8 + info (6)
       // HAProxy ends each syslog datagram with a newline.
-      expect(sys.lines[0]).toMatch(/^<142>.* hapoll\[\d+\]: Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(px\/TCP\)\n$/);
+      expect(sys.lines[1]).toMatch(/^<142>.* hapoll\[\d+\]: Connect from 127\.0\.0\.1:\d+ to 127\.0\.0\.1:\d+ \(px\/TCP\)\n$/);
     } finally {
       sys.close();
     }

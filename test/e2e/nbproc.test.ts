@@ -242,7 +242,7 @@ describe("nbproc", () => {
     const f = path.join(dir, "d.cfg");
     const pidfile = path.join(dir, "d.pid");
     fs.writeFileSync(f, cfg(port, echo.port));
-    // stderr goes to a file: the daemon keeps it open, and spawnSync would wait for a pipe's end.
+    // stderr goes to a file, read back for the failure message.
     const errFd = fs.openSync(path.join(dir, "d.err"), "w");
     const t0 = Date.now();
     const r = spawnSync(process.execPath, [BIN, "-D", "-f", f, "-p", pidfile], { stdio: ["ignore", "ignore", errFd], timeout: 20_000 });

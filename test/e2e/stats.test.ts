@@ -44,7 +44,12 @@ const HELP = [
   "  help           : this message",
   "  prompt         : toggle interactive mode with prompt",
   "  quit           : disconnect",
+  "  show errors    : report last request and response errors for each proxy",
+  "  disable agent  : disable agent checks (use 'set server' instead)",
+  "  disable health : disable health checks (use 'set server' instead)",
   "  disable server : disable a server for maintenance (use 'set server' instead)",
+  "  enable agent   : enable agent checks (use 'set server' instead)",
+  "  enable health  : enable health checks (use 'set server' instead)",
   "  enable server  : enable a disabled server (use 'set server' instead)",
   "  set server     : change a server's state, weight or address",
   "  get weight     : report a server's current weight",
@@ -57,10 +62,17 @@ const HELP = [
   "  clear counters : clear max statistics counters (add 'all' for all counters)",
   "  show info      : report information about the running process",
   "  show stat      : report counters for each proxy and server",
+  "  set maxconn global : change the per-process maxconn setting",
+  "  set rate-limit : change a rate limiting value",
   "  set timeout    : change a timeout setting",
+  "  show env [var] : dump environment variables known to the process",
   "  show fd [num] : dump list of file descriptors in use",
+  "  disable frontend : temporarily disable specific frontend",
+  "  enable frontend : re-enable specific frontend",
+  "  set maxconn frontend : change a frontend's maxconn setting",
   "  show servers state [id]: dump volatile server information (for backend <id>)",
   "  show backend   : list backends in the current running config",
+  "  shutdown frontend : stop a specific frontend",
   "  show pollers   : list the polling mechanisms and the one in use",
   "",
 ].join("\n");
@@ -165,7 +177,7 @@ describe("show stat", () => {
     await waitFor(async () => (await stat(e.admin)).get("px", "FRONTEND").stot === "4", 3000, "4 sessions in stot");
     let t = await stat(e.admin);
     const fe = t.get("px", "FRONTEND");
-    expect(fe).toMatchObject({ scur: "0", stot: "4", bin: String(4 * msg.length), bout: String(4 * msg.length), slim: "2000", status: "OPEN", pid: "1", iid: "1", sid: "0", mode: "tcp", conn_tot: "4" });
+    expect(fe).toMatchObject({ scur: "0", stot: "4", bin: String(4 * msg.length), bout: String(4 * msg.length), slim: "2000", status: "OPEN", pid: "1", iid: "2", sid: "0", mode: "tcp", conn_tot: "4" });
     expect(fe.smax).toBe("1");
     for (const [sv, be] of [["s1", e.be1], ["s2", e.be2]] as const) {
       const r = t.get("px", sv);
@@ -200,7 +212,7 @@ describe("show stat", () => {
   it("show stat <iid> <type> <sid> restricts the rows", async () => {
     const e = await setup();
     // type mask 4 = servers only, sid 2.
-    const t = parseStat(await cliQuery(e.user, "show stat 1 4 2\n"));
+    const t = parseStat(await cliQuery(e.user, "show stat 2 4 2\n"));
     expect(t.rows.map((r) => r.svname)).toEqual(["s2"]);
     const b = parseStat(await cliQuery(e.user, "show stat px 2 -1\n"));
     expect(b.rows.map((r) => r.svname)).toEqual(["BACKEND"]);
@@ -415,7 +427,7 @@ describe("server administration", () => {
     expect(await cmd(e.admin, "get weight px")).toBe("Require 'backend/server'.\n");
     expect(await cmd(e.admin, "get weight px/zz")).toBe("No such server.\n");
     // A numeric id works as in HAProxy ("#<id>").
-    expect(await cmd(e.admin, "get weight #1/#2")).toBe("1 (initial 1)\n");
+    expect(await cmd(e.admin, "get weight #2/#2")).toBe("1 (initial 1)\n");
   });
 
   it("set weight (absolute and %) changes the traffic split; get weight reports it", async () => {
@@ -458,7 +470,7 @@ describe("server administration", () => {
     let out = await cliQuery(e.user, "show servers state\n");
     expect(out.startsWith(head)).toBe(true);
     const re = (n: number, s: string, port: number, op: number, adm: number, uw: number, iw: number) =>
-      new RegExp(`^1 px ${n} ${s} 127\\.0\\.0\\.1 ${op} ${adm} ${uw} ${iw} \\d+ 1 0 ${op ? 2 : 0} 0 0 0 0 - ${port}$`);
+      new RegExp(`^2 px ${n} ${s} 127\\.0\\.0\\.1 ${op} ${adm} ${uw} ${iw} \\d+ 1 0 ${op ? 2 : 0} 0 0 0 0 - ${port}$`);
     let lines = out.slice(head.length).split("\n").filter((l) => l);
     expect(lines.length).toBe(2);
     expect(lines[0]).toMatch(re(1, "s1", e.be1.port, 2, 0, 1, 1));
@@ -535,7 +547,7 @@ describe("health checks in show stat (1.8's check columns)", () => {
     });
     // show servers state: op state STOPPED, admin FMAINT, the check CONFIGURED|ENABLED|PAUSED (0x0e).
     const line = (await cliQuery(e.user, "show servers state px\n")).split("\n").find((l) => / s1 /.test(l))!;
-    expect(line).toMatch(/^1 px 1 s1 127\.0\.0\.1 0 1 1 1 \d+ 6 3 \d+ 14 0 0 0 - \d+$/);
+    expect(line).toMatch(/^2 px 1 s1 127\.0\.0\.1 0 1 1 1 \d+ 6 3 \d+ 14 0 0 0 - \d+$/);
 
     expect(await cmd(e.admin, "enable server px/s1")).toBe("");
     await stderrHas(e.h, "Server px/s1 is UP/READY (leaving forced maintenance).");
@@ -701,7 +713,7 @@ describe.each(POLLER_VARIANTS)("with the $name poller", ({ args }) => {
     for (let i = 0; i < 3; i++) await roundTrip(e.port, Buffer.from("abc"));
     await waitFor(async () => (await stat(e.user)).get("px", "s1").stot === "3", 3000, "3 sessions on s1");
     c.send("show servers state px\n");
-    expect(await c.readUntil("\n> ")).toMatch(/\n1 px 2 s2 127\.0\.0\.1 0 1 1 1 /);
+    expect(await c.readUntil("\n> ")).toMatch(/\n2 px 2 s2 127\.0\.0\.1 0 1 1 1 /);
     c.send("quit\n");
     expect(await c.waitClosed(2000)).toBe(true);
   });

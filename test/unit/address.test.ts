@@ -222,3 +222,16 @@ describe("parseSize() reads k/m/g suffixes", () => {
     });
   }
 });
+
+describe("envExpand() (HAProxy env_expand(): every address, quoted or not)", () => {
+  it("expands $NAME and ${NAME}, unset variables to nothing, an unclosed ${ still", async () => {
+    const { envExpand, str2saRange } = await import("../../src/config/address");
+    const env = { PORT: "8080", ADDR: "10.0.0.1" };
+    expect(envExpand("127.0.0.1:${PORT}", env)).toBe("127.0.0.1:8080");
+    expect(envExpand("$ADDR:80", env)).toBe("10.0.0.1:80");
+    expect(envExpand("${NOPE}x$", env)).toBe("x");
+    expect(envExpand("${PORT", env)).toBe("8080");
+    const a = str2saRange("$ADDR:${PORT}", { env });
+    expect(a).toMatchObject({ host: "10.0.0.1", portLow: 8080 });
+  });
+});

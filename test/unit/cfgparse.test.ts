@@ -712,7 +712,7 @@ describe("proxy keywords", () => {
     ["server s 1.2.3.4:1 addr 1.1.1.1:5-6", "'server s' : 'addr' : port ranges and offsets are not allowed in '1.1.1.1:5-6'"],
     ["server s 1.2.3.4:1 source", "'server s' : 'source' expects <addr>[:<port>[-<port>]], and optionally 'usesrc' <addr>, and 'interface' <name> as argument."],
     ["server s 1.2.3.4:1 source 1.1.1.1:+5", "'server s' : 'source' does not support port offsets (found '1.1.1.1:+5')."],
-    ["server s 1.2.3.4:1 source 1.1.1.1 usesrc client", "'server s' : 'source 1.1.1.1' : 'usesrc' is not supported by hapoll."],
+    ["server s 1.2.3.4:1 source 1.1.1.1 usesrc client", "'server s' : 'usesrc' is refused by hapoll: it has no transparent proxying (TPROXY)."],
     ["server s 1.2.3.4:1 usesrc client", "'usesrc' only allowed after a 'source' statement."],
     ["server s 1.2.3.4:1 id 0", "'server s' : 'id' : custom id has to be > 0"],
     ["server s 1.2.3.4:1 id", "'server s' : 'id' : expects an integer argument"],

@@ -339,20 +339,20 @@ const SCENARIOS = [
   },
   {
     name: "health-check",
-    title: "a health-checked server (inter 500 fall 2 rise 2) goes down for 1500 ms and comes back",
-    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 500 fall 2 rise 2\n` }),
-    // HAProxy's checks do not reach a Node 'connection' event (they reset at once), so the backend goes
-    // down and up on a schedule set mid-way between checks: checks run every 500 ms from start-up (t0,
-    // when the listener appears). Up at 0 and 500; refused at 1000, 1500, 2000 (down after 1500); up at
-    // 2500 and 3000 (up after 3000); the proxy is stopped at 3250.
+    title: "a health-checked server (inter 1000 fall 2 rise 2) goes down for 3000 ms and comes back",
+    config: (p) => cfg(p, { servers: `    server srv1 127.0.0.1:${p.srv1} check inter 1000 fall 2 rise 2\n` }),
+    // HAProxy's checks do not reach a Node 'connection' event (no quick ACK, reset at once), so the
+    // backend goes down and up on a schedule set mid-way between checks, 500 ms from each: checks run
+    // every 1000 ms from start-up (t0, when the listener appears). Up at 0 and 1000; refused at 2000,
+    // 3000, 4000 (down after 3000); up at 5000 and 6000 (up after 6000); the proxy is stopped at 6500.
     setup: (ctx) => ctx.backend("srv1", () => {}).then((srv) => (ctx.srv1 = srv)),
     async drive(ctx) {
-      await ctx.sleepUntil(ctx.t0 + 750);
+      await ctx.sleepUntil(ctx.t0 + 1500);
       ctx.srv1.close(); // not waiting for the checks' sockets: the port is free at once
-      await ctx.sleepUntil(ctx.t0 + 2250);
+      await ctx.sleepUntil(ctx.t0 + 4500);
       await ctx.backend("srv1", () => {});
-      await ctx.sleepUntil(ctx.t0 + 3250);
-      ctx.note("srv1 was down from 750 to 2250 ms");
+      await ctx.sleepUntil(ctx.t0 + 6500);
+      ctx.note("srv1 was down from 1500 to 4500 ms");
     },
     startDelay: 0,
     settleMs: 0,

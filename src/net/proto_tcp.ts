@@ -60,14 +60,8 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   const tcp = l.family !== "unix";
   const fd = native.socket(proto.family, C.SOCK_STREAM, tcp ? C.IPPROTO_TCP : 0);
   if (fd < 0) return "cannot create listening socket";
-  if (fd >= global.maxsock) {
-    native.close(fd);
-    return "not enough free sockets (raise '-n' parameter)";
-  }
-  if (native.setNonblock(fd) < 0) {
-    native.close(fd);
-    return "cannot make socket non-blocking";
-  }
+  const err = listenerFdCheck(fd);
+  if (err) return err;
   let bindAddr = l.addr;
   let bindLen = l.addrLen;
   let tempName = "";
@@ -135,11 +129,10 @@ export function bindListener(l: Listener, opts: BindOptions): string {
 }
 
 /**
- * HAProxy: the `ext` path of tcp_bind_listener() / uxst_bind_listener(): <fd> is already bound
- * (by the old process); make it non-blocking, listen() only if it does not already, and register
- * it. No bind, no unix rename or chmod: the socket file is the old process' and stays in place.
+ * The first steps of tcp_bind_listener() for a new or an inherited socket: an fd below maxsock, made
+ * non-blocking. Returns "" or HAProxy's message (the fd is then closed).
  */
-function reuseListenerFd(l: Listener, fd: number): string {
+function listenerFdCheck(fd: number): string {
   if (fd >= global.maxsock) {
     native.close(fd);
     return "not enough free sockets (raise '-n' parameter)";
@@ -148,6 +141,17 @@ function reuseListenerFd(l: Listener, fd: number): string {
     native.close(fd);
     return "cannot make socket non-blocking";
   }
+  return "";
+}
+
+/**
+ * HAProxy: the `ext` path of tcp_bind_listener() / uxst_bind_listener(): <fd> is already bound
+ * (by the old process); make it non-blocking, listen() only if it does not already, and register
+ * it. No bind, no unix rename or chmod: the socket file is the old process' and stays in place.
+ */
+function reuseListenerFd(l: Listener, fd: number): string {
+  const err = listenerFdCheck(fd);
+  if (err) return err;
   if (!isListening(fd)) {
     const r = native.listen(fd, l.backlog);
     if (r < 0) {

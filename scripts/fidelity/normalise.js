@@ -75,8 +75,8 @@ const RULES = [
   {
     name: "wait-timeouts",
     kind: "mask",
-    what: "keeps only whether a wait's timeout was 0 (`0`) or not (`T`); drops select's nfds and epoll's maxevents",
-    why: "the remaining time to the next timer depends on wall-clock time; nfds depends on fd numbers.",
+    what: "keeps only whether a wait's timeout was 0 (`0`) or not (`T`), and only for a wait that returned no event (one that did shows `T`); drops select's nfds and epoll's maxevents",
+    why: "the remaining time to the next timer depends on wall-clock time, and a timer that falls due within the millisecond makes a zero-timeout wait depending on how each clock rounds (1.8's gettimeofday ticks, hapoll's monotonic clock); a wait that returned events did the same I/O either way. nfds depends on fd numbers.",
   },
 ];
 
@@ -236,9 +236,9 @@ function normalise(text, opts = {}) {
     stats["fd-names"]++;
     return n;
   };
-  const timeoutStr = (t) => {
+  const timeoutStr = (t, evs) => {
     stats["wait-timeouts"]++;
-    return t === 0 ? "0" : "T";
+    return t === 0 && !(evs && evs.length) ? "0" : "T";
   };
 
   for (const c of calls) {
@@ -307,7 +307,7 @@ function normalise(text, opts = {}) {
           if (n) evs.push(`${n}:${evNames(m[1], /^EPOLL/)}`);
           else dropped++;
         }
-        pushWait(out, stats, `epoll_wait(${timeoutStr(t)})`, c, evs, dropped);
+        pushWait(out, stats, `epoll_wait(${timeoutStr(t, evs)})`, c, evs, dropped);
         break;
       }
       case "poll":
@@ -336,7 +336,7 @@ function normalise(text, opts = {}) {
             else rdropped++;
           }
         }
-        pushWait(out, stats, `poll([${set.join(" ")}], ${timeoutStr(t)})`, c, evs, rdropped);
+        pushWait(out, stats, `poll([${set.join(" ")}], ${timeoutStr(t, evs)})`, c, evs, rdropped);
         break;
       }
       case "select":
@@ -367,7 +367,7 @@ function normalise(text, opts = {}) {
             }
           }
         }
-        pushWait(out, stats, `select(r=[${rd.join(" ")}], w=[${wr.join(" ")}], ${timeoutStr(t)})`, c, evs, rdropped);
+        pushWait(out, stats, `select(r=[${rd.join(" ")}], w=[${wr.join(" ")}], ${timeoutStr(t, evs)})`, c, evs, rdropped);
         break;
       }
       case "close": {

@@ -121,7 +121,7 @@ poll([{fd=4, events=POLLIN}], 1, 1000) = -1 EINTR (Interrupted system call)
       "socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) = F1",
       "listen(F1, 10) = 0",
       "poll([F1:IN], T) -> [F1:IN]",
-      "select(r=[F1], w=[], 0) -> [F1:IN]",
+      "select(r=[F1], w=[], T) -> [F1:IN]",
       "select(r=[F1], w=[], T) -> signal",
       "poll([F1:IN], T) -> signal",
     ]);

@@ -51,7 +51,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { native, C } from "../native";
 import { fdCantRecv, fdInsert, fdWantRecv } from "../core/fd";
-import { logAlertLine, logWarningLine } from "../proxy/log";
+import { logAlertLine, logWarningLine } from "../core/log";
 import { global } from "../core/global";
 
 /** Environment variable marking a worker, holding its number (1..N). HAProxy: relative_pid. */

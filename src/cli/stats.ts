@@ -19,22 +19,20 @@ import { readFreqCtr, swrateAvg, TIME_STATS_SAMPLES } from "../core/freq_ctr";
 import { counters, global, haproxyMaxsock } from "../core/global";
 import { sched, taskInRq } from "../core/task";
 import { protoByFamily } from "../net/proto_tcp";
-import { bufPool } from "../proxy/buffer";
+import { bufPool } from "../core/buffer";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import {
   CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
   HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA, setCheckAddr,
 } from "../proxy/checks";
-import {
-  nowSec, Proxy, Server, PR_STFULL, PR_STPAUSED, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_MAINT,
-  SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING, srvSetRunning, srvSetStopped,
-} from "../proxy/server";
+import { type Proxy, PR_STFULL, PR_STPAUSED, PR_STREADY, PR_STSTOPPED } from "../proxy/proxy";
+import { nowSec, type Server, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING, srvSetRunning, srvSetStopped } from "../proxy/server";
 import {
   serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvClrAdminFlag, srvShutdownStreams,
 } from "../proxy/server_state";
-import { dequeueAllListeners, globalListenerQueue, resumeListener, LI_FULL } from "../net/listener";
-import { Stream, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
-import type { Listener } from "../net/listener";
+import { dequeueAllListeners, globalListenerQueue, resumeListener, LI_FULL, type Listener } from "../net/listener";
+import { SF_ERR_KILLED } from "../types/stream-t";
+import { type Stream, streams, streamShutdown } from "../proxy/stream";
 
 /** HAProxy: ACCESS_LVL_* (include/types/global.h). */
 export const ACCESS_LVL_NONE = 0;

@@ -6,7 +6,7 @@
  * check_config_validity(). Messages keep 1.8's words; cfgparse.ts registers these handlers.
  */
 import {
-  buildAclCond, condConflictWarning, parseAcl, sampleParseExpr, smpExprOutType, Acl, AclCond, AclCtx,
+  buildAclCond, condConflictWarning, parseAcl, sampleParseExpr, smpExprOutType, type Acl, type AclCond, type AclCtx,
   CKP_BE_REQ_CNT, CKP_BE_RES_CNT, CKP_BE_SET_SRV, CKP_FE_CON_ACC, CKP_FE_REQ_CNT, CKP_FE_RES_CNT, CKP_FE_SET_BCK,
 } from "./acl";
 import { isParseError, parseTime } from "./address";

@@ -7,19 +7,13 @@ import { native, C } from "../native";
 import { fdCantRecv, fdInsert, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
 import {
-  Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
+  type Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
   CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN,
 } from "./connection";
-import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
+import { type Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
 import { findCompatibleFd, isListening } from "./xfer_sock";
+import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
 
-/** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
-export const SF_ERR_NONE = 0x00000000;
-export const SF_ERR_SRVTO = 0x00004000;
-export const SF_ERR_SRVCL = 0x00005000;
-export const SF_ERR_PRXCOND = 0x00006000;
-export const SF_ERR_RESOURCE = 0x00007000;
-export const SF_ERR_INTERNAL = 0x00008000;
 
 /** HAProxy: struct protocol, reduced to what differs between families. */
 export interface Protocol {

@@ -13,17 +13,20 @@
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { tickAddIfSet } from "../core/ticks";
-import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL, CO_ER_CANT_BIND } from "../net/proto_tcp";
+import {
+  SF_ERR_NONE, SF_ERR_INTERNAL, SF_ADDR_SET, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_FORCE_PRST, SF_REDISP,
+} from "../types/stream-t";
+import { tcpConnectServer, CO_ER_CANT_BIND } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { logAlertLine, sendLog, LOG_EMERG } from "./log";
+import { logAlertLine, sendLog, LOG_EMERG } from "../core/log";
 import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
 import { fwlcInitServerTree, treeGetNextServer } from "./lb_fwlc";
 import { fasGetNextServer, fasInitServerTree } from "./lb_fas";
 import { getServerSh, initServerMap, mapGetServerRr } from "./lb_map";
 import { mayDequeueTasks, pendconnAdd, processSrvQueue, srvDynamicMaxconn } from "./queue";
-import { nowSec, Proxy, Server, srvIncSessCtr, srvSetSessLast, srvWillbeUsable } from "./server";
+import { type Proxy } from "./proxy";
+import { nowSec, type Server, srvIncSessCtr, srvSetSessLast, srvWillbeUsable } from "./server";
 import type { Stream } from "./stream";
-import { SF_ADDR_SET, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_FORCE_PRST, SF_REDISP } from "./stream";
 import { SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_QUEUE_ERR, SI_ST_QUE } from "./stream_interface";
 
 /** HAProxy: SRV_STATUS_* results of assign_server() / assign_server_and_queue(). */

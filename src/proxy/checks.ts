@@ -31,20 +31,18 @@ import * as os from "node:os";
 import * as util from "node:util";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
-import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
+import { type Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
-  Connection, ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
+  Connection, type ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
   CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain, csWantRecvNoUpdate, csWantSendNoUpdate, csUpdateMuxPolling,
 } from "../net/connection";
-import {
-  tcpConnectServer, tcpDrain, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
-} from "../net/proto_tcp";
+import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
+import { tcpConnectServer, tcpDrain } from "../net/proto_tcp";
 import { lbInit } from "./backend";
 import type { TcpCheckRule } from "../config/types";
-import {
-  Proxy, Server, PR_STSTOPPED, SRV_ADMF_MAINT, SRV_ST_STOPPED, srvSetRunning, srvSetStopped,
-} from "./server";
+import { type Proxy, PR_STSTOPPED } from "./proxy";
+import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED, srvSetRunning, srvSetStopped } from "./server";
 
 /** HAProxy: CHK_ST_* check state bits (include/types/checks.h). */
 export const CHK_ST_INPROGRESS = 0x0001;

@@ -10,10 +10,8 @@
  * tree handling here (treeLbInit), each with its own key.
  */
 import { SrvTree, lbNodeDelete } from "./lb_tree";
-import {
-  Proxy, Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged,
-  srvWillbeUsable, lbWeightChangeNeedsMove,
-} from "./server";
+import { type Proxy } from "./proxy";
+import { type Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
 import { recountServers, updateBackendWeight } from "./backend";
 import { nextUsableBackup, srvIsSaturated, updateFbckOnUp } from "./lb_fwrr";
 

@@ -15,10 +15,8 @@
  * and a new round starts. Saturated servers (maxconn reached, or a queue) are skipped and requeued.
  */
 import { SrvTree, lbNodeDelete } from "./lb_tree";
-import {
-  FwrrGroup, Proxy, Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable,
-  srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove,
-} from "./server";
+import { type FwrrGroup, type Proxy } from "./proxy";
+import { type Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
 import { recountServers, updateBackendWeight } from "./backend";
 import { srvDynamicMaxconn } from "./queue";
 

@@ -11,9 +11,8 @@
  * the chosen server's score instead of subtracting it ("BUG/MAJOR: lb_map: server map calculation
  * broken"), which sent everything to one server.
  */
-import {
-  Proxy, Server, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable,
-} from "./server";
+import { type Proxy } from "./proxy";
+import { type Server, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable } from "./server";
 import { recountServers, updateBackendWeight } from "./backend";
 import { srvIsSaturated } from "./lb_fwrr";
 

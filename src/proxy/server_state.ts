@@ -13,7 +13,8 @@
  * does again (so `set server ... state drain` from MAINT logs the leaving-maintenance line with
  * "UP/DRAIN", exactly as 1.8 does).
  */
-import { Proxy, Server, serverRecalcEweight, srvUpdateStatus, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT } from "./server";
+import { type Proxy } from "./proxy";
+import { type Server, serverRecalcEweight, srvUpdateStatus, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT } from "./server";
 import { streams, streamShutdown } from "./stream";
 
 /**

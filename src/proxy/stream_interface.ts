@@ -19,10 +19,10 @@
  */
 import { clock } from "../core/clock";
 import { global, MAX_READ_POLL_LOOPS } from "../core/global";
-import { Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
+import { type Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
+  Connection, type ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
   csStopRecv, csStopRecvNoUpdate, csStopSendNoUpdate, csUpdateMuxPolling, csWantRecvNoUpdate,
   csWantSendNoUpdate, muxPtRcvBuf, muxPtRcvPipe, rawSockFromBuf, rawSockFromPipe, CO_FL_CONNECTED,
   CO_FL_CTRL_READY, CO_FL_ERROR, CO_FL_HANDSHAKE, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_ROOM,
@@ -30,7 +30,7 @@ import {
   CS_FL_SHWN, CS_FL_SHWS,
 } from "../net/connection";
 import {
-  Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
+  type Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
   CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WAKE_WRITE, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT,
   CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WROTE_DATA, CF_KERN_SPLICING, CF_STREAMER,
   CF_STREAMER_FAST, CF_READ_DONTWAIT, CF_DONT_READ, CF_NEVER_WAIT, CF_SEND_DONTWAIT, CF_EXPECT_MORE,

@@ -9,8 +9,10 @@ import { parseConfigFiles } from "../../src/config/cfgparse";
 import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
 import { assignServer, lbInit, sessChangeServer, SRV_STATUS_FULL, SRV_STATUS_NOSRV, SRV_STATUS_OK } from "../../src/proxy/backend";
-import { Proxy, Server, srvSetRunning, srvSetStopped } from "../../src/proxy/server";
-import { SF_ASSIGNED, type Stream } from "../../src/proxy/stream";
+import { Proxy } from "../../src/proxy/proxy";
+import { Server, srvSetRunning, srvSetStopped } from "../../src/proxy/server";
+import { SF_ASSIGNED } from "../../src/types/stream-t";
+import { type Stream } from "../../src/proxy/stream";
 
 beforeAll(() => {
   // State changes print 1.8's messages on stderr: keep the test output clean.

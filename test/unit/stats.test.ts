@@ -12,11 +12,10 @@ import { FreqCtr, readFreqCtr, swrateAdd, swrateAvg, updateFreqCtr } from "../..
 import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
 import { parseConfigFiles } from "../../src/config/cfgparse";
-import {
-  Proxy, Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED,
-} from "../../src/proxy/server";
+import { Proxy } from "../../src/proxy/proxy";
+import { Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from "../../src/proxy/server";
 import { lbInit } from "../../src/proxy/backend";
-import { logState } from "../../src/proxy/log";
+import { logState } from "../../src/core/log";
 import { serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady } from "../../src/proxy/server_state";
 import {
   csvEnc, csvHeader, csvLine, fillBeStats, fillFeStats, fillSvStats, fullconn, humanTime, showStat, srvStatus,

@@ -31,7 +31,7 @@ import { Server, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { SF_ERR_KILLED } from "../types/stream-t";
 import { streamHooks, streamShutdownAll } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
-import { startHealthChecks } from "../proxy/checks";
+import { startHealthChecks, serverCheckInit } from "../proxy/checks";
 import { startEchoServer } from "./echo";
 import { enableTrace, parseTraceSpec, type TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
@@ -404,6 +404,7 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     let puid = 1;
     for (const sc of pc.servers) {
       const srv = new Server(sc, p, puid++);
+      serverCheckInit(srv);
       if (unresolvedServers.has(sc)) {
         // HAProxy -dr: no address (0.0.0.0), in maintenance until an address is set.
         srv.curAdmin |= SRV_ADMF_RMAINT;

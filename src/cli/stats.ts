@@ -21,15 +21,14 @@ import { sched, taskInRq } from "../core/task";
 import { protoByFamily } from "../net/proto_tcp";
 import { bufPool } from "../core/buffer";
 import { pipesFree, pipesInUse } from "../proxy/channel";
-import {
-  CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
-  HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA, setCheckAddr,
-} from "../proxy/checks";
+import { CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo, HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA } from "../proxy/check-t";
+import { setCheckAddr } from "../proxy/checks";
 import { type Proxy, PR_STFULL, PR_STPAUSED, PR_STREADY, PR_STSTOPPED } from "../proxy/proxy";
-import { nowSec, type Server, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING, srvSetRunning, srvSetStopped } from "../proxy/server";
 import {
-  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvClrAdminFlag, srvShutdownStreams,
+  srvSetRunning, srvSetStopped, serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady,
+  srvClrAdminFlag, srvShutdownStreams,
 } from "../proxy/server_state";
+import { nowSec, type Server, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ADMF_RMAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING } from "../proxy/server";
 import { dequeueAllListeners, globalListenerQueue, resumeListener, LI_FULL, type Listener } from "../net/listener";
 import { SF_ERR_KILLED } from "../types/stream-t";
 import { type Stream, streams, streamShutdown } from "../proxy/stream";

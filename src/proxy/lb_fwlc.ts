@@ -12,7 +12,7 @@
 import { SrvTree, lbNodeDelete } from "./lb_tree";
 import { type Proxy } from "./proxy";
 import { type Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { recountServers, updateBackendWeight } from "./lb";
 import { nextUsableBackup, srvIsSaturated, updateFbckOnUp } from "./lb_fwrr";
 
 /** The ordering key of a tree algorithm. */

@@ -17,7 +17,7 @@
 import { SrvTree, lbNodeDelete } from "./lb_tree";
 import { type FwrrGroup, type Proxy } from "./proxy";
 import { type Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { recountServers, updateBackendWeight } from "./lb";
 import { srvDynamicMaxconn } from "./queue";
 
 function newGroup(): FwrrGroup {

@@ -13,7 +13,7 @@
  */
 import { type Proxy } from "./proxy";
 import { type Server, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable } from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { recountServers, updateBackendWeight } from "./lb";
 import { srvIsSaturated } from "./lb_fwrr";
 
 /** HAProxy: map_set_server_status_down(). */

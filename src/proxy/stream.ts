@@ -32,7 +32,8 @@ import {
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
   CF_KERN_SPLICING, CF_STREAMER_FAST, CHN_INFINITE_FORWARD, pipesInUse,
 } from "./channel";
-import { connectServer, sessChangeServer, srvRedispatchConnect } from "./backend";
+import { sessChangeServer } from "./lb";
+import { connectServer, srvRedispatchConnect } from "./backend";
 import { sendStreamLog } from "./log";
 import type { StkCtr } from "./sample";
 import {

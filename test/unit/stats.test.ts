@@ -22,6 +22,7 @@ import {
   statsProcess, strtoul, ST_F, ST_F_TOTAL_FIELDS, StatField, ACCESS_LVL_ADMIN, ACCESS_LVL_USER, ST_SHLGNDS,
 } from "../../src/cli/stats";
 import { cliFindKw, cliSplitArgs, cliUsageMsg, CLI_KEYWORDS } from "../../src/cli/cli";
+import { serverCheckInit } from "../../src/proxy/checks";
 
 /** Proxies and servers built from a configuration text, as main.ts builds them. */
 function build(text: string): Proxy[] {
@@ -33,6 +34,7 @@ function build(text: string): Proxy[] {
     if (!p.maxconn) p.maxconn = 2000;
     for (const sc of pc.servers) {
       const s = new Server(sc, p, p.servers.length + 1);
+      serverCheckInit(s);
       s.addr = Buffer.alloc(C.SOCKADDR_MAX);
       s.addrLen = native.sockaddrFrom("ipv4", sc.addr.host, sc.addr.portLow, s.addr);
       s.port = sc.addr.portLow;

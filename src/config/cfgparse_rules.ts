@@ -3,7 +3,7 @@
  * if|unless`, `use-server`, `stick-table`. HAProxy 1.8: cfg_parse_listen() ("acl", "use_backend",
  * "use-server", "stick-table") in src/cfgparse.c, tcp_parse_tcp_req() / tcp_parse_tcp_rep() /
  * tcp_parse_request_rule() in src/tcp_rules.c, and the post-parse checks of
- * check_config_validity(). Messages keep 1.8's words; cfgparse.ts registers these handlers.
+ * check_config_validity(). Messages keep 1.8's words; cfgparse_listen.ts registers these handlers.
  */
 import {
   buildAclCond, condConflictWarning, parseAcl, sampleParseExpr, smpExprOutType, type Acl, type AclCond, type AclCtx,

@@ -12,6 +12,7 @@ import { logWarningLine, sendLog, LOG_WARNING } from "../core/log";
 import { type Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import type { ProxyConfig } from "../config/types";
+import { capStr, CAP_BE, CAP_FE } from "../config/cfgparse_util";
 import {
   deleteListener, pauseListener, resumeListener, unbindListener, type Listener, LI_ASSIGNED, LI_PAUSED,
 } from "../net/listener";
@@ -193,8 +194,7 @@ export const proxies: Proxy[] = [];
 
 /** HAProxy: proxy_cap_str(): "proxy" (listen), "frontend" or "backend". */
 export function proxyCapStr(p: ProxyConfig): string {
-  if (p.cap.fe && p.cap.be) return "proxy";
-  return p.cap.fe ? "frontend" : "backend";
+  return capStr((p.cap.fe ? CAP_FE : 0) | (p.cap.be ? CAP_BE : 0));
 }
 
 /** The frontend <l> belongs to: every listener hapoll makes is built with a Proxy (see ListenerFrontend). */

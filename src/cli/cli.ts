@@ -24,7 +24,6 @@
  */
 import { stkDumpEntry, tableExpire, tables, type StickTable } from "../proxy/stick_table";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import {
@@ -56,6 +55,7 @@ import {
   disableFrontend, enableFrontend, setAgent, setHealth, setMaxconnFrontend, setMaxconnGlobal, setRateLimit,
   showEnv, showErrors, shutdownFrontend,
 } from "./stats";
+import { E_AGAIN } from "../core/errno";
 
 /** HAProxy: the stats frontend's default maxconn (alloc_stats_fe()). */
 export const STATS_FE_MAXCONN = 10;
@@ -297,7 +297,7 @@ function outLen(a: CliAppCtx): number {
   return a.out === null ? 0 : a.out.length - a.outOff;
 }
 
-const EAGAIN = -(os.constants.errno.EAGAIN as number);
+const EAGAIN = E_AGAIN;
 
 /** Send queued output. False when the connection failed (it is closed). */
 function cliFlush(a: CliAppCtx): boolean {

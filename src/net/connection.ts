@@ -16,6 +16,7 @@ import {
   FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_STICKY, FD_F_LINGER_RISK,
 } from "../core/fd";
 import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
+import { E_AGAIN, E_NOTCONN, E_ALREADY, E_INPROGRESS, E_ISCONN, E_INTR, E_INVAL, E_NOSYS, E_BADF } from "../core/errno";
 import { global } from "../core/global";
 import { bAlloc } from "../core/buffer";
 import {
@@ -86,12 +87,12 @@ export const CS_FL_EOS = 0x00001000;
 export const CO_SFL_MSG_MORE = 0x0001;
 export const CO_SFL_STREAMER = 0x0002;
 
-const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
-const ENOTCONN = -(require("node:os").constants.errno.ENOTCONN as number);
-const EALREADY = -(require("node:os").constants.errno.EALREADY as number);
-const EINPROGRESS = -(require("node:os").constants.errno.EINPROGRESS as number);
-const EISCONN = -(require("node:os").constants.errno.EISCONN as number);
-const EINTR = -(require("node:os").constants.errno.EINTR as number);
+const EAGAIN = E_AGAIN;
+const ENOTCONN = E_NOTCONN;
+const EALREADY = E_ALREADY;
+const EINPROGRESS = E_INPROGRESS;
+const EISCONN = E_ISCONN;
+const EINTR = E_INTR;
 
 /**
  * What the transport reads into and sends from: a channel's buffer (HAProxy 1.8's struct buffer:
@@ -626,9 +627,9 @@ function rawRead0(conn: Connection, done: number): number {
 
 /** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
 const SPLICE_FULL_HINT = 16 * 1448;
-const EINVAL = -(require("node:os").constants.errno.EINVAL as number);
-const ENOSYS = -(require("node:os").constants.errno.ENOSYS as number);
-const EBADF = -(require("node:os").constants.errno.EBADF as number);
+const EINVAL = E_INVAL;
+const ENOSYS = E_NOSYS;
+const EBADF = E_BADF;
 
 /**
  * HAProxy: raw_sock_to_pipe(). Move data from the socket into <ic>'s kernel pipe without copying it

@@ -21,6 +21,7 @@ import { type Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { BindConfig, LogTarget } from "../config/types";
 import { sendLog, LOG_EMERG } from "../core/log";
+import { E_AGAIN, E_CONNABORTED, E_INTR, E_INVAL, E_MFILE, E_NFILE, E_NOBUFS, E_NOMEM } from "../core/errno";
 
 /** HAProxy: LI_* listener states, in HAProxy's order. */
 export const LI_NEW = 0;
@@ -261,15 +262,6 @@ function limitGlobally(l: Listener, expire: number): void {
   taskSchedule(getQueueTask(), expire);
 }
 
-const errno = require("node:os").constants.errno as Record<string, number>;
-const E_AGAIN = -errno.EAGAIN;
-const E_INTR = -errno.EINTR;
-const E_CONNABORTED = -errno.ECONNABORTED;
-const E_INVAL = -errno.EINVAL;
-const E_NFILE = -errno.ENFILE;
-const E_MFILE = -errno.EMFILE;
-const E_NOBUFS = -errno.ENOBUFS;
-const E_NOMEM = -errno.ENOMEM;
 
 const acceptAddr = Buffer.alloc(128);
 

@@ -27,8 +27,6 @@
  *        ▲                                                                                  │
  *        └──────────────────────── reschedule: now + srv_getinter() ◀──────────────────────┘
  */
-import * as os from "node:os";
-import * as util from "node:util";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { type Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
@@ -45,41 +43,12 @@ import { type Proxy, PR_STSTOPPED } from "./proxy";
 import { srvSetRunning, srvSetStopped } from "./server_state";
 import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "./server";
 import { CHECK_STATUSES, CHK_RES_CONDPASS, CHK_RES_FAILED, CHK_RES_NEUTRAL, CHK_RES_PASSED, CHK_RES_UNKNOWN, CHK_ST_CONFIGURED, CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, CHK_ST_PORT_MISS, HCHK_STATUS_HANA, HCHK_STATUS_INI, HCHK_STATUS_L4CON, HCHK_STATUS_L4OK, HCHK_STATUS_L4TOUT, HCHK_STATUS_L7OKD, HCHK_STATUS_L7RSP, HCHK_STATUS_L7STS, HCHK_STATUS_L7TOUT, HCHK_STATUS_SOCKERR, HCHK_STATUS_START } from "./check-t";
+import { E_AGAIN, strerror } from "../core/errno";
 
 /** HAProxy: SRV_CHK_INTER_THRES: checks faster than this do not set the start-up spreading. */
 const SRV_CHK_INTER_THRES = 1000;
 /** HAProxy: HCHK_DESC_LEN: a check description is cut to 127 characters. */
 const HCHK_DESC_LEN = 128;
-
-const E = os.constants.errno;
-/** glibc's strerror() texts for the errors a connect() reports (Node only knows libuv's wording). */
-const STRERROR: Record<number, string> = {
-  [E.ECONNREFUSED]: "Connection refused",
-  [E.ETIMEDOUT]: "Connection timed out",
-  [E.EHOSTUNREACH]: "No route to host",
-  [E.ENETUNREACH]: "Network is unreachable",
-  [E.ECONNRESET]: "Connection reset by peer",
-  [E.ECONNABORTED]: "Software caused connection abort",
-  [E.EACCES]: "Permission denied",
-  [E.EPERM]: "Operation not permitted",
-  [E.EADDRNOTAVAIL]: "Cannot assign requested address",
-  [E.EADDRINUSE]: "Address already in use",
-  [E.ENOENT]: "No such file or directory",
-  [E.EMFILE]: "Too many open files",
-  [E.ENFILE]: "Too many open files in system",
-  [E.ENOBUFS]: "No buffer space available",
-  [E.ENOMEM]: "Cannot allocate memory",
-  [E.EPIPE]: "Broken pipe",
-  [E.EAGAIN]: "Resource temporarily unavailable",
-};
-
-/** strerror(<errno>) (a positive errno). */
-export function strerror(errno: number): string {
-  const t = STRERROR[errno];
-  if (t !== undefined) return t;
-  const m = util.getSystemErrorMap().get(-errno);
-  return m ? m[1].charAt(0).toUpperCase() + m[1].slice(1) : `Unknown error ${errno}`;
-}
 
 /** HAProxy: struct check (the health check of a server). */
 export class Check {
@@ -212,7 +181,7 @@ function checkNotifySuccess(check: Check): void {
 function retrieveErrnoFromSocket(conn: Connection): number {
   if (conn.fd < 0) return conn.flags & CO_FL_ERROR ? -conn.errno : 0;
   const skerr = native.getsockoptInt(conn.fd, C.SOL_SOCKET, C.SO_ERROR);
-  if (skerr <= 0 || skerr === E.EAGAIN) return 0;
+  if (skerr <= 0 || skerr === -E_AGAIN) return 0;
   conn.errno = -skerr;
   conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH | CO_FL_SOCK_RD_SH;
   return skerr;
@@ -228,11 +197,11 @@ function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, sync
   const conn = check.conn;
   if (check.result !== CHK_RES_UNKNOWN) return;
   let err = errnoBck;
-  if (!err || err === E.EAGAIN) err = retrieveErrnoFromSocket(conn);
+  if (!err || err === -E_AGAIN) err = retrieveErrnoFromSocket(conn);
   if (!(conn.flags & CO_FL_ERROR) && !expired) return;
   let errMsg = "";
-  if (syncErr) errMsg = err && err !== E.EAGAIN ? `General socket error (${strerror(err)})` : "General socket error";
-  else if (err && err !== E.EAGAIN) errMsg = strerror(err);
+  if (syncErr) errMsg = err && err !== -E_AGAIN ? `General socket error (${strerror(err)})` : "General socket error";
+  else if (err && err !== -E_AGAIN) errMsg = strerror(err);
   if (check.state & CHK_ST_PORT_MISS) {
     // HAProxy writes this text into the chunk its message points to when there is no errno, so
     // both statuses below carry it.
@@ -263,7 +232,7 @@ const checkConnCb: ConnDataCb = {
     while (check.inLen < check.inbuf.length) {
       const r = native.recv(conn.fd, check.inbuf, check.inLen, check.inbuf.length - check.inLen);
       if (r > 0) check.inLen += r;
-      else if (r === 0 || r !== -E.EAGAIN) {
+      else if (r === 0 || r !== E_AGAIN) {
         check.readDone = true;
         break;
       } else break;
@@ -327,7 +296,7 @@ function tcpcheckRun(check: Check): void {
     if (r.action === "send") {
       const d = r.data!;
       const n = native.send(conn.fd, d, 0, d.length, 0);
-      if (n === -E.EAGAIN) {
+      if (n === E_AGAIN) {
         csWantSendNoUpdate(conn);
         csUpdateMuxPolling(conn);
         return;

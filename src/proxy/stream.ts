@@ -16,10 +16,9 @@ import { counters, global } from "../core/global";
 import { fdtab } from "../core/fd";
 import { swrateAdd, TIME_STATS_SAMPLES, updateFreqCtr } from "../core/freq_ctr";
 import {
-  type Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
-  TASK_WOKEN_TIMER, TASK_RUNNING,
+  type Task, taskDelete, taskFree, taskNew, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_RUNNING,
 } from "../core/task";
-import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
+import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsExpired, tickIsSet } from "../core/ticks";
 import {
   type Connection, connCtrlInit, connXprtWantRecv, csWantRecv, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET,
   CO_FL_ADDR_TO_SET, CO_FL_CTRL_READY, CO_FL_CURR_RD_ENA, CO_FL_CURR_WR_ENA, CO_FL_RCVD_PROXY,
@@ -45,11 +44,7 @@ import { mayDequeueTasks, pendconnFree, processSrvQueue } from "./queue";
 import { type Proxy, listenerProxy } from "./proxy";
 import { nowSec, type PendList, type Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
 import {
-  StreamInterface, siChkRcv, siReleaseEndpoint, siShutr, siShutw, siUpdate, streamExpireHook,
-  SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR,
-  SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP,
-  SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE,
-  SI_ST_REQ, SI_ST_TAR,
+  StreamInterface, type StreamTimers, siReleaseEndpoint, siShutr, siShutw, siUpdate, SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR, SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP, SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE, SI_ST_REQ, SI_ST_TAR, streamTimersExpire,
 } from "./stream_interface";
 import { SF_ADDR_SET, SF_ASSIGNED, SF_BE_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_ERR_CLICL, SF_ERR_CLITO, SF_ERR_INTERNAL, SF_ERR_MASK, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO, SF_FINST_C, SF_FINST_D, SF_FINST_L, SF_FINST_MASK, SF_FINST_Q, SF_FINST_R, SF_FORCE_PRST } from "../types/stream-t";
 
@@ -60,7 +55,7 @@ export const streams = new Set<Stream>();
 export const streamHooks: { onEvent: ((s: Stream, ev: string) => void) | null } = { onEvent: null };
 
 /** HAProxy: struct stream (with struct session folded in: TCP mode has one stream per session). */
-export class Stream {
+export class Stream implements StreamTimers {
   /** HAProxy: uniq_id, taken from global.req_count (shared with the stats socket's sessions). */
   readonly uniqId = counters.reqCount++;
   flags = 0;
@@ -679,26 +674,8 @@ function streamSpliceDecide(s: Stream): void {
 function streamComputeExpire(s: Stream): number {
   const t = s.task;
   const now = clock.nowMs;
-  let exp = tickFirst(tickIsExpired(t.expire, now) ? 0 : t.expire,
-    tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex)));
-  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
-  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
-  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
-  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
-  return exp;
+  return streamTimersExpire(s, tickIsExpired(t.expire, now) ? TICK_ETERNITY : t.expire);
 }
-
-streamExpireHook.fn = (t: Task) => {
-  const s = t.context as Stream;
-  // Recompute from the channels only: the old expiry may be stale after a fast-path renewal.
-  let exp = tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex));
-  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
-  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
-  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
-  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
-  t.expire = exp;
-  taskQueue(t);
-};
 
 /**
  * HAProxy: process_stream(). The stream's task handler. Returns the task to keep it, or null once

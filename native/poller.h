@@ -10,7 +10,7 @@
 #include <limits.h>
 #include <time.h>
 
-/* FD_POLL_* as HAProxy 1.8 defines them; src/native.ts mirrors these. */
+/* FD_POLL_* as HAProxy 1.8 defines them: their one definition (src/native.ts reads them from the addon). */
 #define FD_POLL_IN    0x01
 #define FD_POLL_PRI   0x02
 #define FD_POLL_OUT   0x04

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "addon.h"
+#include "poller.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
@@ -933,6 +934,13 @@ Napi::Value SetRecvTimeout(const Napi::CallbackInfo &info) {
 Napi::Object Constants(Napi::Env env) {
   Napi::Object obj = Napi::Object::New(env);
   auto c = [&obj](const char *name, double v) { obj.Set(name, v); };
+  /* FD_POLL_* event bits (poller.h): their one definition, which src/native.ts reads from here. */
+  c("FD_POLL_IN", FD_POLL_IN);
+  c("FD_POLL_PRI", FD_POLL_PRI);
+  c("FD_POLL_OUT", FD_POLL_OUT);
+  c("FD_POLL_ERR", FD_POLL_ERR);
+  c("FD_POLL_HUP", FD_POLL_HUP);
+  c("FD_POLL_RDHUP_SEEN", FD_POLL_RDHUP_SEEN);
   c("AF_INET", AF_INET);
   c("AF_INET6", AF_INET6);
   c("AF_UNIX", AF_UNIX);

@@ -16,15 +16,6 @@
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const bindings = require("bindings") as (name: string) => unknown;
 
-/** FD_POLL_* bits as HAProxy 1.8 defines them (include/types/fd.h). */
-export const FD_POLL_IN = 0x01;
-export const FD_POLL_PRI = 0x02;
-export const FD_POLL_OUT = 0x04;
-export const FD_POLL_ERR = 0x08;
-export const FD_POLL_HUP = 0x10;
-/** Not an HAProxy FD_POLL_* bit: set by epoll/kqueue with HUP when the peer's FIN (RDHUP) was seen. */
-export const FD_POLL_RDHUP_SEEN = 0x20;
-
 /** Polled-direction mask used in the change list: bit 0 read, bit 1 write. */
 export const POLL_DIR_R = 0x1;
 export const POLL_DIR_W = 0x2;
@@ -62,6 +53,13 @@ export interface NativePollerCtor {
 
 /** Socket-level constants of this platform (values differ between Linux and macOS). */
 export interface NativeConstants {
+  /** HAProxy's FD_POLL_* event bits, defined once in native/poller.h. */
+  FD_POLL_IN: number;
+  FD_POLL_PRI: number;
+  FD_POLL_OUT: number;
+  FD_POLL_ERR: number;
+  FD_POLL_HUP: number;
+  FD_POLL_RDHUP_SEEN: number;
   AF_INET: number;
   AF_INET6: number;
   AF_UNIX: number;
@@ -210,3 +208,15 @@ export const native = (process.env.HAPOLL_ADDON
   ? require(require("node:path").resolve(process.env.HAPOLL_ADDON))
   : bindings("hapoll")) as NativeBinding;
 export const C = native.constants;
+
+/**
+ * FD_POLL_* bits as HAProxy 1.8 defines them (include/types/fd.h), read from the addon, which
+ * defines them once (native/poller.h) and writes them into NativePoller.poll()'s output.
+ */
+export const FD_POLL_IN = C.FD_POLL_IN;
+export const FD_POLL_PRI = C.FD_POLL_PRI;
+export const FD_POLL_OUT = C.FD_POLL_OUT;
+export const FD_POLL_ERR = C.FD_POLL_ERR;
+export const FD_POLL_HUP = C.FD_POLL_HUP;
+/** Not an HAProxy FD_POLL_* bit: set by epoll/kqueue with HUP when the peer's FIN (RDHUP) was seen. */
+export const FD_POLL_RDHUP_SEEN = C.FD_POLL_RDHUP_SEEN;

@@ -28,6 +28,7 @@
  * Storage is structure-of-arrays (typed arrays sized maxsock) so that nothing is allocated per
  * event.
  */
+import { FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_OUT, FD_POLL_PRI } from "../native";
 
 /** HAProxy: FD_EV_ACTIVE_R and friends (include/types/fd.h). */
 export const FD_EV_ACTIVE = 1;
@@ -44,12 +45,7 @@ export const FD_EV_ACTIVE_RW = FD_EV_ACTIVE_R | FD_EV_ACTIVE_W;
 export const FD_EV_READY_RW = FD_EV_READY_R | FD_EV_READY_W;
 export const FD_EV_POLLED_RW = FD_EV_POLLED_R | FD_EV_POLLED_W;
 
-/** HAProxy: FD_POLL_* (event bits a poller reports) and FD_POLL_STICKY. */
-export const FD_POLL_IN = 0x01;
-export const FD_POLL_PRI = 0x02;
-export const FD_POLL_OUT = 0x04;
-export const FD_POLL_ERR = 0x08;
-export const FD_POLL_HUP = 0x10;
+/** HAProxy: FD_POLL_STICKY, the event bits (of src/native.ts's FD_POLL_*) that stay once seen. */
 export const FD_POLL_STICKY = FD_POLL_ERR | FD_POLL_HUP;
 
 /** fdtab flag bits (HAProxy has them as 1-bit fields: new, updated, linger_risk, cloned). */

@@ -9,14 +9,11 @@
  * The data layer is reached through `conn.data` (HAProxy 1.7's conn->data), which keeps this file
  * free of stream code.
  */
-import { native, C } from "../native";
+import { native, C, FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN } from "../native";
 import {
-  fdtab, fdCantRecv, fdCantSend, fdDoneRecv, fdRecvActive, fdRecvReady, fdSendActive, fdSendReady,
-  fdStopBoth, fdStopRecv, fdStopSend, fdWantRecv, fdWantSend, fdDelete, fdInsert, fdMayRecv, fdMaySend,
-  FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_STICKY, FD_F_LINGER_RISK,
+  fdtab, fdCantRecv, fdCantSend, fdRecvActive, fdRecvReady, fdSendActive, fdSendReady, fdStopBoth, fdStopRecv, fdStopSend, fdWantRecv, fdWantSend, fdDelete, fdInsert, fdMayRecv, fdMaySend, FD_POLL_STICKY, FD_F_LINGER_RISK,
 } from "../core/fd";
-import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
-import { E_AGAIN, E_NOTCONN, E_ALREADY, E_INPROGRESS, E_ISCONN, E_INTR, E_INVAL, E_NOSYS, E_BADF } from "../core/errno";
+import { E_AGAIN, E_NOTCONN, E_ALREADY, E_INPROGRESS, E_ISCONN, E_INTR } from "../core/errno";
 import { global } from "../core/global";
 import { bAlloc } from "../core/buffer";
 import {
@@ -93,25 +90,6 @@ const EALREADY = E_ALREADY;
 const EINPROGRESS = E_INPROGRESS;
 const EISCONN = E_ISCONN;
 const EINTR = E_INTR;
-
-/**
- * What the transport reads into and sends from: a channel's buffer (HAProxy 1.8's struct buffer:
- * the storage, p, i, o) and its kernel pipe (struct pipe). The channel of src/proxy/channel.ts is
- * the one implementation; raw_sock sees only these fields, as raw_sock.c sees only the buffer.
- */
-export interface XprtChannel {
-  buf: Buffer | null;
-  p: number;
-  i: number;
-  o: number;
-  pipeR: number;
-  pipeW: number;
-  pipeData: number;
-  /** Offset just past the input (HAProxy: bi_end()). */
-  biEnd(): number;
-  /** Offset of the first output byte (HAProxy: b_ptr(b, -o)). */
-  boPtr(): number;
-}
 
 /**
  * What a connection calls above it: HAProxy 1.8's data_cb of the conn_stream (si_conn_cb: recv,
@@ -550,193 +528,6 @@ export function connFullClose(conn: Connection): void {
 }
 
 /**
- * HAProxy: raw_sock_to_buf(). One recv() into the free space after the input (a second one when
- * the free space wraps and the first filled its part exactly), at most <count> bytes. Returns the
- * bytes read; sets CO_FL_SOCK_RD_SH on EOF and CO_FL_ERROR on error. A short read on a polled fd
- * means the socket is drained (fd_done_recv()).
- */
-export function rawSockToBuf(conn: Connection, ic: XprtChannel, count: number): number {
-  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
-  const fd = conn.fd;
-  if (!fdRecvReady(fd)) return 0;
-  connRefreshPollingFlags(conn);
-  let done = 0;
-  const ev = fdtab.ev[fd];
-  if (!(ev & FD_POLL_IN)) {
-    // No data announced: a HUP alone is the end of the stream; an ERR before the connect
-    // finished is a connection failure.
-    if ((ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) return rawRead0(conn, done);
-    if ((ev & FD_POLL_ERR) && (conn.flags & CO_FL_WAIT_L4_CONN)) {
-      conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-      connCondUpdateSockPolling(conn);
-      return done;
-    }
-  }
-  const buf = ic.buf!;
-  const size = buf.length;
-  // Realign an empty buffer so that the next reads are as large as possible.
-  if (ic.i + ic.o === 0) ic.p = 0;
-  while (count > 0) {
-    // The room after the input, else the room before the output (channel_recv_max() in <count>
-    // keeps either within the free space).
-    let tryLen = size - (ic.p + ic.i);
-    if (tryLen <= 0) {
-      tryLen = ic.p - ic.o;
-      if (tryLen <= 0) break;
-    }
-    if (tryLen > count) tryLen = count;
-    const off = ic.biEnd();
-    const ret = native.recv(fd, buf, off, tryLen);
-    if (ret > 0) {
-      ic.i += ret;
-      done += ret;
-      if (ret < tryLen) {
-        // On level-triggered pollers a HUP usually comes once the buffer is drained; unless the
-        // poller reports RDHUP, a close is only read when it matters (linger_risk).
-        if (fdtab.ev[fd] & FD_POLL_HUP) return rawRead0(conn, done);
-        if (!(fdtab.flags[fd] & FD_F_LINGER_RISK) || (registry.cur!.flags & HAP_POLL_F_RDHUP)) {
-          fdDoneRecv(fd);
-          break;
-        }
-      }
-      count -= ret;
-    } else if (ret === 0) {
-      return rawRead0(conn, done);
-    } else if (ret === EAGAIN || ret === ENOTCONN) {
-      fdCantRecv(fd);
-      break;
-    } else if (ret !== EINTR) {
-      conn.errno = ret;
-      conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-      break;
-    }
-  }
-  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  connCondUpdateSockPolling(conn);
-  return done;
-}
-
-/** The read0 exit of raw_sock_to_buf()/raw_sock_to_pipe(): EOF, plus a late error if one is queued. */
-function rawRead0(conn: Connection, done: number): number {
-  connSockRead0(conn);
-  conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  if (fdtab.ev[conn.fd] & FD_POLL_ERR) conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-  connCondUpdateSockPolling(conn);
-  return done;
-}
-
-/** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
-const SPLICE_FULL_HINT = 16 * 1448;
-const EINVAL = E_INVAL;
-const ENOSYS = E_NOSYS;
-const EBADF = E_BADF;
-
-/**
- * HAProxy: raw_sock_to_pipe(). Move data from the socket into <ic>'s kernel pipe without copying it
- * through user space. Returns the bytes moved, or -1 when splice() does not work on this fd (the
- * caller falls back to buffers). EAGAIN with data already in the pipe most likely means the pipe is
- * full: stop (CO_FL_WAIT_ROOM) until the other side drains it.
- */
-export function rawSockToPipe(conn: Connection, ic: XprtChannel): number {
-  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
-  const fd = conn.fd;
-  let done = 0;
-  if (!fdRecvReady(fd)) return 0;
-  connRefreshPollingFlags(conn);
-  const ev = fdtab.ev[fd];
-  if (!(ev & FD_POLL_IN) && (ev & (FD_POLL_ERR | FD_POLL_HUP)) === FD_POLL_HUP) return rawRead0(conn, 0);
-  for (;;) {
-    const ret = native.splice(fd, ic.pipeW, 1 << 30);
-    if (ret > 0) {
-      done += ret;
-      ic.pipeData += ret;
-      if (ic.pipeData >= SPLICE_FULL_HINT || ret >= global.recvEnough) {
-        conn.flags |= CO_FL_WAIT_ROOM;
-        fdDoneRecv(fd);
-        break;
-      }
-      continue;
-    }
-    if (ret === 0) return rawRead0(conn, done);
-    if (ret === EAGAIN) {
-      if (ic.pipeData) conn.flags |= CO_FL_WAIT_ROOM;
-      else fdCantRecv(fd);
-      break;
-    }
-    if (ret === ENOSYS || ret === EINVAL || ret === EBADF) return done ? done : -1;
-    conn.errno = ret;
-    conn.flags |= CO_FL_ERROR;
-    break;
-  }
-  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  connCondUpdateSockPolling(conn);
-  return done;
-}
-
-/** HAProxy: raw_sock_from_pipe(). Drain <oc>'s pipe into the socket. Returns the bytes sent. */
-export function rawSockFromPipe(conn: Connection, oc: XprtChannel): number {
-  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
-  const fd = conn.fd;
-  let done = 0;
-  if (!fdSendReady(fd)) return 0;
-  connRefreshPollingFlags(conn);
-  while (oc.pipeData > 0) {
-    const ret = native.splice(oc.pipeR, fd, oc.pipeData);
-    if (ret > 0) {
-      done += ret;
-      oc.pipeData -= ret;
-      continue;
-    }
-    if (ret === 0 || ret === EAGAIN) {
-      fdCantSend(fd);
-      break;
-    }
-    conn.errno = ret;
-    conn.flags |= CO_FL_ERROR;
-    break;
-  }
-  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  connCondUpdateSockPolling(conn);
-  return done;
-}
-
-/**
- * HAProxy: raw_sock_from_buf(). Send <oc>'s output: one send() of the contiguous part (a second one
- * when the output wraps and the first went out whole). MSG_MORE when more follows (the wrapped
- * part) or when <flags> has CO_SFL_MSG_MORE. Returns the bytes sent.
- */
-export function rawSockFromBuf(conn: Connection, oc: XprtChannel, flags: number): number {
-  if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
-  const fd = conn.fd;
-  if (!fdSendReady(fd)) return 0;
-  connRefreshPollingFlags(conn);
-  let done = 0;
-  while (oc.o !== 0) {
-    const start = oc.boPtr();
-    const size = oc.buf!.length;
-    const tryLen = start + oc.o > size ? size - start : oc.o;
-    const more = tryLen < oc.o || (flags & CO_SFL_MSG_MORE) ? 1 : 0;
-    const ret = native.send(fd, oc.buf!, start, tryLen, more);
-    if (ret > 0) {
-      oc.o -= ret;
-      done += ret;
-      if (oc.i + oc.o === 0) oc.p = 0;
-      if (ret < tryLen) break;
-    } else if (ret === 0 || ret === EAGAIN || ret === ENOTCONN) {
-      fdCantSend(fd);
-      break;
-    } else if (ret !== EINTR) {
-      conn.errno = ret;
-      conn.flags |= CO_FL_ERROR | CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
-      break;
-    }
-  }
-  if ((conn.flags & CO_FL_WAIT_L4_CONN) && done) conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  connCondUpdateSockPolling(conn);
-  return done;
-}
-
-/**
  * HAProxy: tcp_connect_probe(). Called while CO_FL_WAIT_L4_CONN is set: once the fd is writable,
  * ask connect() again whether the connection is up. Returns true when it is.
  */
@@ -873,50 +664,4 @@ function muxPtWake(conn: Connection, data: ConnDataCb): number {
   const ret = data.wake(conn);
   if (ret >= 0) csUpdateMuxPolling(conn);
   return ret;
-}
-
-/** HAProxy: mux_pt_rcv_buf(): read, then report EOS/errors on the conn_stream. */
-export function muxPtRcvBuf(conn: Connection, ic: XprtChannel, count: number): number {
-  const ret = rawSockToBuf(conn, ic, count);
-  if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
-  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
-  return ret;
-}
-
-/** HAProxy: mux_pt_rcv_pipe(). */
-export function muxPtRcvPipe(conn: Connection, ic: XprtChannel): number {
-  const ret = rawSockToPipe(conn, ic);
-  if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
-  if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
-  return ret;
-}
-
-/**
- * HAProxy: mux_pt_shutr() (through cs_shutr()): stop reading; close everything when the write side
- * is already shut.
- */
-export function csShutr(conn: Connection, mode: number): void {
-  conn.csFlags &= ~CS_FL_DATA_RD_ENA;
-  if (!(conn.csFlags & CS_FL_SHR) && (conn.csFlags & CS_FL_SHW)) connFullClose(conn);
-  conn.csFlags |= mode;
-}
-
-/**
- * HAProxy: mux_pt_shutw() (through cs_shutw()): shut the socket's write side (a FIN, or nothing
- * with <mode> CS_FL_SHWS before a reset), or close it all when the read side is already shut.
- */
-export function csShutw(conn: Connection, mode: number): void {
-  conn.csFlags &= ~CS_FL_DATA_WR_ENA;
-  if (!(conn.csFlags & CS_FL_SHW)) {
-    if (!(conn.csFlags & CS_FL_SHR)) connSockShutw(conn, mode === CS_FL_SHWN);
-    else connFullClose(conn);
-  }
-  conn.csFlags |= mode;
-}
-
-/** HAProxy: cs_close(): shut both ways silently (the close then resets if data was left unread). */
-export function csClose(conn: Connection): void {
-  csShutw(conn, CS_FL_SHWS);
-  csShutr(conn, CS_FL_SHRR);
-  conn.csFlags = 0;
 }

@@ -4,7 +4,7 @@
  *
  * The buffer is allocated on the first read and given back to the pool when it empties.
  */
-import type { XprtChannel } from "../net/connection";
+import type { XprtChannel } from "../net/raw_sock";
 import { native } from "../native";
 import { bAlloc, bFree } from "../core/buffer";
 

@@ -31,10 +31,8 @@ import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { type Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
-import {
-  Connection, type ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
-  CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain, csWantRecvNoUpdate, csWantSendNoUpdate, csUpdateMuxPolling,
-} from "../net/connection";
+import { csClose } from "../net/mux_pt";
+import { Connection, type ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csStopBothNoUpdate, connSockDrain, csWantRecvNoUpdate, csWantSendNoUpdate, csUpdateMuxPolling } from "../net/connection";
 import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
 import { tcpConnectServer, tcpDrain } from "../net/proto_tcp";
 import { lbInit } from "./backend";

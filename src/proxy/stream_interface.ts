@@ -21,14 +21,9 @@ import { clock } from "../core/clock";
 import { global, MAX_READ_POLL_LOOPS } from "../core/global";
 import { type Task, taskWakeup, TASK_WOKEN_IO, taskQueue } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet, tickFirst } from "../core/ticks";
-import {
-  Connection, type ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
-  csStopRecv, csStopRecvNoUpdate, csStopSendNoUpdate, csUpdateMuxPolling, csWantRecvNoUpdate,
-  csWantSendNoUpdate, muxPtRcvBuf, muxPtRcvPipe, rawSockFromBuf, rawSockFromPipe, CO_FL_CONNECTED,
-  CO_FL_CTRL_READY, CO_FL_ERROR, CO_FL_HANDSHAKE, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_ROOM,
-  CO_FL_WAIT_ROOM_AGAIN, CO_SFL_MSG_MORE, CO_SFL_STREAMER, CS_FL_DATA_WR_ENA, CS_FL_EOS, CS_FL_ERROR,
-  CS_FL_SHWN, CS_FL_SHWS,
-} from "../net/connection";
+import { rawSockFromBuf, rawSockFromPipe } from "../net/raw_sock";
+import { csClose, csShutw, muxPtRcvBuf, muxPtRcvPipe } from "../net/mux_pt";
+import { Connection, type ConnDataCb, connCondUpdatePolling, connFullClose, csStopBothNoUpdate, csStopRecv, csStopRecvNoUpdate, csStopSendNoUpdate, csUpdateMuxPolling, csWantRecvNoUpdate, csWantSendNoUpdate, CO_FL_CONNECTED, CO_FL_CTRL_READY, CO_FL_ERROR, CO_FL_HANDSHAKE, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_ROOM, CO_FL_WAIT_ROOM_AGAIN, CO_SFL_MSG_MORE, CO_SFL_STREAMER, CS_FL_DATA_WR_ENA, CS_FL_EOS, CS_FL_ERROR, CS_FL_SHWN, CS_FL_SHWS } from "../net/connection";
 import {
   type Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
   CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WAKE_WRITE, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT,

@@ -7,15 +7,8 @@
  * A/a active; upper case = set).
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  FD_EV_ACTIVE_R, FD_EV_ACTIVE_W, FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_READY_R, FD_EV_READY_W,
-  FD_F_CLONED, FD_F_LINGER_RISK, FD_F_NEW, FD_F_UPDATED,
-  FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_OUT, FD_POLL_PRI, FD_POLL_STICKY,
-  fdAllocCacheEntry, fdCantRecv, fdCantSend, fdComputeNewPolledStatus, fdDelete, fdDoneRecv,
-  fdEvString, fdInsert, fdMayRecv, fdMaySend, fdOps, fdProcessCachedEvents, fdReleaseCacheEntry,
-  fdRemove, fdStateString, fdStopBoth, fdStopRecv, fdStopSend, fdtab, fdUpdateEvents, fdWantRecv,
-  fdWantSend, initFdtab, updtFdPolling,
-} from "../../src/core/fd";
+import { FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_OUT, FD_POLL_PRI } from "../../src/native";
+import { FD_EV_ACTIVE_R, FD_EV_ACTIVE_W, FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_READY_R, FD_EV_READY_W, FD_F_CLONED, FD_F_LINGER_RISK, FD_F_NEW, FD_F_UPDATED, FD_POLL_STICKY, fdAllocCacheEntry, fdCantRecv, fdCantSend, fdComputeNewPolledStatus, fdDelete, fdDoneRecv, fdEvString, fdInsert, fdMayRecv, fdMaySend, fdOps, fdProcessCachedEvents, fdReleaseCacheEntry, fdRemove, fdStateString, fdStopBoth, fdStopRecv, fdStopSend, fdtab, fdUpdateEvents, fdWantRecv, fdWantSend, initFdtab, updtFdPolling } from "../../src/core/fd";
 
 /* ---- HAProxy 1.8 values (include/types/fd.h), written out independently of src/ ---- */
 const ACTIVE = 0x1;

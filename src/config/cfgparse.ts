@@ -32,6 +32,7 @@ import {
   checkRules, parseAclLine, parseStickTable, parseTcpRequest, parseTcpResponse, parseUseBackend, parseUseServer,
   type RuleHost,
 } from "./cfgparse_rules";
+import { agentCheckInit, parseAgentKeyword, parseCheckOption } from "./cfg_checks";
 import { compileLogFormat } from "./logformat";
 import {
   DIAG_FORM_BARE,
@@ -996,6 +997,7 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
     c.timeouts.tunnel = d.timeouts.tunnel;
     if (d.source) c.source = d.source;
     if (d.checkType) c.checkType = d.checkType;
+    if (d.checkReq) c.checkReq = d.checkReq;
   }
   c.mode = d.mode;
   px.logs = def.logs.slice();
@@ -1654,7 +1656,7 @@ interface SrvCtx {
 }
 
 /** A positive time (inter, fastinter, downinter). HAProxy: the "inter" branches of parse_server(), src/server.c. */
-function srvTime(field: "inter" | "fastinter" | "downinter"): SrvKw {
+function srvTime(field: "inter" | "fastinter" | "downinter" | "agentInter"): SrvKw {
   return {
     skip: 1,
     defaultOk: true,
@@ -1665,7 +1667,7 @@ function srvTime(field: "inter" | "fastinter" | "downinter"): SrvKw {
         /* 1.8 prints "parsing [f:l] : " for inter and "parsing [f:l]: " for the two others */
         p.alert(
           timeErr(res, args[cur + 1], kw, (ch) => `unexpected character '${ch}' in '${kw}' argument of server ${name}.`),
-          field === "inter" ? DIAG_FORM_PARSING : DIAG_FORM_PARSING_TIGHT,
+          field === "inter" || field === "agentInter" ? DIAG_FORM_PARSING : DIAG_FORM_PARSING_TIGHT,
         );
         return { code: FAIL };
       }
@@ -1730,6 +1732,19 @@ function srvIgnored(skip: number, defaultOk = true): SrvKw {
     skip,
     defaultOk,
     parse: ({ args, cur }) => ({ code: ERR_WARN, warn: `'${args[cur]}' is not supported by hapoll, ignored.` }),
+  };
+}
+
+/** The agent-check keywords (src/config/cfg_checks.ts). */
+function agentKw(skip: number): SrvKw {
+  return {
+    skip,
+    defaultOk: true,
+    parse(ctx) {
+      const err = parseAgentKeyword(ctx);
+      if (err !== null) ctx.p.alert(err);
+      return err !== null ? { code: FAIL } : OK;
+    },
   };
 }
 
@@ -1859,17 +1874,12 @@ const SERVER_KEYWORDS: Record<string, SrvKw> = {
       return { code: FAIL };
     },
   },
-  // Refused, not ignored: the server would otherwise be judged by a connect check alone.
-  "agent-check": {
-    skip: 0,
-    defaultOk: true,
-    parse: ({ args, cur }) => ({ code: FAIL, err: `'${args[cur]}' is not supported by hapoll (no agent checks).` }),
-  },
-  "no-agent-check": srvIgnored(0),
-  "agent-inter": srvIgnored(1),
-  "agent-addr": srvIgnored(1),
-  "agent-port": srvIgnored(1),
-  "agent-send": srvIgnored(1),
+  "agent-check": agentKw(0),
+  "no-agent-check": agentKw(0),
+  "agent-inter": srvTime("agentInter"),
+  "agent-addr": agentKw(1),
+  "agent-port": agentKw(1),
+  "agent-send": agentKw(1),
   "check-send-proxy": srvIgnored(0),
   "no-check-send-proxy": srvIgnored(0),
   cookie: srvIgnored(1),
@@ -1964,6 +1974,8 @@ function proxyServer(p: CfgParser, c: LineCtx): void {
     p.alert(`server ${server.name} has neither service port nor check port. Check has been disabled.`, DIAG_FORM_PARSING, ERR_ALERT | ERR_ABORT);
     return;
   }
+  const agentErr = agentCheckInit(server);
+  if (agentErr !== null) return p.alert(agentErr);
   if (px.cap & CAP_BE) px.cfg.servers.push(server);
 }
 
@@ -2098,7 +2110,7 @@ const OPTIONS_IGNORED_ARGS = new Set([
 
 /** Protocol health checks of 1.8 that hapoll does not implement (refused, never degraded). */
 const PROTOCOL_CHECKS_REFUSED = new Set([
-  "ssl-hello-chk", "smtpchk", "pgsql-check", "mysql-check", "ldap-check", "spop-check", "external-check",
+  "spop-check", "external-check",
 ]);
 
 /** Parse a hex string for send-binary / expect binary; null when it is not one. */
@@ -2287,10 +2299,11 @@ function proxyOption(p: CfgParser, c: LineCtx): void {
     p.tooManyArgs(c, 1, 1);
     return;
   }
+  if (parseCheckOption(p, c, px, CAP_BE)) return;
   // A health check hapoll cannot perform is refused: a plain connect check in its place would
   // report servers UP that the protocol check would find broken.
   if (PROTOCOL_CHECKS_REFUSED.has(opt)) {
-    p.alert(`'option ${opt}' is not supported by hapoll (its health checks are tcp-check, redis-check and plain connect checks).`);
+    p.alert(`'option ${opt}' is not supported by hapoll (${opt === "spop-check" ? "it has no SPOE" : "it runs no external programs"}).`);
     return;
   }
   if (OPTIONS_IGNORED_ARGS.has(opt)) {

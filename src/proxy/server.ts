@@ -132,6 +132,8 @@ export class Server {
   puid: number;
   /** The health check, when `check` is set. HAProxy: check (CHK_ST_CONFIGURED). */
   check: Check | null = null;
+  /** The agent check, when `agent-check` is set. HAProxy: agent. */
+  agent: Check | null = null;
   /** Wall-clock second of the last state change, and the seconds spent down before it. HAProxy: last_change, down_time. */
   lastChange = nowSec();
   downTime = 0;
@@ -191,6 +193,7 @@ export class Server {
     // HAProxy configures the check with the server (CHK_ST_CONFIGURED | CHK_ST_ENABLED), so the
     // stats report it before it first runs; start_checks() starts its task (startHealthChecks).
     if (cfg.check) this.check = new Check(this);
+    if (cfg.agent) this.agent = new Check(this, true);
   }
 
   get id(): string {
@@ -634,7 +637,9 @@ export function srvUpdateStatus(s: Server): void {
       check.state &= ~CHK_ST_PAUSED;
       check.health = check.rise;
     }
-    if (check === null || !(check.state & CHK_ST_ENABLED) || check.health >= check.rise) {
+    const agent = s.agent;
+    if ((check === null || !(check.state & CHK_ST_ENABLED) || check.health >= check.rise) &&
+        (agent === null || !(agent.state & CHK_ST_ENABLED) || agent.health >= agent.rise)) {
       s.nextState = SRV_ST_RUNNING;
     }
     if (!(s.nextAdmin & SRV_ADMF_FMAINT) && (s.curAdmin & SRV_ADMF_FMAINT)) {

@@ -15,7 +15,8 @@
  *
  * An agent answers one line of words: "up", "down", "stopped", "fail" (health), "ready",
  * "drain", "maint" (admin state), "<n>%" (weight, relative to the configured one), "maxconn:<n>",
- * and an optional "# description". The admin state, weight and maxconn apply at once; the health
+ * and an optional "# description".
+ * (This module and checks.ts import each other: nothing of checks.ts is read at load time here.) The admin state, weight and maxconn apply at once; the health
  * word sets the agent's health (1.8's agent has rise = fall = 1) and its status (L7OK, L7STS, or
  * CHECKED when no health word came), which checks.ts turns into UP/DOWN. Only an agent's "down",
  * "stopped" or "fail" (L7STS) takes a server DOWN: an agent that cannot be reached changes nothing.
@@ -150,7 +151,7 @@ function serverParseMaxconnChangeRequest(s: Server, str: string): string | null 
 
 /** Word separators of an agent's line, and the health words with the status each gives. */
 const AGENT_SEP = new Set([" ", "\t", ","]);
-const AGENT_HEALTH: Record<string, number> = { up: HCHK_STATUS_L7OKD, down: HCHK_STATUS_L7STS, stopped: HCHK_STATUS_L7STS, fail: HCHK_STATUS_L7STS };
+const AGENT_HEALTH = new Set(["up", "down", "stopped", "fail"]);
 
 /** The agent's answer: see the file comment. HAProxy: event_srv_chk_r()'s PR_O2_LB_AGENT_CHK case. */
 function agentVerdict(check: Check, b: Buffer, end: number, done: boolean): boolean {
@@ -189,9 +190,9 @@ function agentVerdict(check: Check, b: Buffer, end: number, done: boolean): bool
     const word = line.slice(i, j);
     const lw = word.toLowerCase();
     i = j < line.length ? j + 1 : j;
-    if (AGENT_HEALTH[lw] !== undefined) {
+    if (AGENT_HEALTH.has(lw)) {
       check.health = lw === "up" ? check.rise + check.fall - 1 : 0;
-      status = AGENT_HEALTH[lw];
+      status = lw === "up" ? HCHK_STATUS_L7OKD : HCHK_STATUS_L7STS;
       hs = word;
     } else if (lw === "ready" || lw === "drain" || lw === "maint") as = lw;
     else if (isDigit(word.charCodeAt(0)) && word.includes("%")) ps = word;

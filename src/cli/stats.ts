@@ -20,6 +20,7 @@ import { counters, global, haproxyMaxsock } from "../core/global";
 import { sched, taskInRq } from "../core/task";
 import { protoByFamily } from "../net/proto_tcp";
 import { bufPool } from "../proxy/buffer";
+import { cliEnableAgent, cliSetServerAgent } from "./agent_cli";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import {
   Check, CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
@@ -850,8 +851,7 @@ export function setServer(args: string[], level: number): string {
     } else return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
     return "";
   }
-  // hapoll has no agent checks: 1.8's answer for a server without one.
-  if (args[3] === "agent" || args[3] === "agent-addr" || args[3] === "agent-send") return "agent checks are not enabled on this server.\n";
+  if (args[3] === "agent" || args[3] === "agent-addr" || args[3] === "agent-send") return cliSetServerAgent(sv, args[3], args[4]);
   if (args[3] === "addr") {
     if (!args[4]) return "set server <b>/<s> addr requires an address and optionally a port.\n";
     const msg = updateServerAddrPort(sv, args[4], args[5] === "port" ? args[6] : undefined, "stats socket command");
@@ -919,12 +919,12 @@ export function setHealth(args: string[], level: number, enable: boolean): strin
   return "";
 }
 
-/** HAProxy: cli_parse_enable_agent() / cli_parse_disable_agent(): hapoll has no agent checks. */
+/** HAProxy: cli_parse_enable_agent() / cli_parse_disable_agent(). */
 export function setAgent(args: string[], level: number, enable: boolean): string {
   if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
   const sv = cliFindServer(args[2]);
   if (typeof sv === "string") return sv;
-  return enable ? "Agent was not configured on this server, cannot enable.\n" : "";
+  return cliEnableAgent(sv, enable);
 }
 
 /* ------------------------------------------------------------------------------------------- */

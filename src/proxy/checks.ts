@@ -230,14 +230,17 @@ export class Check {
       // Each check has its own copy: ssl-hello-chk writes the time into it.
       req = Buffer.from(pc.checkReq ?? Buffer.alloc(0));
     }
-    if (req !== undefined) {
-      this.proto = true;
-      this.rules = req.length ? [{ action: "send", data: req }, { action: "expect", text: PROTO_EXPECT }] : [{ action: "expect", text: PROTO_EXPECT }];
-    }
+    if (req !== undefined) checkSetRequest(this, req);
     this.task = taskNew(processChk, this);
     this.conn.data = checkConnCb;
     this.conn.owner = this;
   }
+}
+
+/** Make <check> a protocol check (or agent) sending <req> (nothing when empty) once connected. */
+export function checkSetRequest(check: Check, req: Buffer): void {
+  check.proto = true;
+  check.rules = req.length ? [{ action: "send", data: req }, { action: "expect", text: PROTO_EXPECT }] : [{ action: "expect", text: PROTO_EXPECT }];
 }
 
 /** HAProxy: srv_getinter(): the interval before the next check of <check>. */

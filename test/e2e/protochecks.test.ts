@@ -56,7 +56,7 @@ const myOk = myPkt(2, hex("00000002000000"));
 function checkCols(stat: string): string[] {
   return stat.split("\n").filter((l) => /^[a-z0-9]+,s1,/.test(l)).map((l) => {
     const f = l.split(",");
-    return [f[0], f[1], f[17], f[36].replace(/^\* /, ""), f[37], f[56], f[65]].join(",");
+    return [f[0], f[1], f[17], f[36], f[37], f[56], f[65]].join(",");
   });
 }
 
@@ -99,16 +99,25 @@ describe("protocol health checks (issue 16 item 5)", () => {
       for (const s of Object.values(srvs)) s.got.length = 0;
       const [p0] = await freePorts(1);
       const sock = path.join(tmpDir(), "s.sock");
-      let cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS + "  timeout check 1s\n";
+      // Generous intervals: a loaded machine may stall the first checks (fall 1 would show it).
+      let cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS + "  timeout check 3s\n";
       for (const [be, s] of Object.entries(srvs)) {
-        cfg += `backend ${be}\n  ${opts[be as keyof typeof srvs]}\n  server s1 127.0.0.1:${s.port} check inter 300 fall 1 rise 1\n`;
+        cfg += `backend ${be}\n  ${opts[be as keyof typeof srvs]}\n  server s1 127.0.0.1:${s.port} check inter 3s fall 1 rise 1\n`;
       }
       cfg += `frontend f\n  bind 127.0.0.1:${p0}\n  default_backend smtpok\n`;
       const h = await startPeer(bin, cfg, [p0], [sock]);
-      await sleep(1500);
-      cols[name] = checkCols(await cliQuery({ path: sock }, "show stat\n"));
-      // Seven backends go DOWN; stderr is another pipe, its bytes may come after the socket's answer.
-      for (let i = 0; i < 30 && stateLines(h.stderr()).length < 7; i++) await sleep(100);
+      // The first checks are spread over inter; eight backends go DOWN.
+      for (let i = 0; i < 60 && stateLines(h.stderr()).length < 8; i++) await sleep(100);
+      // A check in progress ("* " before check_status) has cleared its last text: ask again.
+      let stat = "";
+      for (let i = 0; i < 20; i++) {
+        stat = await cliQuery({ path: sock }, "show stat\n");
+        if (!stat.split("\n").some((l) => /^[a-z0-9]+,s1,/.test(l) && l.split(",")[36].startsWith("* "))) break;
+        await sleep(15);
+      }
+      cols[name] = checkCols(stat);
+      // Eight backends go DOWN; stderr is another pipe, its bytes may come after the socket's answer.
+      for (let i = 0; i < 30 && stateLines(h.stderr()).length < 8; i++) await sleep(100);
       lines[name] = stateLines(h.stderr());
       // The first request of each, the SSL hello's Unix time masked.
       requests[name] = Object.fromEntries(Object.entries(srvs).map(([be, s]) => {
@@ -247,11 +256,17 @@ describe("agent check (issue 16 item 5)", () => {
       for (const step of steps) {
         answer = `${step}\n`;
         await sleep(600);
-        const st = (await cliQuery({ path: sock }, "show stat\n")).split("\n");
+        // A check in progress ("* " before agent_status) has cleared its last text: ask again.
+        let st: string[] = [];
+        for (let i = 0; i < 20; i++) {
+          st = (await cliQuery({ path: sock }, "show stat\n")).split("\n").filter((x) => /^b,s[12],/.test(x));
+          if (!st.some((x) => x.split(",")[62].startsWith("* "))) break;
+          await sleep(15);
+        }
         // slim, status, weight, last_agt, agent_status, agent_code, agent_desc
-        for (const l of st.filter((x) => /^b,s[12],/.test(x))) {
+        for (const l of st) {
           const f = l.split(",");
-          got[name].push([step, f[1], f[6], f[17], f[18], f[57], f[62].replace(/^\* /, ""), f[63], f[66]].join(","));
+          got[name].push([step, f[1], f[6], f[17], f[18], f[57], f[62], f[63], f[66]].join(","));
         }
       }
       // be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight srv_iweight
@@ -293,5 +308,55 @@ describe("agent check (issue 16 item 5)", () => {
       expect(states.hapoll.map(maskIdle)).toEqual(states["1.8.0"].map(maskIdle));
       expect(lines.hapoll).toEqual(lines["1.8.0"]);
     }
+  });
+});
+
+describe("agent commands on the stats socket (issue 16 item 5)", () => {
+  it("set server agent up|down, agent-send, disable|enable agent answer and act as 1.8.0's", async () => {
+    const said: string[] = [];
+    const agent = net.createServer((c) => {
+      c.on("error", () => {});
+      c.once("data", (d) => said.push(d.toString("latin1")));
+      setTimeout(() => c.end("ready\n"), 20);
+    });
+    await new Promise<void>((r) => agent.listen(0, "127.0.0.1", r));
+    onCleanup(() => agent.close());
+    const agentPort = (agent.address() as net.AddressInfo).port;
+    const backend = await fake(null, null);
+    const cmds = ["set server b/s1 agent down", "set server b/s1 agent sideways", "set server b/s2 agent up", "set server b/s1 agent up",
+      "set server b/s1 agent-addr not-an-ip", "set server b/s1 agent-send hello", "disable agent b/s1", "enable agent b/s2", "enable agent b/s1"];
+    const got: Record<string, string[]> = {};
+    for (const [name, bin] of peers()) {
+      said.length = 0;
+      const [p0] = await freePorts(1);
+      const sock = path.join(tmpDir(), "s.sock");
+      const cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS +
+        `backend b\n  server s1 127.0.0.1:${backend.port} agent-check agent-port ${agentPort} agent-inter 100\n` +
+        `  server s2 127.0.0.1:${backend.port}\n` +
+        `frontend f\n  bind 127.0.0.1:${p0}\n  default_backend b\n`;
+      const h = await startPeer(bin, cfg, [p0], [sock]);
+      got[name] = [];
+      for (const cmd of cmds) {
+        const answer = await cliQuery({ path: sock }, `${cmd}\n`);
+        await sleep(cmd.includes("agent-send") ? 400 : 50);
+        const row = (await cliQuery({ path: sock }, "show stat\n")).split("\n").find((l) => l.startsWith("b,s1,"))!.split(",");
+        got[name].push(`${cmd} => ${JSON.stringify(answer)} ${row[17]} ${row[62] ? "agent" : "no-agent"}`);
+      }
+      got[name].push(`sent: ${JSON.stringify(said.at(-1))}`);
+      await h.stop();
+    }
+    expect(got.hapoll).toEqual([
+      "set server b/s1 agent down => \"\\n\" DOWN (agent) agent",
+      "set server b/s1 agent sideways => \"'set server <srv> agent' expects 'up' or 'down'.\\n\\n\" DOWN (agent) agent",
+      "set server b/s2 agent up => \"agent checks are not enabled on this server.\\n\\n\" DOWN (agent) agent",
+      "set server b/s1 agent up => \"\\n\" no check agent",
+      "set server b/s1 agent-addr not-an-ip => \"incorrect addr address given for agent.\\n\\n\" no check agent",
+      "set server b/s1 agent-send hello => \"\\n\" no check agent",
+      "disable agent b/s1 => \"\\n\" no check no-agent",
+      "enable agent b/s2 => \"Agent was not configured on this server, cannot enable.\\n\\n\" no check no-agent",
+      "enable agent b/s1 => \"\\n\" no check agent",
+      "sent: \"hello\"",
+    ]);
+    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
   });
 });

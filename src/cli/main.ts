@@ -32,6 +32,7 @@ import { SF_ERR_KILLED } from "../types/stream-t";
 import { streamHooks, streamShutdownAll } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
 import { startHealthChecks, serverCheckInit } from "../proxy/checks";
+import { agentMaxsock } from "../config/cfg_checks";
 import { startEchoServer } from "./echo";
 import { enableTrace, parseTraceSpec, type TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
@@ -775,7 +776,7 @@ export function main(argv: string[]): number | null {
   // HAProxy: global.maxconn from the config, -n, or the fd limit; maxsock follows.
   const [soft, hard] = getNofile();
   // HAProxy: each health check adds one to maxsock (do_health_check_init()).
-  const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.filter((sc) => sc.check).length, 0);
+  const nChecks = cfg.proxies.reduce((n, p) => n + p.servers.reduce((k, sc) => k + (sc.check ? 1 : 0) + agentMaxsock(sc), 0), 0);
   // HAProxy 1.8: the 10 reserved fds (its log sockets come out of them, hence no count for `log`),
   // one per listener (cfg_parse_listen()), one per check (server.c), the stats sockets' (cli.c
   // and init()). The echo listeners are hapoll's own and count like listeners.

@@ -20,9 +20,10 @@ import { counters, global, haproxyMaxsock } from "../core/global";
 import { sched, taskInRq } from "../core/task";
 import { protoByFamily } from "../net/proto_tcp";
 import { bufPool } from "../core/buffer";
+import { cliEnableAgent, cliSetServerAgent } from "./agent_cli";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import { CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo, HCHK_STATUS_CHECKED, HCHK_STATUS_INI, HCHK_STATUS_L57DATA } from "../proxy/check-t";
-import { setCheckAddr } from "../proxy/checks";
+import { type Check, setCheckAddr } from "../proxy/checks";
 import { type Proxy, PR_STFULL, PR_STPAUSED, PR_STREADY, PR_STSTOPPED } from "../proxy/proxy";
 import {
   srvSetRunning, srvSetStopped, serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady,
@@ -410,17 +411,36 @@ export function srvStatus(sv: Server): string {
   const fall = chk !== null ? chk.fall : 0;
   // The "%d/%d" of srv_hlt_st[]: health above rise and fall while up, health and rise while down.
   const counts = sv.curState !== SRV_ST_STOPPED ? `${health - rise + 1}/${fall}` : `${health}/${rise}`;
+  const agent = sv.agent !== null && (sv.agent.state & CHK_ST_ENABLED) !== 0 ? sv.agent : null;
   if (sv.curState === SRV_ST_RUNNING || sv.curState === SRV_ST_STARTING) {
     const goingDown = enabled && health < rise + fall - 1;
-    if (adm & SRV_ADMF_DRAIN) return goingDown ? `DRAIN ${counts}` : "DRAIN";
+    if (adm & SRV_ADMF_DRAIN) return agent !== null ? "DRAIN (agent)" : goingDown ? `DRAIN ${counts}` : "DRAIN";
     if (goingDown) return `UP ${counts}`;
     return enabled ? "UP" : "no check";
   }
   if (sv.curState === SRV_ST_STOPPING) {
     return !enabled || health === rise + fall - 1 ? "NOLB" : `NOLB ${counts}`;
   }
-  if (enabled && health !== 0) return `DOWN ${counts}`;
+  if (agent !== null && !agent.health) return "DOWN (agent)";
+  if ((enabled && health !== 0) || (agent !== null && !enabled)) return `DOWN ${counts}`;
   return "DOWN";
+}
+
+/** The columns of a health check / of an agent check: status, code, duration, desc, last, rise, fall, health. */
+const CHECK_STAT_FIELDS = ["check_status", "check_code", "check_duration", "check_desc", "last_chk", "check_rise", "check_fall", "check_health"].map((n) => ST_F[n]);
+const AGENT_STAT_FIELDS = ["agent_status", "agent_code", "agent_duration", "agent_desc", "last_agt", "agent_rise", "agent_fall", "agent_health"].map((n) => ST_F[n]);
+
+/** The last result of <chk> in the columns <col>, while it is enabled and not paused by maintenance. */
+function fillCheckStats(f: StatField[], chk: Check | null, col: number[]): void {
+  if (chk === null || (chk.state & (CHK_ST_ENABLED | CHK_ST_PAUSED)) !== CHK_ST_ENABLED) return;
+  f[col[0]] = (chk.state & CHK_ST_INPROGRESS ? "* " : "") + getCheckStatusInfo(chk.status);
+  if (chk.status >= HCHK_STATUS_L57DATA) f[col[1]] = chk.code;
+  if (chk.status >= HCHK_STATUS_CHECKED) f[col[2]] = chk.duration;
+  f[col[3]] = getCheckStatusDescription(chk.status);
+  f[col[4]] = chk.desc;
+  f[col[5]] = chk.rise;
+  f[col[6]] = chk.fall;
+  f[col[7]] = chk.health;
 }
 
 /**
@@ -468,16 +488,8 @@ export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
   f[F.type] = STATS_TYPE_SV;
   f[F.rate] = readFreqCtr(sv.sessPerSec);
   f[F.rate_max] = sv.spsMax;
-  if (chk !== null && (chk.state & (CHK_ST_ENABLED | CHK_ST_PAUSED)) === CHK_ST_ENABLED) {
-    f[F.check_status] = (chk.state & CHK_ST_INPROGRESS ? "* " : "") + getCheckStatusInfo(chk.status);
-    if (chk.status >= HCHK_STATUS_L57DATA) f[F.check_code] = chk.code;
-    if (chk.status >= HCHK_STATUS_CHECKED) f[F.check_duration] = chk.duration;
-    f[F.check_desc] = getCheckStatusDescription(chk.status);
-    f[F.last_chk] = chk.desc;
-    f[F.check_rise] = chk.rise;
-    f[F.check_fall] = chk.fall;
-    f[F.check_health] = chk.health;
-  }
+  fillCheckStats(f, chk, CHECK_STAT_FIELDS);
+  fillCheckStats(f, sv.agent, AGENT_STAT_FIELDS);
   f[F.cli_abrt] = sv.cliAborts;
   f[F.srv_abrt] = sv.srvAborts;
   f[F.lastsess] = ageSec(sv.lastSess);
@@ -836,8 +848,7 @@ export function setServer(args: string[], level: number): string {
     } else return "'set server <srv> health' expects 'up', 'stopping', or 'down'.\n";
     return "";
   }
-  // hapoll has no agent checks: 1.8's answer for a server without one.
-  if (args[3] === "agent" || args[3] === "agent-addr" || args[3] === "agent-send") return "agent checks are not enabled on this server.\n";
+  if (args[3] === "agent" || args[3] === "agent-addr" || args[3] === "agent-send") return cliSetServerAgent(sv, args[3], args[4]);
   if (args[3] === "addr") {
     if (!args[4]) return "set server <b>/<s> addr requires an address and optionally a port.\n";
     const msg = updateServerAddrPort(sv, args[4], args[5] === "port" ? args[6] : undefined, "stats socket command");
@@ -888,6 +899,7 @@ function updateServerAddrPort(sv: Server, addr: string, port: string | undefined
     sv.port = newPort;
     (sv.cfg.addr as { family: string }).family = family;
     if (sv.check) setCheckAddr(sv.check, sv);
+    if (sv.agent) setCheckAddr(sv.agent, sv);
   }
   return `${msg} by '${updater}'\n`;
 }
@@ -904,12 +916,12 @@ export function setHealth(args: string[], level: number, enable: boolean): strin
   return "";
 }
 
-/** HAProxy: cli_parse_enable_agent() / cli_parse_disable_agent(): hapoll has no agent checks. */
+/** HAProxy: cli_parse_enable_agent() / cli_parse_disable_agent(). */
 export function setAgent(args: string[], level: number, enable: boolean): string {
   if (level < ACCESS_LVL_ADMIN) return PERMISSION_DENIED;
   const sv = cliFindServer(args[2]);
   if (typeof sv === "string") return sv;
-  return enable ? "Agent was not configured on this server, cannot enable.\n" : "";
+  return cliEnableAgent(sv, enable);
 }
 
 /* ------------------------------------------------------------------------------------------- */
@@ -1075,7 +1087,7 @@ function dumpServersState(px: Proxy): string {
       : `${HCHK_STATUS_INI} 0 ${s.curAdmin & SRV_ADMF_MAINT || s.curState === SRV_ST_STOPPED ? 0 : s.cfg.rise} 0`;
     const fqdn = s.cfg.addr.needsResolve ? s.cfg.addr.host : "-";
     out += `${pxUuid(px)} ${px.id} ${svPuid(s)} ${s.id} ${addr} ${s.curState} ${s.curAdmin} ${s.uweight} ` +
-      `${s.iweight} ${now - s.lastChange} ${chk} 0 0 0 ${fqdn} ${s.port}\n`;
+      `${s.iweight} ${now - s.lastChange} ${chk} ${s.agent !== null ? s.agent.state : 0} 0 0 ${fqdn} ${s.port}\n`;
   }
   return out;
 }

@@ -17,6 +17,7 @@ import {
   type ServerSettings,
 } from "./cfgparse_state";
 import { DIAG_FORM_PARSING, DIAG_FORM_PARSING_TIGHT, type ParsedAddress, type ServerConfig } from "./types";
+import { agentCheckInit, parseAgentKeyword } from "./cfg_checks";
 
 /** Highest server weight. HAProxy: SRV_UWGHT_MAX, include/types/server.h. */
 const SRV_UWGHT_MAX = 256;
@@ -48,7 +49,7 @@ interface SrvCtx {
 }
 
 /** A positive time (inter, fastinter, downinter). HAProxy: the "inter" branches of parse_server(), src/server.c. */
-function srvTime(field: "inter" | "fastinter" | "downinter"): SrvKw {
+function srvTime(field: "inter" | "fastinter" | "downinter" | "agentInter"): SrvKw {
   return {
     skip: 1,
     defaultOk: true,
@@ -59,7 +60,7 @@ function srvTime(field: "inter" | "fastinter" | "downinter"): SrvKw {
         /* 1.8 prints "parsing [f:l] : " for inter and "parsing [f:l]: " for the two others */
         p.alert(
           timeErr(res, args[cur + 1], kw, (ch) => `unexpected character '${ch}' in '${kw}' argument of server ${name}.`),
-          field === "inter" ? DIAG_FORM_PARSING : DIAG_FORM_PARSING_TIGHT,
+          field === "inter" || field === "agentInter" ? DIAG_FORM_PARSING : DIAG_FORM_PARSING_TIGHT,
         );
         return { code: FAIL };
       }
@@ -124,6 +125,19 @@ function srvIgnored(skip: number, defaultOk = true): SrvKw {
     skip,
     defaultOk,
     parse: (_p, { args, cur }) => ({ code: ERR_WARN, warn: `'${args[cur]}' is not supported by hapoll, ignored.` }),
+  };
+}
+
+/** The agent-check keywords (src/config/cfg_checks.ts). */
+function agentKw(skip: number): SrvKw {
+  return {
+    skip,
+    defaultOk: true,
+    parse(p, ctx) {
+      const err = parseAgentKeyword(ctx);
+      if (err !== null) p.alert(err);
+      return err !== null ? { code: FAIL } : OK;
+    },
   };
 }
 
@@ -253,17 +267,12 @@ export const SERVER_KEYWORDS: Record<string, SrvKw> = {
       return { code: FAIL };
     },
   },
-  // Refused, not ignored: the server would otherwise be judged by a connect check alone.
-  "agent-check": {
-    skip: 0,
-    defaultOk: true,
-    parse: (_p, { args, cur }) => ({ code: FAIL, err: `'${args[cur]}' is not supported by hapoll (no agent checks).` }),
-  },
-  "no-agent-check": srvIgnored(0),
-  "agent-inter": srvIgnored(1),
-  "agent-addr": srvIgnored(1),
-  "agent-port": srvIgnored(1),
-  "agent-send": srvIgnored(1),
+  "agent-check": agentKw(0),
+  "no-agent-check": agentKw(0),
+  "agent-inter": srvTime("agentInter"),
+  "agent-addr": agentKw(1),
+  "agent-port": agentKw(1),
+  "agent-send": agentKw(1),
   "check-send-proxy": srvIgnored(0),
   "no-check-send-proxy": srvIgnored(0),
   cookie: srvIgnored(1),
@@ -355,6 +364,8 @@ export function proxyServer(p: CfgParser, c: LineCtx): void {
     p.alert(`server ${server.name} has neither service port nor check port. Check has been disabled.`, DIAG_FORM_PARSING, ERR_ALERT | ERR_ABORT);
     return;
   }
+  const agentErr = agentCheckInit(server);
+  if (agentErr !== null) return p.alert(agentErr);
   if (px.cap & CAP_BE) px.cfg.servers.push(server);
 }
 

@@ -37,6 +37,8 @@
  *   cfg_server.ts        SERVER_KEYWORDS, srv* builders, the `server` line -- server.c srv_kws
  *   cfg_tcpcheck.ts      the `tcp-check` keyword               -- tcpcheck.c (2.2+)
  *   cfg_log.ts           the `log` line of global and proxies  -- log.c parse_logsrv()
+ *   cfg_checks.ts        protocol check options (mysql/pgsql/smtp/ldap/ssl-hello/redis) and the
+ *                        agent-check server keywords           -- checks.c, server.c
  *   cfgparse_rules.ts    acl, tcp-request/-response, use_backend, use-server, stick-table
  *
  * A new keyword goes into its section's table as `name: { parse(p, c) { ... } }` (bind and

@@ -31,6 +31,7 @@ import {
   type ProxyOptions,
   type ProxyTimeouts,
 } from "./types";
+import { parseCheckOption } from "./cfg_checks";
 
 /** One-shot deprecation warnings. HAProxy: WARN_*_DEPRECATED + already_warned(), include/types/global.h. */
 const WARN_REDISPATCH_DEPRECATED = 0x04;
@@ -139,6 +140,7 @@ function inheritDefaults(px: ProxyDraft, def: ProxyDraft): void {
     c.timeouts.tunnel = d.timeouts.tunnel;
     if (d.source) c.source = d.source;
     if (d.checkType) c.checkType = d.checkType;
+    if (d.checkReq) c.checkReq = d.checkReq;
   }
   c.mode = d.mode;
   px.logs = def.logs.slice();
@@ -269,7 +271,7 @@ const OPTIONS_IGNORED_ARGS = new Set([
 
 /** Protocol health checks of 1.8 that hapoll does not implement (refused, never degraded). */
 const PROTOCOL_CHECKS_REFUSED = new Set([
-  "ssl-hello-chk", "smtpchk", "pgsql-check", "mysql-check", "ldap-check", "spop-check", "external-check",
+  "spop-check", "external-check",
 ]);
 
 /** `[no|default] option <name> [args]`. HAProxy: cfg_parse_listen() "option", src/cfgparse.c. */
@@ -347,10 +349,11 @@ function proxyOption(p: CfgParser, c: LineCtx): void {
     p.tooManyArgs(c, 1, 1);
     return;
   }
+  if (parseCheckOption(p, c, px, CAP_BE)) return;
   // A health check hapoll cannot perform is refused: a plain connect check in its place would
   // report servers UP that the protocol check would find broken.
   if (PROTOCOL_CHECKS_REFUSED.has(opt)) {
-    p.alert(`'option ${opt}' is not supported by hapoll (its health checks are tcp-check, redis-check and plain connect checks).`);
+    p.alert(`'option ${opt}' is not supported by hapoll (${opt === "spop-check" ? "it has no SPOE" : "it runs no external programs"}).`);
     return;
   }
   if (OPTIONS_IGNORED_ARGS.has(opt)) {

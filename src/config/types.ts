@@ -15,6 +15,9 @@ import type { AclCond, SampleExpr } from "./acl";
 /** Address family of a parsed address. "fd" is an inherited file descriptor (`fd@N`). */
 import type { LogFormatNode } from "./logformat";
 
+/** Health check types. HAProxy: PR_O2_TCPCHK_CHK, PR_O2_REDIS_CHK, PR_O2_SSL3_CHK, PR_O2_SMTP_CHK, PR_O2_MYSQL_CHK, PR_O2_PGSQL_CHK, PR_O2_LDAP_CHK. */
+export type CheckType = "tcp-check" | "redis" | "ssl-hello" | "smtp" | "mysql" | "pgsql" | "ldap";
+
 /** One `tcp-check` rule. HAProxy: struct tcpcheck_rule, include/types/checks.h. */
 export interface TcpCheckRule {
   action: "connect" | "send" | "expect" | "comment";
@@ -249,6 +252,13 @@ export interface ServerConfig {
   checkAddr?: ParsedAddress;
   /** `source` address (and optional port range) to bind before connecting. */
   source?: ParsedAddress;
+  /** `agent-check` (and `agent-port`, `agent-inter`, `agent-addr`, `agent-send`): the auxiliary agent check. */
+  agent?: boolean;
+  agentPort?: number;
+  agentInter?: number;
+  /** `agent-addr`, numeric (resolved when parsed). */
+  agentAddr?: string;
+  agentSend?: string;
   file: string;
   line: number;
   /** Numeric id (`id`, or assigned automatically from 1, skipping used ids, like HAProxy). */
@@ -370,8 +380,14 @@ export interface ProxyConfig {
   logFormat?: LogFormatNode[];
   /** `log-tag` of the proxy (else the global one). */
   logTag?: string;
-  /** The health check type: "tcp-check" (`option tcp-check`), "redis" (`option redis-check`), absent: connect only. */
-  checkType?: "tcp-check" | "redis";
+  /**
+   * The health check type: "tcp-check" (`option tcp-check`), a protocol check (`option
+   * redis-check`, `ssl-hello-chk`, `smtpchk`, `mysql-check`, `pgsql-check`, `ldap-check`), absent:
+   * connect only. HAProxy: options2 & PR_O2_CHK_ANY.
+   */
+  checkType?: CheckType;
+  /** What a protocol check sends once connected (empty: nothing). HAProxy: check_req, check_len. */
+  checkReq?: Buffer;
   /** `tcp-check` rules, in order (comments kept for the messages). */
   tcpCheckRules: TcpCheckRule[];
   /** `maxconn`; 0 = not set (the runtime applies the default 2000 / -N). */

@@ -9,6 +9,7 @@ export const CHK_ST_INPROGRESS = 0x0001;
 export const CHK_ST_CONFIGURED = 0x0002;
 export const CHK_ST_ENABLED = 0x0004;
 export const CHK_ST_PAUSED = 0x0008;
+export const CHK_ST_AGENT = 0x0010;
 export const CHK_ST_PORT_MISS = 0x0020;
 
 /** HAProxy: CHK_RES_* check results. */

@@ -36,17 +36,19 @@ import { Connection, type ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_R
 import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
 import { tcpConnectServer, tcpDrain } from "../net/proto_tcp";
 import { lbInit } from "./backend";
+import { SSL_HELLO_TIME_OFS } from "../config/cfg_checks";
 import type { TcpCheckRule } from "../config/types";
 import { type Proxy, PR_STSTOPPED } from "./proxy";
 import { srvSetRunning, srvSetStopped } from "./server_state";
-import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "./server";
-import { CHECK_STATUSES, CHK_RES_CONDPASS, CHK_RES_FAILED, CHK_RES_NEUTRAL, CHK_RES_PASSED, CHK_RES_UNKNOWN, CHK_ST_CONFIGURED, CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, CHK_ST_PORT_MISS, HCHK_STATUS_HANA, HCHK_STATUS_INI, HCHK_STATUS_L4CON, HCHK_STATUS_L4OK, HCHK_STATUS_L4TOUT, HCHK_STATUS_L7OKD, HCHK_STATUS_L7RSP, HCHK_STATUS_L7STS, HCHK_STATUS_L7TOUT, HCHK_STATUS_SOCKERR, HCHK_STATUS_START } from "./check-t";
+import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED, SRV_ST_STOPPING } from "./server";
+import { protoCheckVerdict, setServerCheckStatus } from "./checks_proto";
+import {
+  CHK_RES_FAILED, CHK_RES_PASSED, CHK_RES_UNKNOWN, CHK_ST_CONFIGURED, CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, CHK_ST_PORT_MISS, HCHK_STATUS_INI, HCHK_STATUS_L4CON, HCHK_STATUS_L4OK, HCHK_STATUS_L4TOUT, HCHK_STATUS_L7OKD, HCHK_STATUS_L7RSP, HCHK_STATUS_L7STS, HCHK_STATUS_L7TOUT, HCHK_STATUS_SOCKERR, HCHK_STATUS_START, CHK_ST_AGENT, HCHK_STATUS_L6TOUT,
+} from "./check-t";
 import { E_AGAIN, strerror } from "../core/errno";
 
 /** HAProxy: SRV_CHK_INTER_THRES: checks faster than this do not set the start-up spreading. */
 const SRV_CHK_INTER_THRES = 1000;
-/** HAProxy: HCHK_DESC_LEN: a check description is cut to 127 characters. */
-const HCHK_DESC_LEN = 128;
 
 /** HAProxy: struct check (the health check of a server). */
 export class Check {
@@ -87,8 +89,16 @@ export class Check {
   inLen = 0;
   readDone = false;
   l7Done = false;
+  /**
+   * A protocol check (HAProxy: check->type other than 0 and PR_O2_TCPCHK_CHK) or the agent: its
+   * request is the send rule, its answer is judged by checks_proto.ts; the reply timeout (timeout
+   * check) is armed once the request is out.
+   */
+  proto = false;
+  armed = false;
 
-  constructor(readonly server: Server) {
+  /** <agent>: the server's agent check (HAProxy: server->agent, CHK_ST_AGENT) rather than its health check. */
+  constructor(readonly server: Server, agent = false) {
     const sc = server.cfg;
     this.rise = sc.rise;
     this.fall = sc.fall;
@@ -97,20 +107,38 @@ export class Check {
     this.downinter = sc.downinter;
     // HAProxy: "health: up, but will fall down at first failure"; a disabled server starts down.
     this.health = this.rise;
-    if (sc.disabled) {
+    if (sc.disabled && !agent) {
       this.state |= CHK_ST_PAUSED;
       this.health = 0;
     }
     const pc = server.proxy.cfg;
-    if (pc.checkType === "tcp-check") this.rules = pc.tcpCheckRules.length ? pc.tcpCheckRules : [{ action: "connect" }];
-    else if (pc.checkType === "redis") {
-      // HAProxy: DEF_REDIS_CHECK_REQ, and event_srv_chk_r()'s PR_O2_REDIS_CHK case for the answer.
-      this.rules = [{ action: "send", data: Buffer.from("*1\r\n$4\r\nPING\r\n") }, { action: "expect", text: REDIS_EXPECT }];
+    let req: Buffer | undefined;
+    if (agent) {
+      // HAProxy: DEF_AGENT_RISETIME / DEF_AGENT_FALLTIME (1), the agent's own inter (default 2000 ms).
+      this.state |= CHK_ST_AGENT;
+      this.rise = this.fall = this.health = 1;
+      this.inter = sc.agentInter ?? 2000;
+      this.fastinter = this.downinter = 0;
+      req = Buffer.from(sc.agentSend ?? "", "latin1");
+    } else if (pc.checkType === "tcp-check") {
+      this.rules = pc.tcpCheckRules.length ? pc.tcpCheckRules : [{ action: "connect" }];
+    } else if (pc.checkType === "redis") {
+      req = Buffer.from("*1\r\n$4\r\nPING\r\n"); // HAProxy: DEF_REDIS_CHECK_REQ
+    } else if (pc.checkType !== undefined) {
+      // Each check has its own copy: ssl-hello-chk writes the time into it.
+      req = Buffer.from(pc.checkReq ?? Buffer.alloc(0));
     }
+    if (req !== undefined) checkSetRequest(this, req);
     this.task = taskNew(processChk, this);
     this.conn.data = checkConnCb;
     this.conn.owner = this;
   }
+}
+
+/** Make <check> a protocol check (or agent) sending <req> (nothing when empty) once connected. */
+export function checkSetRequest(check: Check, req: Buffer): void {
+  check.proto = true;
+  check.rules = req.length ? [{ action: "send", data: req }, { action: "expect", text: PROTO_EXPECT }] : [{ action: "expect", text: PROTO_EXPECT }];
 }
 
 /** HAProxy: srv_getinter(): the interval before the next check of <check>. */
@@ -121,45 +149,10 @@ export function srvGetinter(check: Check): number {
   return check.fastinter || check.inter;
 }
 
-/**
- * HAProxy: set_server_check_status(). Record <status> (with description <desc>) and its duration,
- * and move the health counter; HCHK_STATUS_START only starts the clock.
- */
-function setServerCheckStatus(check: Check, status: number, desc: string): void {
-  const s = check.server;
-  if (status === HCHK_STATUS_START) {
-    check.result = CHK_RES_UNKNOWN;
-    check.desc = "";
-    check.startMono = clock.nowMono;
-    return;
-  }
-  if (!check.status) return;
-  check.desc = desc.length >= HCHK_DESC_LEN ? desc.slice(0, HCHK_DESC_LEN - 1) : desc;
-  check.status = status;
-  const res = CHECK_STATUSES[status][0];
-  if (res) check.result = res;
-  if (status === HCHK_STATUS_HANA) check.duration = -1;
-  else if (check.startMono >= 0) {
-    check.duration = Math.floor(clock.nowMono - check.startMono);
-    check.startMono = -1;
-  }
-  if (check.result === CHK_RES_NEUTRAL) return;
-  if (check.result === CHK_RES_FAILED) {
-    if (check.health >= check.rise) {
-      s.failedChecks++;
-      check.health--;
-      if (check.health < check.rise) check.health = 0;
-    }
-  } else if (check.result === CHK_RES_PASSED || check.result === CHK_RES_CONDPASS) {
-    if (check.health < check.rise + check.fall - 1 && (check.result === CHK_RES_PASSED || check.health > 0)) {
-      check.health++;
-      if (check.health >= check.rise) check.health = check.rise + check.fall - 1;
-    }
-  }
-}
-
 /** HAProxy: check_notify_failure(): a failed check that brought health to 0 marks the server DOWN. */
 function checkNotifyFailure(check: Check): void {
+  // Only an agent's "down", "stopped" or "fail" (L7STS) marks the server DOWN.
+  if ((check.state & CHK_ST_AGENT) && check.status !== HCHK_STATUS_L7STS) return;
   if (check.health > 0) return;
   srvSetStopped(check.server, "", check);
 }
@@ -168,7 +161,9 @@ function checkNotifyFailure(check: Check): void {
 function checkNotifySuccess(check: Check): void {
   const s = check.server;
   if (s.nextAdmin & SRV_ADMF_MAINT) return;
-  if ((check.state & CHK_ST_ENABLED) && check.health < check.rise) return;
+  // Both the health check and the agent must agree (an agent cannot end the NOLB state).
+  for (const c of [s.check, s.agent]) if (c !== null && (c.state & CHK_ST_ENABLED) && c.health < c.rise) return;
+  if ((check.state & CHK_ST_AGENT) && s.nextState === SRV_ST_STOPPING) return;
   srvSetRunning(s, "", check);
 }
 
@@ -212,7 +207,7 @@ function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, sync
   } else if (conn.flags & CO_FL_ERROR) {
     setServerCheckStatus(check, HCHK_STATUS_SOCKERR, errMsg);
   } else if (expired) {
-    setServerCheckStatus(check, HCHK_STATUS_L7TOUT, errMsg);
+    setServerCheckStatus(check, check.proto && check.server.proxy.cfg.checkType === "ssl-hello" && !(check.state & CHK_ST_AGENT) ? HCHK_STATUS_L6TOUT : HCHK_STATUS_L7TOUT, errMsg);
   }
 }
 
@@ -232,6 +227,8 @@ const checkConnCb: ConnDataCb = {
       if (r > 0) check.inLen += r;
       else if (r === 0 || r !== E_AGAIN) {
         check.readDone = true;
+        // A protocol check reports a network error only when nothing came before it.
+        if (r < 0 && check.proto && check.inLen === 0) return protoConnError(check, -r);
         break;
       } else break;
     }
@@ -257,8 +254,8 @@ const checkConnCb: ConnDataCb = {
   },
 };
 
-/** The answer 1.8's redis-check wants (a marker rule: the redis verdict is not a tcp-check one). */
-const REDIS_EXPECT = "\u0000redis";
+/** The expect rule of a protocol check (a marker: checks_proto.ts judges the answer). */
+const PROTO_EXPECT = "\u0000proto";
 /** HAProxy: global.tune.chksize (16384 in 1.8). */
 const TCPCHK_BUFSIZE = 16384;
 
@@ -299,6 +296,7 @@ function tcpcheckRun(check: Check): void {
         csUpdateMuxPolling(conn);
         return;
       }
+      if (n < 0 && check.proto) return protoConnError(check, -n);
       if (n !== d.length) {
         tcpcheckEnd(check, HCHK_STATUS_L7RSP, `TCPCHK error sending data at step ${tcpcheckStepId(check)}`);
         return;
@@ -311,12 +309,18 @@ function tcpcheckRun(check: Check): void {
     const buf = check.inbuf;
     const len = check.inLen;
     const done = check.readDone || (buf !== null && len >= buf.length);
-    if (r.text === REDIS_EXPECT) {
-      if (!done && len < 7) return wantMore(conn);
-      const got = buf ? buf.toString("latin1", 0, len) : "";
-      if (got === "+PONG\r\n") tcpcheckEnd(check, HCHK_STATUS_L7OKD, "Redis server is ok");
-      else tcpcheckEnd(check, HCHK_STATUS_L7STS, got);
-      return;
+    if (r.text === PROTO_EXPECT) {
+      if (!check.armed) {
+        // HAProxy: event_srv_chk_w(): the full request is out, up to timeout check for the answer.
+        check.armed = true;
+        const tc = check.server.proxy.cfg.timeouts.check;
+        if (tc) {
+          check.task.expire = tickAdd(clock.nowMs, tc);
+          taskQueue(check.task);
+        }
+      }
+      if (!protoCheckVerdict(check, buf, len, done)) return wantMore(conn);
+      return protoEnd(check);
     }
     const id = tcpcheckStepId(check);
     const note = r.comment ? ` comment: '${r.comment}'` : "";
@@ -344,6 +348,22 @@ function tcpcheckRun(check: Check): void {
     check.step++;
   }
   tcpcheckEnd(check, HCHK_STATUS_L7OKD, "(tcp-check)");
+}
+
+/** A protocol check is over (its status set, or left to the timeout): stop the I/O, wake the task. */
+function protoEnd(check: Check): void {
+  check.l7Done = true;
+  csStopBothNoUpdate(check.conn);
+  taskWakeup(check.task, TASK_WOKEN_IO);
+}
+
+/** A protocol check's connection failed with <err> (an errno) before any answer. */
+function protoConnError(check: Check, err: number): void {
+  const conn = check.conn;
+  conn.errno = -err;
+  conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH | CO_FL_SOCK_RD_SH;
+  chkReportConnErr(check, err, false, false);
+  protoEnd(check);
 }
 
 /** Poll for more of the server's answer (HAProxy: __cs_want_recv() + the mux's polling update). */
@@ -376,6 +396,7 @@ function connectConnChk(check: Check): number {
   check.inLen = 0;
   check.readDone = false;
   check.l7Done = false;
+  check.armed = false;
   const first = check.rules ? check.rules.find((x) => x.action !== "comment") : undefined;
   if (first && first.action === "connect" && first.port && check.family !== "unix") {
     // tcp-check connect port <n>: the check's address with that port.
@@ -392,7 +413,13 @@ function connectConnChk(check: Check): number {
   // HAProxy: connect_conn_chk(): a pure TCP check sends nothing and disables the quick ACK
   // (delack 2); a check with data to send wants to write at once.
   const sendsFirst = check.rules !== null && check.rules.some((x) => x.action === "send");
-  const r = tcpConnectServer(conn, check.family, false, sendsFirst, 2, check.server.connSrc ?? check.server.proxy.connSrc);
+  const first0 = check.rules?.[0];
+  // SSL wants the Unix time in its hello.
+  if (check.proto && first0?.action === "send" && !(check.state & CHK_ST_AGENT) && check.server.proxy.cfg.checkType === "ssl-hello") {
+    first0.data!.writeUInt32BE(Math.floor(clock.dateMs / 1000) >>> 0, SSL_HELLO_TIME_OFS);
+  }
+  // Only the pure TCP check and tcp-check disable the quick ACK (a protocol check has data to send or read).
+  const r = tcpConnectServer(conn, check.family, false, sendsFirst || check.proto, check.proto ? 0 : 2, check.server.connSrc ?? check.server.proxy.connSrc);
   if (r !== SF_ERR_NONE) conn.flags |= CO_FL_ERROR;
   return r;
 }
@@ -464,12 +491,12 @@ export function processChk(t: Task): Task {
     if (!expired) return t;
     const r = check.rules[check.step];
     let desc = `at step ${tcpcheckStepId(check)} of tcp-check`;
-    if (r && r.action === "expect" && r.text !== REDIS_EXPECT) desc += r.data ? ` (expect string '${r.text}')` : " (expect regex)";
-    if (check.server.proxy.cfg.checkType === "redis") desc = "";
-    setServerCheckStatus(check, HCHK_STATUS_L7TOUT, desc);
+    if (r && r.action === "expect") desc += r.data ? ` (expect string '${r.text}')` : " (expect regex)";
+    if (check.proto) chkReportConnErr(check, 0, true, false);
+    else setServerCheckStatus(check, HCHK_STATUS_L7TOUT, desc);
   }
   if (check.result === CHK_RES_UNKNOWN) {
-    if (conn.flags & CO_FL_CONNECTED && !(conn.flags & CO_FL_WAIT_L4_CONN)) {
+    if (conn.flags & CO_FL_CONNECTED && !(conn.flags & CO_FL_WAIT_L4_CONN) && !check.proto) {
       setServerCheckStatus(check, HCHK_STATUS_L4OK, "");
     } else if ((conn.flags & CO_FL_ERROR) || expired) {
       chkReportConnErr(check, 0, expired, false);
@@ -505,9 +532,14 @@ function resolve(host: string, needsResolve: boolean, family: string): string | 
  */
 export function setCheckAddr(check: Check, srv: Server): void {
   const sc = srv.cfg;
+  const agent = (check.state & CHK_ST_AGENT) !== 0;
   let host = srv.host;
   let family: string = sc.addr.family;
-  if (sc.checkAddr) {
+  if (agent && sc.agentAddr) {
+    // The agent's `agent-addr` (numeric), else `addr` as for the health check.
+    host = sc.agentAddr;
+    family = host.includes(":") ? "ipv6" : "ipv4";
+  } else if (sc.checkAddr) {
     const h = resolve(sc.checkAddr.host, sc.checkAddr.needsResolve, sc.checkAddr.family);
     if (h !== null) {
       host = h;
@@ -516,7 +548,8 @@ export function setCheckAddr(check: Check, srv: Server): void {
   }
   let port = 0;
   if (family !== "unix") {
-    if (sc.checkPort > 0) port = sc.checkPort;
+    if (agent) port = sc.agentPort ?? 0;
+    else if (sc.checkPort > 0) port = sc.checkPort;
     else if (sc.checkAddr && sc.checkAddr.portLow > 0) port = sc.checkAddr.portLow;
     else if (!sc.addr.portOffset) port = srv.port;
   }
@@ -544,7 +577,8 @@ function startCheckTask(check: Check, mininter: number, nbcheck: number, srvpos:
 
 /**
  * HAProxy: start_checks(). Resolve where the check of every server configured with `check` (its
- * Check is built with the server) connects, and start the check tasks, their first runs spread over the smallest check interval. Also builds each
+ * Check is built with the server) and its agent connect, and start the check tasks, their first
+ * runs spread over the smallest check interval. Also builds each
  * backend's load-balancing state. Returns the number of checks started.
  */
 export function startHealthChecks(proxies: Proxy[]): number {
@@ -553,27 +587,32 @@ export function startHealthChecks(proxies: Proxy[]): number {
   for (const px of proxies) {
     if (px.servers.length) lbInit(px);
     for (const srv of px.servers) {
-      const check = srv.check;
-      if (check === null) continue;
-      setCheckAddr(check, srv);
-      nbcheck++;
-      const inter = srvGetinter(check);
-      if (inter >= SRV_CHK_INTER_THRES && (!mininter || mininter > inter)) mininter = inter;
+      for (const check of [srv.check, srv.agent]) {
+        if (check === null) continue;
+        setCheckAddr(check, srv);
+        nbcheck++;
+        const inter = srvGetinter(check);
+        if (inter >= SRV_CHK_INTER_THRES && (!mininter || mininter > inter)) mininter = inter;
+      }
     }
   }
   if (!nbcheck) return 0;
   let srvpos = 0;
   for (const px of proxies) {
     for (const srv of px.servers) {
-      if (srv.check === null) continue;
-      startCheckTask(srv.check, mininter, nbcheck, srvpos);
-      srvpos++;
+      // The health check, then the agent, each its own task.
+      for (const check of [srv.check, srv.agent]) {
+        if (check === null) continue;
+        startCheckTask(check, mininter, nbcheck, srvpos);
+        srvpos++;
+      }
     }
   }
   return nbcheck;
 }
 
-/** Give <srv> its health check when its configuration asks for one (`check`). Called as servers are built. */
+/** Give <srv> its health check and agent check when its configuration asks for them (`check`, `agent-check`). Called as servers are built. */
 export function serverCheckInit(srv: Server): void {
   if (srv.cfg.check) srv.check = new Check(srv);
+  if (srv.cfg.agent) srv.agent = new Check(srv, true);
 }

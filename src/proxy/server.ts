@@ -133,6 +133,8 @@ export class Server {
    * it where the servers are built, and start_checks() starts its task (startHealthChecks).
    */
   check: Check | null = null;
+  /** The agent check, when `agent-check` is set. HAProxy: agent. */
+  agent: Check | null = null;
   /** Wall-clock second of the last state change, and the seconds spent down before it. HAProxy: last_change, down_time. */
   lastChange = nowSec();
   downTime = 0;

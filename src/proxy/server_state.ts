@@ -313,7 +313,9 @@ export function srvUpdateStatus(s: Server): void {
       check.state &= ~CHK_ST_PAUSED;
       check.health = check.rise;
     }
-    if (check === null || !(check.state & CHK_ST_ENABLED) || check.health >= check.rise) {
+    const agent = s.agent;
+    if ((check === null || !(check.state & CHK_ST_ENABLED) || check.health >= check.rise) &&
+        (agent === null || !(agent.state & CHK_ST_ENABLED) || agent.health >= agent.rise)) {
       s.nextState = SRV_ST_RUNNING;
     }
     if (!(s.nextAdmin & SRV_ADMF_FMAINT) && (s.curAdmin & SRV_ADMF_FMAINT)) {

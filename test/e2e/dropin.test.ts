@@ -6,90 +6,14 @@
  * "config : " prefix and column padding.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BIN, anyListening, cleanup, freePort, isListening, sleep, tmpDir } from "./helpers";
+import { BIN, cleanup, freePort, sleep, tmpDir } from "./helpers";
 import { cliQuery } from "./cli-client";
-
-const { locateHaproxy18 } = require("../../bench/proxy/peers.js");
-const H18: { bin?: string; reason?: string } = locateHaproxy18();
-if (!H18.bin) console.log(`dropin: HAProxy 1.8.0 comparisons skipped: ${H18.reason}`);
+import { H18, both, freePorts, norm, peers, run, startPeer } from "./peer-helpers";
 
 afterEach(cleanup);
-
-/** Run a command to completion: exit code and both outputs. */
-export function run(cmd: string, args: string[], o: { env?: Record<string, string>; cwd?: string; timeoutMs?: number } = {}) {
-  const r = spawnSync(cmd, args, {
-    encoding: "utf8", timeout: o.timeoutMs ?? 10_000, cwd: o.cwd, env: { ...process.env, ...(o.env ?? {}) },
-  });
-  return { code: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
-}
-
-/** Alert/warning lines without the parts that legitimately differ between 1.8.0 and hapoll. */
-export function norm(text: string): string[] {
-  return text
-    .split("\n")
-    .filter((l) => /^\[(ALERT|WARNING|NOTICE)\]/.test(l) || l === "Configuration file is valid")
-    .map((l) =>
-      l
-        .replace(/^\[(ALERT|WARNING|NOTICE)\]\s+(?:\d+\/\d+\s+)?\(\d+\) : (?:config : )?/, "[$1] ")
-    );
-}
-
-/** Run hapoll and (when found) HAProxy 1.8.0 with the same arguments; cfg files live in one dir. */
-function both(files: Record<string, string>, args: string[], env: Record<string, string> = {}) {
-  const dir = tmpDir();
-  for (const [n, t] of Object.entries(files)) fs.writeFileSync(path.join(dir, n), t);
-  const mine = run(process.execPath, [BIN, ...args], { cwd: dir, env });
-  const ref = H18.bin ? run(H18.bin, args, { cwd: dir, env }) : null;
-  return { mine, ref, dir };
-}
-
-/** The peers a side-by-side test runs: hapoll, and 1.8.0 when found. */
-function peers(): [string, string[]][] {
-  const list: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];
-  if (H18.bin) list.push(["1.8.0", [H18.bin]]);
-  return list;
-}
-
-const running: ChildProcess[] = [];
-afterEach(() => {
-  while (running.length) running.pop()!.kill("SIGKILL");
-});
-
-/**
- * Start <bin> -db -f cfg (written from <cfgText>) in a temp dir, wait until the TCP <ports> and
- * unix <paths> listen (10 s at most), and return the process with its captured outputs.
- */
-async function startPeer(bin: string[], cfgText: string, ports: number[], paths: string[] = [], args: string[] = []) {
-  const dir = tmpDir();
-  fs.writeFileSync(path.join(dir, "p.cfg"), cfgText);
-  const proc = spawn(bin[0], [...bin.slice(1), "-db", ...args, "-f", "p.cfg"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-  running.push(proc);
-  let out = "";
-  let err = "";
-  proc.stdout!.on("data", (d) => (out += d));
-  proc.stderr!.on("data", (d) => (err += d));
-  const deadline = Date.now() + 10_000;
-  while (!(ports.every((p) => isListening(p) || anyListening(p)) && paths.every((p) => fs.existsSync(p)))) {
-    if (proc.exitCode !== null) throw new Error(`${bin[0]} exited early (${proc.exitCode}): ${err}`);
-    if (Date.now() > deadline) throw new Error(`${bin[0]} did not listen in time: ${err}`);
-    await sleep(25);
-  }
-  const stop = async () => {
-    proc.kill("SIGKILL");
-    for (let i = 0; i < 100 && (ports.some(anyListening) || (proc.exitCode === null && proc.signalCode === null)); i++) await sleep(20);
-  };
-  return { proc, dir, stdout: () => out, stderr: () => err, stop };
-}
-
-/** <n> distinct free ports (as a list: consecutive numbers may be taken). */
-async function freePorts(n: number): Promise<number[]> {
-  const got = new Set<number>();
-  while (got.size < n) got.add(await freePort());
-  return [...got];
-}
 
 const DEFAULTS = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
 
@@ -653,17 +577,18 @@ describe("health checks: tcp-check and redis-check (item 5)", () => {
     ]);
   });
 
-  it("the protocol checks hapoll lacks and agent-check are refused with an ALERT, not degraded to connect checks", () => {
-    const bad = DEFAULTS + "backend b\n  option mysql-check\n  server s1 127.0.0.1:80 check agent-check\n" +
+  it("spop-check and external-check are refused with an ALERT, not degraded to connect checks", () => {
+    const bad = DEFAULTS + "backend b\n  option spop-check\n  server s1 127.0.0.1:80 check\n" +
+      "backend c\n  option external-check\n  server s1 127.0.0.1:80 check\n" +
       "listen l\n  bind 127.0.0.1:19001\n  tcp-check expect foo bar\n  server s1 127.0.0.1:80\n";
     const dir = tmpDir();
     fs.writeFileSync(path.join(dir, "c.cfg"), bad);
     const mine = run(process.execPath, [BIN, "-c", "-f", "c.cfg"], { cwd: dir });
     expect(mine.code).toBe(1);
     expect(norm(mine.stderr).slice(0, 3)).toEqual([
-      "[ALERT] parsing [c.cfg:7] : 'option mysql-check' is not supported by hapoll (its health checks are tcp-check, redis-check and plain connect checks).",
-      "[ALERT] parsing [c.cfg:8] : 'server s1' : 'agent-check' is not supported by hapoll (no agent checks).",
-      "[ALERT] parsing [c.cfg:11] : 'tcp-check expect' only supports 'binary', 'string', 'rstring' and 'rbinary', got 'foo'.",
+      "[ALERT] parsing [c.cfg:7] : 'option spop-check' is not supported by hapoll (it has no SPOE).",
+      "[ALERT] parsing [c.cfg:10] : 'option external-check' is not supported by hapoll (it runs no external programs).",
+      "[ALERT] parsing [c.cfg:14] : 'tcp-check expect' only supports 'binary', 'string', 'rstring' and 'rbinary', got 'foo'.",
     ]);
   });
 });

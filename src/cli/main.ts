@@ -25,7 +25,7 @@ import {
 } from "../net/listener";
 import { bindListener, type ConnSource } from "../net/proto_tcp";
 import { bufPool, initBufPool } from "../proxy/buffer";
-import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
+import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
@@ -511,7 +511,7 @@ function startMemoryWatch(): void {
     const full = rss >= global.memmax;
     if (full && !global.memFull) {
       logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait until memory is freed.`);
-      for (const p of runtime.proxies) sendLog(p.cfg.logs, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`, p.cfg.logTag ?? logState.tag);
+      for (const p of runtime.proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`);
     } else if (!full && global.memFull) {
       logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
     }
@@ -540,7 +540,7 @@ function softStop(): void {
     if (p.state === PR_STSTOPPED) continue;
     const msg = `Stopping ${capStr(p.cfg)} ${p.id} in 0 ms.`;
     logWarningLine(msg);
-    sendLog(p.cfg.logs, LOG_WARNING, msg);
+    sendProxyLog(p, LOG_WARNING, msg);
     // HAProxy: the proxy's own task (manage_proxy()) stops it once its grace time is over (hapoll
     // has no `grace`: at once), in the next turn of the loop, not from the signal handler.
     taskWakeup(taskNew(manageProxy, p), TASK_WOKEN_MSG);
@@ -565,14 +565,14 @@ function stopProxy(p: Proxy): void {
   p.state = PR_STSTOPPED;
   const msg = `Proxy ${p.id} stopped (FE: ${p.cumFeconn} conns, BE: ${p.cumBeconn} conns).`;
   logWarningLine(msg);
-  sendLog(p.cfg.logs, LOG_WARNING, msg);
+  sendProxyLog(p, LOG_WARNING, msg);
 }
 
 /** HAProxy: pause_proxy(): stop accepting on <p>'s listeners; false when one could not pause. */
 function pauseProxy(p: Proxy): boolean {
   if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) return true;
   logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
-  sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
+  sendProxyLog(p, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
   let ok = true;
   for (const l of p.listeners) if (pauseListener(l) === false) ok = false;
   p.state = PR_STPAUSED;
@@ -583,7 +583,7 @@ function pauseProxy(p: Proxy): boolean {
 function resumeProxy(p: Proxy): boolean {
   if (p.state !== PR_STPAUSED) return true;
   logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
-  sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
+  sendProxyLog(p, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
   let ok = true;
   for (const l of p.listeners) if (l.state === LI_PAUSED && resumeListener(l) === false) ok = false;
   p.state = PR_STREADY;
@@ -604,14 +604,14 @@ function resumeProxies(): void {
 function dumpState(): void {
   logWarningLine("SIGHUP received, dumping servers states.");
   for (const p of runtime.proxies) {
-    sendLog(p.cfg.logs, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
+    sendProxyLog(p, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
     let totpend = p.nbpend;
     for (const s of p.servers) {
       totpend += s.nbpend;
       const st = s.curState !== SRV_ST_STOPPED ? "UP" : "DOWN";
       const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.cumSess} tot.`;
       logWarningLine(msg);
-      sendLog(p.cfg.logs, LOG_NOTICE, msg);
+      sendProxyLog(p, LOG_NOTICE, msg);
     }
     const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.cumFeconn}+${p.cumBeconn}.`;
     const act = p.srvAct;
@@ -621,7 +621,7 @@ function dumpState(): void {
     else if (act === 0) msg = `SIGHUP: Proxy ${p.id} ${bck ? "is running on backup servers" : "has no server available"} ! ${conn}`;
     else msg = `SIGHUP: Proxy ${p.id} has ${act} active servers and ${bck} backup servers available. ${conn}`;
     logWarningLine(msg);
-    sendLog(p.cfg.logs, LOG_NOTICE, msg);
+    sendProxyLog(p, LOG_NOTICE, msg);
   }
 }
 
@@ -953,7 +953,7 @@ export function main(argv: string[]): number | null {
       }
     }
     // HAProxy: start_proxies(): each proxy whose listeners are bound logs that it started.
-    if (!pxErr) sendLog(p.cfg.logs, LOG_NOTICE, `Proxy ${p.id} started.`, p.cfg.logTag ?? logState.tag);
+    if (!pxErr) sendProxyLog(p, LOG_NOTICE, `Proxy ${p.id} started.`);
   }
   // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
   if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;

@@ -21,7 +21,7 @@ import { Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { Proxy } from "../proxy/server";
 import type { BindConfig } from "../config/types";
-import { sendLog, LOG_EMERG } from "../proxy/log";
+import { sendProxyLog, LOG_EMERG } from "../proxy/log";
 
 /** HAProxy: LI_* listener states, in HAProxy's order. */
 export const LI_NEW = 0;
@@ -320,7 +320,7 @@ export function listenerAccept(fd: number): void {
       }
       if (cfd === E_NFILE || cfd === E_MFILE || cfd === E_NOBUFS || cfd === E_NOMEM) {
         // HAProxy sends these to the proxy's log servers only (send_log, not ha_alert).
-        sendLog(p.cfg.logs, LOG_EMERG, cfd === E_NFILE
+        sendProxyLog(p, LOG_EMERG, cfd === E_NFILE
           ? `Proxy ${p.id} reached system FD limit at ${fdtab.maxfd}. Please check system tunables.`
           : cfd === E_MFILE
             ? `Proxy ${p.id} reached process FD limit at ${fdtab.maxfd}. Please check 'ulimit-n' and restart.`
@@ -333,7 +333,7 @@ export function listenerAccept(fd: number): void {
       return;
     }
     if (cfd >= global.maxsock) {
-      sendLog(p.cfg.logs, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
+      sendProxyLog(p, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
       native.close(cfd);
       limitGlobally(l, tickAdd(clock.nowMs, 1000));
       return;

@@ -15,7 +15,7 @@ import { clock } from "../core/clock";
 import { tickAddIfSet } from "../core/ticks";
 import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL, CO_ER_CANT_BIND } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { logAlertLine, sendLog, LOG_EMERG } from "./log";
+import { logAlertLine, sendProxyLog, LOG_EMERG } from "./log";
 import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
 import { fwlcInitServerTree, treeGetNextServer } from "./lb_fwlc";
 import { fasGetNextServer, fasInitServerTree } from "./lb_fas";
@@ -329,7 +329,7 @@ export function connectServer(s: Stream): number {
   if (r !== SF_ERR_NONE) {
     if (conn.errCode === CO_ER_CANT_BIND) {
       logAlertLine(`Cannot bind to source address before connect() for backend ${s.be.id}. Aborting.`);
-      sendLog(s.be.cfg.logs, LOG_EMERG, `Cannot bind to source address before connect() for backend ${s.be.id}.`);
+      sendProxyLog(s.be, LOG_EMERG, `Cannot bind to source address before connect() for backend ${s.be.id}.`);
     }
     return r;
   }
@@ -353,5 +353,5 @@ export function setBackendDown(be: Proxy): void {
   be.lastChange = nowSec();
   be.downTrans++;
   logAlertLine(`${proxyTypeStr(be)} '${be.id}' has no server available!`);
-  sendLog(be.cfg.logs, LOG_EMERG, `${proxyTypeStr(be)} ${be.id} has no server available!`);
+  sendProxyLog(be, LOG_EMERG, `${proxyTypeStr(be)} ${be.id} has no server available!`);
 }

@@ -108,6 +108,14 @@ export function sendLog(targets: LogTarget[], level: number, msg: string, tag = 
   }
 }
 
+/**
+ * HAProxy: send_log(p, ...): to the log targets of proxy <p>, tagged with its own `log-tag` when it
+ * has one (from its section or its defaults), else the global one.
+ */
+export function sendProxyLog(p: { cfg: { logs: LogTarget[]; logTag?: string } }, level: number, msg: string): void {
+  sendLog(p.cfg.logs, level, msg, p.cfg.logTag ?? logState.tag);
+}
+
 /** Set once the loop runs: HAProxy's MODE_STARTING ends there. `tag`: the global `log-tag`. */
 export const logState = { starting: true, tag: "hapoll" };
 
@@ -179,7 +187,7 @@ export function sendStreamLog(s: Stream): void {
   if (!fe.cfg.logs.length || (!fe.cfg.options.tcplog && !fe.cfg.logFormat)) return;
   if (fe.cfg.options.dontlognull && s.req.total === 0) return;
   const line = fe.cfg.logFormat ? buildLogLine(s, fe.cfg.logFormat) : formatTcpLog(s);
-  sendLog(fe.cfg.logs, LOG_INFO, line, fe.cfg.logTag ?? logState.tag);
+  sendProxyLog(fe, LOG_INFO, line);
 }
 
 /**
@@ -270,8 +278,8 @@ export function sendConnectLog(s: Stream): void {
   const cc = s.si[0].conn;
   connGetToAddr(cc);
   const [li, lp] = cc.flags & CO_FL_ADDR_TO_SET ? addrString(cc.toAddr!, cc.toAddrLen) : ["-", 0];
-  if (ci === "unix") sendLog(fe.cfg.logs, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
-  else sendLog(fe.cfg.logs, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
+  if (ci === "unix") sendProxyLog(fe, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
+  else sendProxyLog(fe, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
 }
 
 function hex4(n: number): string {

@@ -38,7 +38,7 @@ import type { ConnSource } from "../net/proto_tcp";
 import { lbInit, setBackendDown } from "./backend";
 import { Check, getCheckStatusDescription, CHK_ST_ENABLED, CHK_ST_PAUSED, HCHK_STATUS_L57DATA } from "./checks";
 import type { SrvTree } from "./lb_tree";
-import { logState, logWarningLine, sendLog, LOG_ALERT, LOG_NOTICE } from "./log";
+import { logState, logWarningLine, sendProxyLog, LOG_ALERT, LOG_NOTICE } from "./log";
 import { pendconnGrabFromPx, pendconnRedistribute } from "./queue";
 import type { Stream } from "./stream";
 
@@ -525,7 +525,7 @@ function srvLbPropagate(s: Server): void {
 /** ha_warning() plus send_log() of a state-change message (HAProxy adds the final "."). */
 function srvNotify(px: Proxy, level: number, msg: string): void {
   logWarningLine(`${msg}.`);
-  sendLog(px.cfg.logs, level, `${msg}.`);
+  sendProxyLog(px, level, `${msg}.`);
 }
 
 /** "Backup Server px/s" or "Server px/s", the subject of every state-change message. */

@@ -26,7 +26,7 @@ import { connErrCodeStr, CO_ER_NONE, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX
 import type { Listener } from "../net/listener";
 import { listenerRelease } from "../net/listener";
 import { bFree } from "./buffer";
-import { addrString, logDate, sendLog, LOG_INFO } from "./log";
+import { addrString, logDate, sendProxyLog, LOG_INFO } from "./log";
 import type { Proxy } from "./server";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
 import { l4ExpectProxy, l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
@@ -168,7 +168,7 @@ function sessionKillEmbryonic(sess: Session): void {
   }
   if (log) {
     const msg = connErrCodeStr(code);
-    sendLog(fe.cfg.logs, LOG_INFO, msg !== null
+    sendProxyLog(fe, LOG_INFO, msg !== null
       ? `${sessionLogPrefix(sess)}: ${msg}`
       : `${sessionLogPrefix(sess)}: unknown connection error (code=${code} flags=${(conn.flags >>> 0).toString(16).padStart(8, "0")})`);
   }

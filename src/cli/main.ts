@@ -24,7 +24,7 @@ import {
   deleteListener, LI_ASSIGNED, LI_PAUSED,
 } from "../net/listener";
 import { bindListener, type ConnSource } from "../net/proto_tcp";
-import { bufPool, initBufPool } from "../proxy/buffer";
+import { bufPool, bufPoolGc, initBufPool } from "../proxy/buffer";
 import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
 import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
@@ -501,17 +501,19 @@ function installDebugHooks(o: CliOptions): void {
 }
 
 /**
- * -m <MB>: once a second, compare the resident memory with the limit. Over it, listeners stop
- * accepting (listenerAccept() waits) and an alert says so once; back under it, a notice, and the
- * listeners resume. Live streams go on: nothing is killed, nothing crashes.
+ * -m <MB>: once a second, compare the resident memory with the limit. Over it, the free buffers are
+ * dropped (pool_gc2()), each new connection is closed at accept as 1.8.0 closes those it cannot
+ * allocate a session for (listenerAccept(), counted in PoolFailed), and an alert says so once; back
+ * under it, a notice. Live streams go on: nothing is killed, nothing crashes.
  */
 function startMemoryWatch(): void {
   const t = taskNew((task) => {
     const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
     const full = rss >= global.memmax;
+    if (full) bufPoolGc();
     if (full && !global.memFull) {
-      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait until memory is freed.`);
-      for (const p of runtime.proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`);
+      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed until memory is freed.`);
+      for (const p of runtime.proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed.`);
     } else if (!full && global.memFull) {
       logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
     }

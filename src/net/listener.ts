@@ -264,7 +264,7 @@ const acceptAddr = Buffer.alloc(128);
  * maxaccept connections (0: one, negative: no limit, as 1.8's unsigned l->maxaccept), stopping
  * (and queueing the listener) when a limit is reached: the listener's own maxconn (FULL), the
  * global maxconn or the frontend's maxconn (LIMITED), or a shortage of fds or memory (LIMITED,
- * retried 100 ms later). Never spins, never dies.
+ * retried 100 ms later; over -m, the connection accepted is closed first). Never spins, never dies.
  */
 export function listenerAccept(fd: number): void {
   const l = fdtab.owner[fd] as Listener;
@@ -275,11 +275,6 @@ export function listenerAccept(fd: number): void {
     return;
   }
   let maxAccept = l.maxaccept > 0 ? l.maxaccept : l.maxaccept < 0 ? 0x7fffffff : 1;
-  // hapoll's -m: over the memory limit, wait (1.8.0's allocations would fail instead).
-  if (global.memFull && !l.unlimited) {
-    limitGlobally(l, tickAdd(clock.nowMs, 1000));
-    return;
-  }
   // HAProxy: the global connection rate limit: accept no more than what is left of this second.
   if (global.cpsLim && !l.unlimited) {
     const max = freqCtrRemain(counters.connPerSec, global.cpsLim, 0);
@@ -336,6 +331,15 @@ export function listenerAccept(fd: number): void {
       sendProxyLog(p, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
       native.close(cfd);
       limitGlobally(l, tickAdd(clock.nowMs, 1000));
+      return;
+    }
+    if (global.memFull && !l.unlimited) {
+      // hapoll's -m, over the memory limit: the session cannot be had (1.8.0: its pool_alloc()
+      // fails in session_accept_fd(), counted in PoolFailed), so the connection is closed at once
+      // and the listener rests 100 ms (transient_error). The stats sockets still answer.
+      counters.poolFailed++;
+      native.close(cfd);
+      limitGlobally(l, tickAdd(clock.nowMs, 100));
       return;
     }
     if (!l.unlimited) {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, freePort, isListening, onCleanup, tmpDir, waitFor } from "./helpers";
 import { holdServer, TestClient } from "./limits-helpers";
-import { startProxy } from "./net-helpers";
+import { blackholePort, startProxy } from "./net-helpers";
 import { cliCleanup, cliQuery, type CliTarget } from "./cli-client";
 
 const { locateHaproxy18 } = require("../../bench/proxy/peers.js");
@@ -45,38 +45,45 @@ async function answerAndClose(): Promise<{ port: number }> {
   return { port: (server.address() as net.AddressInfo).port };
 }
 
-/** The configuration both peers run: one listen section, a checked server and an unchecked one. */
-function config(sock: string, port: number, be1: { port: number }, be2: { port: number }): string {
+/** The configuration both peers run: one listen section with the given server lines. */
+function configText(sock: string, port: number, servers: string[]): string {
   return [
     "global", `    stats socket ${sock} level admin`, "    maxconn 100",
     "defaults", "    mode tcp", "    timeout connect 5s", "    timeout client 30s", "    timeout server 30s",
-    "listen px", `    bind 127.0.0.1:${port}`, `    server s1 127.0.0.1:${be1.port} check inter 500`, `    server s2 127.0.0.1:${be2.port}`, "",
+    "listen px", `    bind 127.0.0.1:${port}`, ...servers.map((l) => "    " + l), "",
   ].join("\n");
 }
 
 /**
  * Start hapoll, and 1.8.0 when found, each with its own socket and port, in front of the same
- * backends: ones that answer and close, or (<hold>) echo servers that keep streams open.
+ * backends: by default a checked server and an unchecked one that answer and close; with "hold",
+ * echo servers that keep streams open; with "blackhole", one server that never answers a SYN.
  */
-async function peers(hold = false): Promise<Peer[]> {
+async function peers(kind: "close" | "hold" | "blackhole" = "close"): Promise<Peer[]> {
   const dir = tmpDir();
-  const be1 = hold ? await holdServer() : await answerAndClose();
-  const be2 = hold ? await holdServer() : await answerAndClose();
+  let servers: string[];
+  if (kind === "blackhole") servers = [`server s1 127.0.0.1:${await blackholePort()}`];
+  else {
+    const be1 = kind === "hold" ? await holdServer() : await answerAndClose();
+    const be2 = kind === "hold" ? await holdServer() : await answerAndClose();
+    servers = [`server s1 127.0.0.1:${be1.port} check inter 500`, `server s2 127.0.0.1:${be2.port}`];
+  }
+  const config = (sock: string, port: number) => configText(sock, port, servers);
   const out: Peer[] = [];
   const port = await freePort();
-  await startProxy(config(`${dir}/hapoll.sock`, port, be1, be2), [port], []);
+  await startProxy(config(`${dir}/hapoll.sock`, port), [port], []);
   out.push({ name: "hapoll", sock: { path: `${dir}/hapoll.sock` }, port });
   if (H18.bin) {
     const p18 = await freePort();
     const cfg = path.join(dir, "h18.cfg");
-    fs.writeFileSync(cfg, config(`${dir}/h18.sock`, p18, be1, be2));
+    fs.writeFileSync(cfg, config(`${dir}/h18.sock`, p18));
     const proc = spawn(H18.bin, ["-db", "-f", cfg], { stdio: "ignore" });
     onCleanup(() => proc.kill("SIGKILL"));
     await waitFor(() => isListening(p18) && fs.existsSync(`${dir}/h18.sock`), 10_000, "HAProxy 1.8.0 to listen");
     out.push({ name: "1.8.0", sock: { path: `${dir}/h18.sock` }, port: p18 });
   }
   // Both have run a health check of s1 (the first one runs within `inter`).
-  for (const p of out) {
+  for (const p of kind === "blackhole" ? [] : out) {
     await waitFor(async () => /S\.2\.1\.36\.check_status\.1:MOP:str:L4OK\n/.test(await cliQuery(p.sock, "show stat typed\n")), 5000, `${p.name}'s first check`);
   }
   return out;
@@ -217,20 +224,31 @@ describe("show sess <id>", () => {
     return m;
   }
 
+  /**
+   * A client through <p> that sent "ping"; once its `show sess` line matches <ready>, the id of its
+   * stream and `show sess <id>`.
+   */
+  async function dumpOf(p: Peer, ready: RegExp): Promise<{ c: TestClient; id: string; dump: string }> {
+    const c = TestClient.tcp(p.port);
+    await c.waitConnected();
+    c.send("ping");
+    let line: string | undefined;
+    await waitFor(async () => {
+      line = (await cliQuery(p.sock, "show sess\n")).split("\n").find((l) => l.includes(`src=127.0.0.1:${c.sock.localPort} `));
+      return line !== undefined && ready.test(line);
+    }, 5000, `${p.name}: a show sess line matching ${ready}`);
+    const id = line!.split(":")[0];
+    const dump = await cliQuery(p.sock, `show sess ${id}\n`);
+    expect(dump.startsWith(`${id}: [`), dump).toBe(true);
+    return { c, id, dump };
+  }
+
   it("dumps a proxied stream with 1.8.0's lines and keys, in its order; unknown ids are not found", async () => {
-    const ps = await peers(true);
+    const ps = await peers("hold");
     const dumps = new Map<string, string>();
     for (const p of ps) {
-      const c = TestClient.tcp(p.port);
-      await c.waitConnected();
-      c.send("ping");
+      const { c, id, dump } = await dumpOf(p, / s1=\[7,/);
       await c.waitBytes(4);
-      const list = await cliQuery(p.sock, "show sess\n");
-      const line = list.split("\n").find((l) => l.includes(`src=127.0.0.1:${c.sock.localPort} `));
-      expect(line, `${p.name}: ${list}`).toBeDefined();
-      const id = line!.split(":")[0];
-      const dump = await cliQuery(p.sock, `show sess ${id}\n`);
-      expect(dump.startsWith(`${id}: [`), dump).toBe(true);
       dumps.set(p.name, dump);
       expect(await cliQuery(p.sock, "show sess 0x1234\n")).toBe("Session not found.\n\n");
       // "all" dumps every session: this stream and the stats socket's own.
@@ -252,5 +270,22 @@ describe("show sess <id>", () => {
     for (const k of ["task/state", "si[0]/state", "si[1]/state", "co0/ctrl", "co0/xprt", "co0/mux", "co0/data", "co1/ctrl", "req/tofwd", "res/tofwd", "req/an", "req/pipe", "flags/conn_retries", "frontend/frontend", "backend/backend", "req/an_exp", "an_exp/an_exp"]) {
       expect(v.get(k), k).toBe(r.get(k));
     }
+  });
+
+  it("a stream still connecting to a server that never answers: the same lines and keys as 1.8.0", async () => {
+    const ps = await peers("blackhole");
+    const dumps = new Map<string, string>();
+    for (const p of ps) {
+      const { c, dump } = await dumpOf(p, / s1=\[5,/);
+      dumps.set(p.name, dump);
+      c.destroy();
+    }
+    const mine = dumps.get("hapoll")!;
+    expect(mine).toMatch(/\n {2}si\[1\]=0x[0-9a-f]+ \(state=CON flags=0x[0-9a-f]{2} endp1=NONE:0x[0-9a-f]+ exp=\d+s, et=0x000\)\n/);
+    expect(mine).toMatch(/\n {2}co1=0x[0-9a-f]+ ctrl=tcpv4 xprt=RAW mux=PASS data=STRM target=SERVER:0x[0-9a-f]+\n/);
+    // Nothing came back yet: the response buffer is the shared empty one.
+    expect(mine).toMatch(/\n {6}buf=(0x[0-9a-f]+) data=0x[0-9a-f]+ o=0 p=0 rsp\.next=0 i=0 size=0\n\n$/);
+    const ref = dumps.get("1.8.0");
+    if (ref) expect(keys(mine)).toEqual(keys(ref));
   });
 });

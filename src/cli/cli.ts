@@ -24,32 +24,30 @@
  */
 import { stkDumpEntry, tableExpire, tables, type StickTable } from "../proxy/stick_table";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import {
   fdtab, fdInsert, fdDelete, fdWantRecv, fdStopRecv, fdWantSend, fdStopSend, fdCantRecv, fdCantSend,
   fdMayRecv, fdMaySend, fdStateString, fdEvString, FD_F_NEW, FD_F_UPDATED, FD_F_LINGER_RISK, FD_F_CLONED,
-  IoCb,
+  type IoCb,
 } from "../core/fd";
 import { counters, global } from "../core/global";
 import { listPollers, pollStats, registry } from "../core/poller";
-import { sched, Task, taskDelete, taskFree, taskNew, taskQueue } from "../core/task";
+import { sched, type Task, taskDelete, taskFree, taskNew, taskQueue } from "../core/task";
 import { tickAdd, tickIsExpired, TICK_ETERNITY } from "../core/ticks";
 import { parseTime } from "../config/address";
 import type { GlobalConfig, ProxyConfig, StatsSocketConfig } from "../config/types";
-import { Connection, connFdHandler } from "../net/connection";
+import { type Connection, connFdHandler } from "../net/connection";
 import {
   Listener, createListener, listenerAccept, listenerRelease, LI_ASSIGNED,
 } from "../net/listener";
 import { bindListener } from "../net/proto_tcp";
 import { sendListeners, isTransferable } from "../net/xfer_sock";
-import { logAlertLine, logWarningLine } from "../proxy/log";
-import { Proxy } from "../proxy/server";
-import { streams } from "../proxy/stream";
-import type { Stream } from "../proxy/stream";
-import type { StreamInterface } from "../proxy/stream_interface";
-import { SI_ST_NAMES } from "../proxy/stream_interface";
+import { logAlertLine, logWarningLine } from "../core/log";
+import { Proxy, listenerProxy } from "../proxy/proxy";
+import { streams, type Stream } from "../proxy/stream";
+import { type StreamInterface, SI_ST_NAMES } from "../proxy/stream_interface";
+import { E_AGAIN } from "../core/errno";
 import { echoAccept, echoIo } from "./echo";
 import { ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, atoi, clearCounters, pseudoAddr, showInfo, showSchema, showStat, statsProcess } from "./stats";
 import { showSess, shutdownSession, shutdownSessionsServer } from "./show_sess";
@@ -210,7 +208,7 @@ export class CliAppCtx {
     readonly addrLen: number,
   ) {
     this.inBuf = Buffer.alloc(global.bufsize || 16384);
-    this.timeout = listener.proxy.cfg.timeouts.client;
+    this.timeout = listenerProxy(listener).cfg.timeouts.client;
     this.task = taskNew(cliTimeoutTask, this);
   }
 }
@@ -267,7 +265,7 @@ function outLen(a: CliAppCtx): number {
   return a.out === null ? 0 : a.out.length - a.outOff;
 }
 
-const EAGAIN = -(os.constants.errno.EAGAIN as number);
+const EAGAIN = E_AGAIN;
 
 /** Send queued output. False when the connection failed (it is closed). */
 function cliFlush(a: CliAppCtx): boolean {
@@ -409,7 +407,7 @@ export function cliIoHandler(fd: number): void {
 function cliAccept(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
   const level = (l as StatsListener).cliLevel;
   const a = new CliAppCtx(cfd, l, level, addr, addrLen);
-  const px = l.proxy;
+  const px = listenerProxy(l);
   px.feconn++;
   px.cumFeconn++;
   if (px.feconn > px.feconnMax) px.feconnMax = px.feconn;

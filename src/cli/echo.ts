@@ -4,7 +4,6 @@
  * update-list machinery on a second kind of owner. It is not counted in `jobs`, so it never keeps
  * the process alive on its own.
  */
-import * as os from "node:os";
 import { native, C } from "../native";
 import {
   fdtab, fdInsert, fdDelete, fdWantRecv, fdStopRecv, fdWantSend, fdStopSend, fdCantRecv, fdCantSend,
@@ -12,8 +11,9 @@ import {
 } from "../core/fd";
 import { global } from "../core/global";
 import { str2saRange, isParseError } from "../config/address";
+import { E_AGAIN } from "../core/errno";
 
-const EAGAIN = -(os.constants.errno.EAGAIN as number);
+const EAGAIN = E_AGAIN;
 
 /** One echo connection: a buffer and what is left to send back. */
 class EchoConn {

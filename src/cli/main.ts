@@ -15,23 +15,25 @@ import { counters, global, haproxyMaxsock, MAX_POLL_EVENTS, MIN_RECV_AT_ONCE_ENO
 import { runPollLoop } from "../core/loop";
 import { disablePoller, initPollers, listPollers, registry, deinitPollers } from "../core/poller";
 import { signalRegisterFct } from "../core/signal";
-import { Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
+import { taskNew, taskSchedule } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import { parseConfigFiles, formatDiag } from "../config/cfgparse";
-import type { ParsedAddress, ParsedConfig, ProxyConfig, ServerConfig } from "../config/types";
-import {
-  Listener, createListener, enableListener, pauseListener, resumeListener, unbindListener,
-  deleteListener, LI_ASSIGNED, LI_PAUSED,
-} from "../net/listener";
+import type { ParsedAddress, ParsedConfig, ServerConfig } from "../config/types";
+import { Listener, createListener, enableListener, unbindListener, LI_ASSIGNED } from "../net/listener";
 import { bindListener, type ConnSource } from "../net/proto_tcp";
-import { bufPool, bufPoolGc, initBufPool } from "../proxy/buffer";
-import { logState, debugStreamLine, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, sendConnectLog, LOG_NOTICE, LOG_WARNING, LOG_ALERT } from "../proxy/log";
-import { Proxy, Server, PR_STREADY, PR_STPAUSED, PR_STSTOPPED, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
-import { streamHooks, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { bufPool, bufPoolGc, initBufPool } from "../core/buffer";
+import { logState, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, LOG_NOTICE, LOG_ALERT } from "../core/log";
+import { debugStreamLine, sendConnectLog } from "../proxy/log";
+import {
+  Proxy, PR_STREADY, pauseProxies, pauseProxy, resumeProxies, resumeProxy, softStop, stopProxy, proxyCapStr, proxies,
+} from "../proxy/proxy";
+import { Server, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
+import { SF_ERR_KILLED } from "../types/stream-t";
+import { streamHooks, streamShutdownAll } from "../proxy/stream";
 import { sessionAcceptFd } from "../proxy/session";
-import { startHealthChecks } from "../proxy/checks";
+import { startHealthChecks, serverCheckInit } from "../proxy/checks";
 import { startEchoServer } from "./echo";
-import { enableTrace, parseTraceSpec, TraceSubsystem } from "../core/trace";
+import { enableTrace, parseTraceSpec, type TraceSubsystem } from "../core/trace";
 import { enableProxyTrace } from "./trace_proxy";
 import { startTourClient } from "./tour_client";
 import { runTour } from "./tour";
@@ -350,15 +352,8 @@ function makeSockaddr(fam: string, host: string, port: number): { buf: Buffer; l
 /** The process being run: proxies by name, in configuration order. */
 export const runtime = {
   cfg: null as ParsedConfig | null,
-  proxies: [] as Proxy[],
   opts: null as CliOptions | null,
 };
-
-/** HAProxy: proxy_cap_str(). */
-function capStr(p: ProxyConfig): string {
-  if (p.cap.fe && p.cap.be) return "proxy";
-  return p.cap.fe ? "frontend" : "backend";
-}
 
 /**
  * The ConnSource of a `source` address (HAProxy: struct conn_src filled by the parser), or an
@@ -389,14 +384,14 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
     p.initialMaxconn = p.maxconn;
     byName.set(pc.name, p);
-    runtime.proxies.push(p);
+    proxies.push(p);
     if (pc.source) {
       const src = makeConnSource(pc.source);
       if (typeof src === "string") alerts.push(`parsing [${pc.file}:${pc.line}] : 'source ${pc.source.raw}' : ${src}.`);
       else p.connSrc = src;
     }
   }
-  for (const p of runtime.proxies) {
+  for (const p of proxies) {
     const pc = p.cfg;
     if (pc.cap.fe) {
       // The first unconditional use_backend (HAProxy evaluates the switching rules in order; the
@@ -409,6 +404,7 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     let puid = 1;
     for (const sc of pc.servers) {
       const srv = new Server(sc, p, puid++);
+      serverCheckInit(srv);
       if (unresolvedServers.has(sc)) {
         // HAProxy -dr: no address (0.0.0.0), in maintenance until an address is set.
         srv.curAdmin |= SRV_ADMF_RMAINT;
@@ -468,7 +464,7 @@ function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
     }
   }
   // ACL-based rules: stick tables, then each rule bound to its proxies, servers and tables.
-  alerts.push(...proxyRulesInit(runtime.proxies, (n) => byName.get(n)));
+  alerts.push(...proxyRulesInit(proxies, (n) => byName.get(n)));
   return alerts;
 }
 
@@ -513,7 +509,7 @@ function startMemoryWatch(): void {
     if (full) bufPoolGc();
     if (full && !global.memFull) {
       logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed until memory is freed.`);
-      for (const p of runtime.proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed.`);
+      for (const p of proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed.`);
     } else if (!full && global.memFull) {
       logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
     }
@@ -524,88 +520,10 @@ function startMemoryWatch(): void {
   taskSchedule(t, tickAdd(clock.nowMs, 1000));
 }
 
-/** HAProxy: soft_stop(): stop accepting, let live streams end, exit when none is left. */
-function softStop(): void {
-  if (counters.stopping) return;
-  counters.stopping = true;
-  const cfg = runtime.cfg!;
-  if (cfg.global.hardStopAfter) {
-    const t = taskNew((task) => {
-      logWarningLine("soft-stop running for too long, performing a hard-stop.");
-      for (const s of [...streams]) streamShutdown(s, SF_ERR_KILLED);
-      counters.hardStop = true;
-      return task;
-    });
-    taskSchedule(t, tickAdd(clock.nowMs, cfg.global.hardStopAfter));
-  }
-  for (const p of runtime.proxies) {
-    if (p.state === PR_STSTOPPED) continue;
-    const msg = `Stopping ${capStr(p.cfg)} ${p.id} in 0 ms.`;
-    logWarningLine(msg);
-    sendProxyLog(p, LOG_WARNING, msg);
-    // HAProxy: the proxy's own task (manage_proxy()) stops it once its grace time is over (hapoll
-    // has no `grace`: at once), in the next turn of the loop, not from the signal handler.
-    taskWakeup(taskNew(manageProxy, p), TASK_WOKEN_MSG);
-  }
-}
-
-/** HAProxy: manage_proxy() (the part a soft stop uses): stop the proxy when its grace time is over. */
-function manageProxy(t: Task): Task | null {
-  const p = t.context as Proxy;
-  if (counters.stopping && p.state !== PR_STSTOPPED) stopProxy(p);
-  taskDelete(t);
-  taskFree(t);
-  return null;
-}
-
-/** HAProxy: stop_proxy(): close the proxy's listeners. */
-function stopProxy(p: Proxy): void {
-  for (const l of p.listeners) {
-    unbindListener(l);
-    if (l.state === LI_ASSIGNED) deleteListener(l);
-  }
-  p.state = PR_STSTOPPED;
-  const msg = `Proxy ${p.id} stopped (FE: ${p.cumFeconn} conns, BE: ${p.cumBeconn} conns).`;
-  logWarningLine(msg);
-  sendProxyLog(p, LOG_WARNING, msg);
-}
-
-/** HAProxy: pause_proxy(): stop accepting on <p>'s listeners; false when one could not pause. */
-function pauseProxy(p: Proxy): boolean {
-  if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) return true;
-  logWarningLine(`Pausing ${capStr(p.cfg)} ${p.id}.`);
-  sendProxyLog(p, LOG_WARNING, `Pausing ${capStr(p.cfg)} ${p.id}.`);
-  let ok = true;
-  for (const l of p.listeners) if (pauseListener(l) === false) ok = false;
-  p.state = PR_STPAUSED;
-  return ok;
-}
-
-/** HAProxy: resume_proxy(): accept again on <p>'s paused listeners; false when one failed. */
-function resumeProxy(p: Proxy): boolean {
-  if (p.state !== PR_STPAUSED) return true;
-  logWarningLine(`Enabling ${capStr(p.cfg)} ${p.id}.`);
-  sendProxyLog(p, LOG_WARNING, `Enabling ${capStr(p.cfg)} ${p.id}.`);
-  let ok = true;
-  for (const l of p.listeners) if (l.state === LI_PAUSED && resumeListener(l) === false) ok = false;
-  p.state = PR_STREADY;
-  return ok;
-}
-
-/** HAProxy: pause_proxies() (SIGTTOU). */
-function pauseProxies(): void {
-  for (const p of runtime.proxies) pauseProxy(p);
-}
-
-/** HAProxy: resume_proxies() (SIGTTIN). */
-function resumeProxies(): void {
-  for (const p of runtime.proxies) resumeProxy(p);
-}
-
 /** HAProxy: sig_dump_state() (SIGHUP). */
 function dumpState(): void {
   logWarningLine("SIGHUP received, dumping servers states.");
-  for (const p of runtime.proxies) {
+  for (const p of proxies) {
     sendProxyLog(p, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
     let totpend = p.nbpend;
     for (const s of p.servers) {
@@ -634,7 +552,7 @@ function dumpPools(): void {
   let n = 0;
   for (let fd = 0; fd < fdtab.maxfd; fd++) if (fdtab.owner[fd] !== null) n++;
   err(`fdtab: ${n} fds in use, maxfd=${fdtab.maxfd}, cache=${fdtab.cacheNum}; example state ${fdStateString(0)}\n`);
-  for (const p of runtime.proxies) {
+  for (const p of proxies) {
     if (p.cfg.cap.fe && p.listeners.some((l) => l.bind?.acceptProxy)) {
       err(`Frontend ${p.id}: ${p.failedHandshakes} failed handshakes (PROXY protocol), ${p.cumFeconn} conns.\n`);
     }
@@ -644,7 +562,7 @@ function dumpPools(): void {
 /** Install HAProxy's signal handlers. */
 function installSignals(): void {
   const S = os.constants.signals as Record<string, number>;
-  signalRegisterFct(S.SIGUSR1, () => softStop());
+  signalRegisterFct(S.SIGUSR1, () => softStop(runtime.cfg!.global.hardStopAfter, () => streamShutdownAll(SF_ERR_KILLED)));
   signalRegisterFct(S.SIGTTOU, () => pauseProxies());
   signalRegisterFct(S.SIGTTIN, () => resumeProxies());
   signalRegisterFct(S.SIGHUP, () => dumpState());
@@ -652,7 +570,7 @@ function installSignals(): void {
   signalRegisterFct(S.SIGPIPE, null);
   signalRegisterFct(S.SIGUSR2, null);
   const hard = () => {
-    for (const s of [...streams]) streamShutdown(s, SF_ERR_KILLED);
+    streamShutdownAll(SF_ERR_KILLED);
     counters.hardStop = true;
   };
   signalRegisterFct(S.SIGTERM, hard);
@@ -945,20 +863,20 @@ export function main(argv: string[]): number | null {
 
   // Bind every listener; a failure names the address, as HAProxy does.
   let bindErr = false;
-  for (const p of runtime.proxies) {
+  for (const p of proxies) {
     let pxErr = false;
     for (const l of p.listeners) {
       const e = bindListener(l, { reuseport: !(o.noReuseport || g.noreuseport), unixMode: l.bind?.unixMode });
       if (e) {
-        logAlertLine(`Starting ${capStr(p.cfg)} ${p.id}: ${e} [${l.label}]`);
+        logAlertLine(`Starting ${proxyCapStr(p.cfg)} ${p.id}: ${e} [${l.label}]`);
         bindErr = pxErr = true;
       }
     }
     // HAProxy: start_proxies(): each proxy whose listeners are bound logs that it started.
     if (!pxErr) sendProxyLog(p, LOG_NOTICE, `Proxy ${p.id} started.`);
   }
-  // The stats sockets: the GLOBAL frontend goes first in runtime.proxies, as in HAProxy.
-  if (!startStatsSockets(g, runtime, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
+  // The stats sockets: the GLOBAL frontend goes first in proxies, as in HAProxy.
+  if (!startStatsSockets(g, { proxies }, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
   // The built-in echo backend binds without SO_REUSEPORT: with nbproc, worker #1 serves it.
   for (const a of worker > 1 ? [] : o.echo) {
     const e = startEchoServer(a);
@@ -1004,11 +922,11 @@ export function main(argv: string[]): number | null {
     }
   }
 
-  for (const p of runtime.proxies) {
+  for (const p of proxies) {
     p.state = PR_STREADY;
     for (const l of p.listeners) enableListener(l);
   }
-  startHealthChecks(runtime.proxies);
+  startHealthChecks(proxies);
   if (global.memmax) startMemoryWatch();
   if (counters.jobs === 0) {
     logAlertLine("[hapoll.main()] No enabled listener found (check for 'bind' directives) ! Exiting.");
@@ -1029,7 +947,7 @@ export function main(argv: string[]): number | null {
   runPollLoop();
 
   // HAProxy: deinit().
-  for (const p of runtime.proxies) for (const l of p.listeners) unbindListener(l);
+  for (const p of proxies) for (const l of p.listeners) unbindListener(l);
   deinitPollers();
   if (pidfile) {
     try {

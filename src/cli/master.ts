@@ -51,8 +51,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { native, C } from "../native";
 import { fdCantRecv, fdInsert, fdWantRecv } from "../core/fd";
-import { logAlertLine, logWarningLine } from "../proxy/log";
+import { logAlertLine, logWarningLine } from "../core/log";
 import { global } from "../core/global";
+import { E_AGAIN, E_INTR } from "../core/errno";
 
 /** Environment variable marking a worker, holding its number (1..N). HAProxy: relative_pid. */
 export const WORKER_ENV = "HAPOLL_WORKER";
@@ -377,8 +378,8 @@ export function runMaster(o: MasterOptions): number | null {
 }
 
 const pipeBuf = Buffer.alloc(64);
-const EAGAIN = -(os.constants.errno.EAGAIN as number);
-const EINTR = -(os.constants.errno.EINTR as number);
+const EAGAIN = E_AGAIN;
+const EINTR = E_INTR;
 
 /** The owner of the master pipe's fdtab entry (HAProxy: fdtab[fd].owner = mworker_pipe). */
 const masterPipeOwner = { masterPipe: MASTER_PIPE_FD };

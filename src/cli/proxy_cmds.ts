@@ -9,8 +9,9 @@
 import { native } from "../native";
 import { clock } from "../core/clock";
 import { global } from "../core/global";
-import { HCHK_STATUS_INI } from "../proxy/checks";
-import { nowSec, Proxy, PR_STPAUSED, PR_STSTOPPED, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "../proxy/server";
+import { HCHK_STATUS_INI } from "../proxy/check-t";
+import { type Proxy, PR_STPAUSED, PR_STSTOPPED } from "../proxy/proxy";
+import { nowSec, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "../proxy/server";
 import { dequeueAllListeners, globalListenerQueue, resumeListener, LI_FULL } from "../net/listener";
 import { ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, PERMISSION_DENIED, atoi, pxUuid, statsProcess, svPuid } from "./stats";
 

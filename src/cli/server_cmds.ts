@@ -7,10 +7,13 @@
  * text to send back (cli.ts's keyword table calls them).
  */
 import { native, C } from "../native";
-import { CHK_ST_ENABLED, setCheckAddr } from "../proxy/checks";
-import { Proxy, Server, PR_STSTOPPED, SRV_ADMF_RMAINT, srvSetRunning, srvSetStopped } from "../proxy/server";
+import { CHK_ST_ENABLED } from "../proxy/check-t";
+import { setCheckAddr } from "../proxy/checks";
+import { type Proxy, PR_STSTOPPED } from "../proxy/proxy";
+import { type Server, SRV_ADMF_RMAINT } from "../proxy/server";
 import {
-  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvClrAdminFlag,
+  serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady, srvClrAdminFlag, srvSetRunning,
+  srvSetStopped,
 } from "../proxy/server_state";
 import { ACCESS_LVL_ADMIN, PERMISSION_DENIED, atoi, pxUuid, statsProcess, svPuid } from "./stats";
 

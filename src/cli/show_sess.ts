@@ -18,8 +18,10 @@ import { tickIsExpired } from "../core/ticks";
 import { protoByFamily } from "../net/proto_tcp";
 import type { Listener } from "../net/listener";
 import type { Channel } from "../proxy/channel";
-import type { Proxy, Server } from "../proxy/server";
-import { Stream, streams, streamShutdown, SF_ERR_KILLED } from "../proxy/stream";
+import { listenerProxy, type Proxy } from "../proxy/proxy";
+import type { Server } from "../proxy/server";
+import { type Stream, streams, streamShutdown } from "../proxy/stream";
+import { SF_ERR_KILLED } from "../types/stream-t";
 import { SI_ST_EST, SI_ST_NAMES, type StreamInterface } from "../proxy/stream_interface";
 import { srvShutdownStreams } from "../proxy/server_state";
 import { cliFindServer } from "./server_cmds";
@@ -111,7 +113,7 @@ function addrStr(sa: Buffer | null, len: number, unixLabel: string): string {
 
 /** HAProxy: the listener's luid (its position in its frontend, from 1). */
 function luid(l: Listener): number {
-  return l.proxy.listeners.indexOf(l) + 1;
+  return listenerProxy(l).listeners.indexOf(l) + 1;
 }
 
 /** getsockname() of <fd> as addrStr() prints it. */
@@ -210,7 +212,7 @@ export function cliSessView(a: CliSessLike): SessView {
   });
   return {
     obj: a, uniqId: a.uniqId, listener: l, src: a.addr, srcLen: a.addrLen, feAddr: localAddr(a.fd, unix), beAddr: "",
-    srvAddr: "", fe: l.proxy, be: null, srv: null, flags: 0, connRetries: 0, srvConn: null, pendPos: "(nil)",
+    srvAddr: "", fe: listenerProxy(l), be: null, srv: null, flags: 0, connRetries: 0, srvConn: null, pendPos: "(nil)",
     task: a.task, calls: a.calls, acceptDateMs: a.acceptDateMs, si: [si0, si1],
     req: chn(0x10, a.inBuf, a.inLen, 0, a.task.expire),
     res: chn(0x50, a.out, 0, outLen, 0),

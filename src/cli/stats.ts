@@ -18,19 +18,19 @@ import { clock } from "../core/clock";
 import { readFreqCtr, swrateAvg, TIME_STATS_SAMPLES } from "../core/freq_ctr";
 import { counters, global, haproxyMaxsock } from "../core/global";
 import { sched } from "../core/task";
-import { bufPool } from "../proxy/buffer";
+import { bufPool } from "../core/buffer";
 import { pipesFree, pipesInUse } from "../proxy/channel";
 import {
   CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, getCheckStatusDescription, getCheckStatusInfo,
   HCHK_STATUS_CHECKED, HCHK_STATUS_L57DATA,
-} from "../proxy/checks";
+} from "../proxy/check-t";
+import { type Proxy, PR_STFULL, PR_STREADY, PR_STSTOPPED } from "../proxy/proxy";
 import {
-  nowSec, Proxy, Server, PR_STFULL, PR_STREADY, PR_STSTOPPED, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ST_RUNNING,
-  SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
+  nowSec, type Server, SRV_ADMF_DRAIN, SRV_ADMF_MAINT, SRV_ST_RUNNING, SRV_ST_STARTING, SRV_ST_STOPPED, SRV_ST_STOPPING,
 } from "../proxy/server";
 import {
   csvHeader, csvLine, INFO_FIELD_NAMES, emitRawField, jsonInfo, jsonSchema, jsonStatRow, ST_F, ST_F_TOTAL_FIELDS,
-  STATS_TYPE_BE, STATS_TYPE_FE, STATS_TYPE_SV, StatField, typedInfoLines, typedStatLines,
+  STATS_TYPE_BE, STATS_TYPE_FE, STATS_TYPE_SV, type StatField, typedInfoLines, typedStatLines,
 } from "./stats_dump";
 
 /** HAProxy: ACCESS_LVL_* (include/types/global.h). */

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { native, C, NativeBinding } from "../native";
+import { native, C, type NativeBinding } from "../native";
 
 /** The seed document's configuration, with its two ports as parameters. */
 export function seedConfig(port: number, srvPort: number): string {

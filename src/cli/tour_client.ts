@@ -3,12 +3,11 @@
  * a line through the proxy, reads the echo back until EOF, then asks the process to stop (SIGUSR1:
  * soft stop), so the whole life of one stream shows in the trace.
  */
-import * as os from "node:os";
 import { native, C } from "../native";
 import { fdtab, fdInsert, fdDelete, fdWantSend, fdStopSend, fdWantRecv, fdCantRecv, fdCantSend } from "../core/fd";
 import { trace } from "../core/trace";
+import { E_AGAIN, E_INPROGRESS, E_NOTCONN } from "../core/errno";
 
-const errno = os.constants.errno as Record<string, number>;
 
 /** The in-loop client's state. */
 class TourClient {
@@ -21,7 +20,7 @@ function tourClientIo(fd: number): void {
   const c = fdtab.owner[fd] as TourClient;
   if (!c.sent) {
     const r = native.send(fd, c.msg, 0, c.msg.length, 0);
-    if (r === -errno.EAGAIN || r === -errno.ENOTCONN) {
+    if (r === E_AGAIN || r === E_NOTCONN) {
       fdCantSend(fd);
       return;
     }
@@ -38,7 +37,7 @@ function tourClientIo(fd: number): void {
     c.received = Buffer.concat([c.received, buf.subarray(0, r)]);
     return;
   }
-  if (r === -errno.EAGAIN) {
+  if (r === E_AGAIN) {
     fdCantRecv(fd);
     return;
   }
@@ -57,7 +56,7 @@ export function startTourClient(addr: string): string {
   if (fd < 0) return "cannot create socket";
   native.setNonblock(fd);
   const r = native.connect(fd, sa, len);
-  if (r < 0 && r !== -errno.EINPROGRESS) {
+  if (r < 0 && r !== E_INPROGRESS) {
     native.close(fd);
     return `cannot connect to ${addr}`;
   }

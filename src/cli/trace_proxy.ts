@@ -6,7 +6,7 @@
 import { trace, traceOn } from "../core/trace";
 import { listenerHooks, LI_NAMES } from "../net/listener";
 import { siHooks, SI_ST_NAMES } from "../proxy/stream_interface";
-import { streamHooks, Stream } from "../proxy/stream";
+import { streamHooks, type Stream } from "../proxy/stream";
 import { addrString } from "../proxy/log";
 
 /** The HAProxy function behind each listener transition. */

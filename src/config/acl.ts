@@ -9,7 +9,7 @@
  * type, where its data comes from); src/proxy/sample.ts implements them. Errors use 1.8's words.
  */
 import {
-  newPatternExpr, patFindMatchName, patParse, patReadFile, canCast, INT_OPERATORS, PatternExpr,
+  newPatternExpr, patFindMatchName, patParse, patReadFile, canCast, INT_OPERATORS, type PatternExpr,
   PAT_MATCH_BIN, PAT_MATCH_BOOL, PAT_MATCH_FOUND, PAT_MATCH_INT, PAT_MATCH_IP, PAT_MATCH_STR, PAT_MATCH_TYPES,
   PAT_MF_IGNORE_CASE, PAT_MF_NO_DNS, SMP_T_ADDR, SMP_T_BIN, SMP_T_BOOL, SMP_T_IPV4, SMP_T_SINT, SMP_T_STR,
 } from "./pattern";

@@ -3,10 +3,10 @@
  * if|unless`, `use-server`, `stick-table`. HAProxy 1.8: cfg_parse_listen() ("acl", "use_backend",
  * "use-server", "stick-table") in src/cfgparse.c, tcp_parse_tcp_req() / tcp_parse_tcp_rep() /
  * tcp_parse_request_rule() in src/tcp_rules.c, and the post-parse checks of
- * check_config_validity(). Messages keep 1.8's words; cfgparse.ts registers these handlers.
+ * check_config_validity(). Messages keep 1.8's words; cfgparse_listen.ts registers these handlers.
  */
 import {
-  buildAclCond, condConflictWarning, parseAcl, sampleParseExpr, smpExprOutType, Acl, AclCond, AclCtx,
+  buildAclCond, condConflictWarning, parseAcl, sampleParseExpr, smpExprOutType, type Acl, type AclCond, type AclCtx,
   CKP_BE_REQ_CNT, CKP_BE_RES_CNT, CKP_BE_SET_SRV, CKP_FE_CON_ACC, CKP_FE_REQ_CNT, CKP_FE_RES_CNT, CKP_FE_SET_BCK,
 } from "./acl";
 import { isParseError, parseTime } from "./address";

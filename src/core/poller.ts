@@ -8,7 +8,7 @@
  * fdUpdateEvents(). The native backend (native/ev_*.cc) only applies changes and waits, so the
  * kernel API's quirks (EPOLL*, POLL*, fd_set, EVFILT_*) never reach TypeScript.
  */
-import { C, native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, NativePoller } from "../native";
+import { C, native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, type NativePoller } from "../native";
 import { performance } from "node:perf_hooks";
 import { clock, measureIdle, updateDate } from "./clock";
 import {

@@ -7,7 +7,7 @@
  * zero) and runs the registered handlers from signalProcessQueue(), outside of signal context.
  */
 import { native } from "../native";
-import { Task, taskWakeup, TASK_WOKEN_SIGNAL } from "./task";
+import { type Task, taskWakeup, TASK_WOKEN_SIGNAL } from "./task";
 
 /** A registered handler: a function or a task to wake. HAProxy: struct sig_handler. */
 export interface SigHandler {

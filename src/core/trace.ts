@@ -16,11 +16,11 @@ import { POLL_DIR_R, POLL_DIR_W } from "../native";
 import { counters } from "./global";
 import {
   fdHooks, fdtab, fdStateString, fdEvString, FD_OP_NAMES, FD_POLL_IN, FD_POLL_OUT, FD_POLL_ERR, FD_POLL_HUP,
-  FD_POLL_PRI, IoCb,
+  FD_POLL_PRI, type IoCb,
 } from "./fd";
 import { loopHooks } from "./loop";
 import { pollHooks, registry } from "./poller";
-import { taskHooks, Task, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_WOKEN_IO, TASK_WOKEN_SIGNAL, TASK_WOKEN_MSG, TASK_WOKEN_RES, TASK_WOKEN_OTHER } from "./task";
+import { taskHooks, type Task, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_WOKEN_IO, TASK_WOKEN_SIGNAL, TASK_WOKEN_MSG, TASK_WOKEN_RES, TASK_WOKEN_OTHER } from "./task";
 
 /** The subsystems --trace accepts. */
 export const TRACE_SUBSYSTEMS = ["fd", "updt", "poll", "cache", "task", "listener", "si", "stream"] as const;

@@ -16,9 +16,9 @@ import {
   FD_POLL_ERR, FD_POLL_HUP, FD_POLL_IN, FD_POLL_STICKY, FD_F_LINGER_RISK,
 } from "../core/fd";
 import { HAP_POLL_F_RDHUP, registry } from "../core/poller";
+import { E_AGAIN, E_NOTCONN, E_ALREADY, E_INPROGRESS, E_ISCONN, E_INTR, E_INVAL, E_NOSYS, E_BADF } from "../core/errno";
 import { global } from "../core/global";
-import type { Channel } from "../proxy/channel";
-import { bAlloc } from "../proxy/buffer";
+import { bAlloc } from "../core/buffer";
 import {
   ProxyHeader, ppParse, makeProxyLine, PP_MAX_SEND, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TRUNCATED,
 } from "./proxy_protocol";
@@ -87,12 +87,31 @@ export const CS_FL_EOS = 0x00001000;
 export const CO_SFL_MSG_MORE = 0x0001;
 export const CO_SFL_STREAMER = 0x0002;
 
-const EAGAIN = -(require("node:os").constants.errno.EAGAIN as number);
-const ENOTCONN = -(require("node:os").constants.errno.ENOTCONN as number);
-const EALREADY = -(require("node:os").constants.errno.EALREADY as number);
-const EINPROGRESS = -(require("node:os").constants.errno.EINPROGRESS as number);
-const EISCONN = -(require("node:os").constants.errno.EISCONN as number);
-const EINTR = -(require("node:os").constants.errno.EINTR as number);
+const EAGAIN = E_AGAIN;
+const ENOTCONN = E_NOTCONN;
+const EALREADY = E_ALREADY;
+const EINPROGRESS = E_INPROGRESS;
+const EISCONN = E_ISCONN;
+const EINTR = E_INTR;
+
+/**
+ * What the transport reads into and sends from: a channel's buffer (HAProxy 1.8's struct buffer:
+ * the storage, p, i, o) and its kernel pipe (struct pipe). The channel of src/proxy/channel.ts is
+ * the one implementation; raw_sock sees only these fields, as raw_sock.c sees only the buffer.
+ */
+export interface XprtChannel {
+  buf: Buffer | null;
+  p: number;
+  i: number;
+  o: number;
+  pipeR: number;
+  pipeW: number;
+  pipeData: number;
+  /** Offset just past the input (HAProxy: bi_end()). */
+  biEnd(): number;
+  /** Offset of the first output byte (HAProxy: b_ptr(b, -o)). */
+  boPtr(): number;
+}
 
 /**
  * What a connection calls above it: HAProxy 1.8's data_cb of the conn_stream (si_conn_cb: recv,
@@ -536,7 +555,7 @@ export function connFullClose(conn: Connection): void {
  * bytes read; sets CO_FL_SOCK_RD_SH on EOF and CO_FL_ERROR on error. A short read on a polled fd
  * means the socket is drained (fd_done_recv()).
  */
-export function rawSockToBuf(conn: Connection, ic: Channel, count: number): number {
+export function rawSockToBuf(conn: Connection, ic: XprtChannel, count: number): number {
   if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   if (!fdRecvReady(fd)) return 0;
@@ -608,9 +627,9 @@ function rawRead0(conn: Connection, done: number): number {
 
 /** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
 const SPLICE_FULL_HINT = 16 * 1448;
-const EINVAL = -(require("node:os").constants.errno.EINVAL as number);
-const ENOSYS = -(require("node:os").constants.errno.ENOSYS as number);
-const EBADF = -(require("node:os").constants.errno.EBADF as number);
+const EINVAL = E_INVAL;
+const ENOSYS = E_NOSYS;
+const EBADF = E_BADF;
 
 /**
  * HAProxy: raw_sock_to_pipe(). Move data from the socket into <ic>'s kernel pipe without copying it
@@ -618,7 +637,7 @@ const EBADF = -(require("node:os").constants.errno.EBADF as number);
  * caller falls back to buffers). EAGAIN with data already in the pipe most likely means the pipe is
  * full: stop (CO_FL_WAIT_ROOM) until the other side drains it.
  */
-export function rawSockToPipe(conn: Connection, ic: Channel): number {
+export function rawSockToPipe(conn: Connection, ic: XprtChannel): number {
   if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   let done = 0;
@@ -655,7 +674,7 @@ export function rawSockToPipe(conn: Connection, ic: Channel): number {
 }
 
 /** HAProxy: raw_sock_from_pipe(). Drain <oc>'s pipe into the socket. Returns the bytes sent. */
-export function rawSockFromPipe(conn: Connection, oc: Channel): number {
+export function rawSockFromPipe(conn: Connection, oc: XprtChannel): number {
   if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   let done = 0;
@@ -686,7 +705,7 @@ export function rawSockFromPipe(conn: Connection, oc: Channel): number {
  * when the output wraps and the first went out whole). MSG_MORE when more follows (the wrapped
  * part) or when <flags> has CO_SFL_MSG_MORE. Returns the bytes sent.
  */
-export function rawSockFromBuf(conn: Connection, oc: Channel, flags: number): number {
+export function rawSockFromBuf(conn: Connection, oc: XprtChannel, flags: number): number {
   if (!(conn.flags & CO_FL_CTRL_READY)) return 0;
   const fd = conn.fd;
   if (!fdSendReady(fd)) return 0;
@@ -857,7 +876,7 @@ function muxPtWake(conn: Connection, data: ConnDataCb): number {
 }
 
 /** HAProxy: mux_pt_rcv_buf(): read, then report EOS/errors on the conn_stream. */
-export function muxPtRcvBuf(conn: Connection, ic: Channel, count: number): number {
+export function muxPtRcvBuf(conn: Connection, ic: XprtChannel, count: number): number {
   const ret = rawSockToBuf(conn, ic, count);
   if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
   if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;
@@ -865,7 +884,7 @@ export function muxPtRcvBuf(conn: Connection, ic: Channel, count: number): numbe
 }
 
 /** HAProxy: mux_pt_rcv_pipe(). */
-export function muxPtRcvPipe(conn: Connection, ic: Channel): number {
+export function muxPtRcvPipe(conn: Connection, ic: XprtChannel): number {
   const ret = rawSockToPipe(conn, ic);
   if (conn.flags & CO_FL_SOCK_RD_SH) conn.csFlags |= CS_FL_EOS;
   if (conn.flags & CO_FL_ERROR) conn.csFlags |= CS_FL_ERROR;

@@ -17,11 +17,11 @@ import { clock } from "../core/clock";
 import { fdtab, fdStopRecv, fdWantRecv, fdCantRecv, fdDoneRecv, fdDelete } from "../core/fd";
 import { counters, global } from "../core/global";
 import { updateFreqCtr, freqCtrRemain, nextEventDelay } from "../core/freq_ctr";
-import { Task, taskNew, taskSchedule } from "../core/task";
+import { type Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
-import type { Proxy } from "../proxy/server";
-import type { BindConfig } from "../config/types";
-import { sendProxyLog, LOG_EMERG } from "../proxy/log";
+import type { BindConfig, LogTarget } from "../config/types";
+import { sendProxyLog, LOG_EMERG } from "../core/log";
+import { E_AGAIN, E_CONNABORTED, E_INTR, E_INVAL, E_MFILE, E_NFILE, E_NOBUFS, E_NOMEM } from "../core/errno";
 
 /** HAProxy: LI_* listener states, in HAProxy's order. */
 export const LI_NEW = 0;
@@ -42,6 +42,21 @@ export const listenerHooks: { onState: ((l: Listener, from: number, to: number) 
 /** The accept callback: build a session/stream for <cfd>. False = failed (the fd is closed by the caller). */
 export type AcceptFn = (l: Listener, cfd: number, addr: Buffer, addrLen: number) => boolean;
 
+/**
+ * What a listener knows of its frontend (HAProxy: listener->bind_conf->frontend): its name, its
+ * connection limit and count, the queue its listeners wait in when it is full, and where it logs.
+ * The Proxy of src/proxy/proxy.ts is the one implementation; the layers above get it back with
+ * listenerProxy().
+ */
+export interface ListenerFrontend {
+  readonly id: string;
+  maxconn: number;
+  feconn: number;
+  listeners: Listener[];
+  listenerQueue: Listener[];
+  readonly cfg: { readonly logs: LogTarget[] };
+}
+
 /** HAProxy: struct listener. */
 export class Listener {
   state: number = LI_NEW;
@@ -60,7 +75,7 @@ export class Listener {
   /** Printable address as HAProxy prints it in errors: "0.0.0.0:3307" or the unix path. */
   label: string;
   /** Whether this listener is in a wait queue. */
-  queued: Proxy | "global" | null = null;
+  queued: ListenerFrontend | "global" | null = null;
   /** Unix socket path to unlink on exit. */
   unixPath = "";
   /**
@@ -70,7 +85,7 @@ export class Listener {
   unlimited = false;
   accept: AcceptFn;
 
-  constructor(readonly proxy: Proxy, readonly bind: BindConfig | null, opts: ListenerOptions) {
+  constructor(readonly proxy: ListenerFrontend, readonly bind: BindConfig | null, opts: ListenerOptions) {
     this.addr = opts.addr;
     this.addrLen = opts.addrLen;
     this.family = opts.family;
@@ -179,7 +194,7 @@ function listenerFull(l: Listener): void {
 }
 
 /** HAProxy: limit_listener(): READY -> LIMITED, waiting in <queue>. */
-function limitListener(l: Listener, queue: Listener[], owner: Proxy | "global"): void {
+function limitListener(l: Listener, queue: Listener[], owner: ListenerFrontend | "global"): void {
   if (l.state === LI_READY) {
     queue.push(l);
     l.queued = owner;
@@ -247,15 +262,6 @@ function limitGlobally(l: Listener, expire: number): void {
   taskSchedule(getQueueTask(), expire);
 }
 
-const errno = require("node:os").constants.errno as Record<string, number>;
-const E_AGAIN = -errno.EAGAIN;
-const E_INTR = -errno.EINTR;
-const E_CONNABORTED = -errno.ECONNABORTED;
-const E_INVAL = -errno.EINVAL;
-const E_NFILE = -errno.ENFILE;
-const E_MFILE = -errno.EMFILE;
-const E_NOBUFS = -errno.ENOBUFS;
-const E_NOMEM = -errno.ENOMEM;
 
 const acceptAddr = Buffer.alloc(128);
 

@@ -7,19 +7,14 @@ import { native, C } from "../native";
 import { fdCantRecv, fdInsert, fdtab, FD_F_CLONED, FD_F_LINGER_RISK } from "../core/fd";
 import { global } from "../core/global";
 import {
-  Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
+  type Connection, connCtrlInit, connSockWantSend, connXprtWantSend, CO_FL_ADDR_TO_SET, CO_FL_ERROR, CO_FL_HANDSHAKE,
   CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN,
 } from "./connection";
-import { Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
+import { type Listener, listenerAccept, LI_ASSIGNED, LI_LISTEN } from "./listener";
 import { findCompatibleFd, isListening } from "./xfer_sock";
+import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
+import { E_ADDRINUSE, E_ADDRNOTAVAIL, E_AGAIN, E_ALREADY, E_INPROGRESS, E_ISCONN, E_MFILE, E_NFILE, E_NOBUFS, E_NOMEM, E_TIMEDOUT, strerror } from "../core/errno";
 
-/** HAProxy: SF_ERR_* results of connect_server() (include/types/stream.h). */
-export const SF_ERR_NONE = 0x00000000;
-export const SF_ERR_SRVTO = 0x00004000;
-export const SF_ERR_SRVCL = 0x00005000;
-export const SF_ERR_PRXCOND = 0x00006000;
-export const SF_ERR_RESOURCE = 0x00007000;
-export const SF_ERR_INTERNAL = 0x00008000;
 
 /** HAProxy: struct protocol, reduced to what differs between families. */
 export interface Protocol {
@@ -36,7 +31,6 @@ export function protoByFamily(family: string): Protocol {
   return family === "ipv6" ? protoTcpv6 : family === "unix" ? protoUxst : protoTcpv4;
 }
 
-const errno = require("node:os").constants.errno as Record<string, number>;
 
 /** Options of bindListener(). */
 export interface BindOptions {
@@ -168,24 +162,9 @@ function reuseListenerFd(l: Listener, fd: number): string {
   return "";
 }
 
-const ERR_TEXT: Record<string, string> = {
-  EADDRINUSE: "Address already in use",
-  EACCES: "Permission denied",
-  EADDRNOTAVAIL: "Cannot assign requested address",
-  EAFNOSUPPORT: "Address family not supported by protocol",
-  ENOENT: "No such file or directory",
-  EMFILE: "Too many open files",
-};
-
 /** strerror()-like text for -errno <r>. */
 export function sysErr(r: number): string {
-  let name: string;
-  try {
-    name = require("node:util").getSystemErrorName(r);
-  } catch {
-    return `errno ${-r}`;
-  }
-  return ERR_TEXT[name] ?? name;
+  return strerror(-r);
 }
 
 /** HAProxy: CO_ER_PORT_RANGE / CO_ER_CANT_BIND (include/types/connection.h): why a `source` bind failed. */
@@ -252,7 +231,7 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
   const fd = native.socket(proto.family, C.SOCK_STREAM, family !== "unix" ? C.IPPROTO_TCP : 0);
   if (fd < 0) {
     const e = -fd;
-    if (e === errno.EMFILE || e === errno.ENFILE || e === errno.ENOBUFS || e === errno.ENOMEM) return SF_ERR_RESOURCE;
+    if (e === -E_MFILE || e === -E_NFILE || e === -E_NOBUFS || e === -E_NOMEM) return SF_ERR_RESOURCE;
     return SF_ERR_INTERNAL;
   }
   if (fd >= global.maxsock) {
@@ -278,16 +257,16 @@ export function tcpConnectServer(conn: Connection, family: string, keepalive: bo
   }
   if (delack === 2 && C.TCP_QUICKACK >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_QUICKACK, 0);
   const r = native.connect(fd, conn.addr!, conn.addrLen);
-  if (r === 0 || r === -errno.EISCONN) {
+  if (r === 0 || r === E_ISCONN) {
     conn.flags &= ~CO_FL_WAIT_L4_CONN;
-  } else if (r === -errno.EINPROGRESS || r === -errno.EALREADY) {
+  } else if (r === E_INPROGRESS || r === E_ALREADY) {
     conn.flags |= CO_FL_WAIT_L4_CONN;
   } else {
     native.close(fd);
     conn.errno = r;
     conn.flags |= CO_FL_ERROR;
-    if (r === -errno.EAGAIN || r === -errno.EADDRINUSE || r === -errno.EADDRNOTAVAIL) return SF_ERR_RESOURCE;
-    if (r === -errno.ETIMEDOUT) return SF_ERR_SRVTO;
+    if (r === E_AGAIN || r === E_ADDRINUSE || r === E_ADDRNOTAVAIL) return SF_ERR_RESOURCE;
+    if (r === E_TIMEDOUT) return SF_ERR_SRVTO;
     return SF_ERR_SRVCL;
   }
   conn.fd = conn.lastFd = fd;
@@ -320,7 +299,7 @@ export function tcpDrain(fd: number): boolean {
       return true;
     }
     if (len < 0) {
-      if (len === -errno.EAGAIN) {
+      if (len === E_AGAIN) {
         fdCantRecv(fd);
         return false;
       }

@@ -26,7 +26,7 @@
 import * as os from "node:os";
 import { native, C, type SockAddrInfo } from "../native";
 import { fdtab, FD_F_CLONED } from "../core/fd";
-import { Listener, LI_ZOMBIE } from "./listener";
+import { type Listener, LI_ZOMBIE } from "./listener";
 
 /** HAProxy: LI_O_* listener options that matter here (include/types/listener.h). */
 export const LI_O_FOREIGN = 0x0002;

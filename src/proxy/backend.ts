@@ -13,18 +13,22 @@
 import { native, C } from "../native";
 import { clock } from "../core/clock";
 import { tickAddIfSet } from "../core/ticks";
-import { tcpConnectServer, SF_ERR_NONE, SF_ERR_INTERNAL, CO_ER_CANT_BIND } from "../net/proto_tcp";
+import {
+  SF_ERR_NONE, SF_ERR_INTERNAL, SF_ADDR_SET, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_FORCE_PRST, SF_REDISP,
+} from "../types/stream-t";
+import { tcpConnectServer, CO_ER_CANT_BIND } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { logAlertLine, sendProxyLog, LOG_EMERG } from "./log";
+import { logAlertLine, sendProxyLog, LOG_EMERG } from "../core/log";
 import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
 import { fwlcInitServerTree, treeGetNextServer } from "./lb_fwlc";
 import { fasGetNextServer, fasInitServerTree } from "./lb_fas";
 import { getServerSh, initServerMap, mapGetServerRr } from "./lb_map";
 import { mayDequeueTasks, pendconnAdd, processSrvQueue, srvDynamicMaxconn } from "./queue";
-import { nowSec, Proxy, Server, srvIncSessCtr, srvSetSessLast, srvWillbeUsable } from "./server";
+import { type Proxy } from "./proxy";
+import { type Server, srvIncSessCtr, srvSetSessLast } from "./server";
 import type { Stream } from "./stream";
-import { SF_ADDR_SET, SF_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_FORCE_PRST, SF_REDISP } from "./stream";
 import { SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_QUEUE_ERR, SI_ST_QUE } from "./stream_interface";
+import { sessChangeServer } from "./lb";
 
 /** HAProxy: SRV_STATUS_* results of assign_server() / assign_server_and_queue(). */
 export const SRV_STATUS_OK = 0;
@@ -32,49 +36,6 @@ export const SRV_STATUS_FULL = 1;
 export const SRV_STATUS_NOSRV = 2;
 export const SRV_STATUS_QUEUED = 3;
 export const SRV_STATUS_INTERNAL = 4;
-
-/**
- * HAProxy: recount_servers(). Count the usable active and backup servers of <px> and their total
- * effective weights (from the next_* values), and find the first usable backup when `option
- * allbackups` is off.
- */
-export function recountServers(px: Proxy): void {
-  const lb = px.lbprm;
-  px.srvAct = px.srvBck = 0;
-  lb.totWact = lb.totWbck = 0;
-  lb.fbck = null;
-  for (const srv of px.servers) {
-    if (!srvWillbeUsable(srv)) continue;
-    if (srv.backup) {
-      if (!px.srvBck && !px.cfg.options.allbackups) lb.fbck = srv;
-      px.srvBck++;
-      srv.cumulativeWeight = lb.totWbck;
-      lb.totWbck += srv.nextEweight;
-    } else {
-      px.srvAct++;
-      srv.cumulativeWeight = lb.totWact;
-      lb.totWact += srv.nextEweight;
-    }
-  }
-}
-
-/**
- * HAProxy: update_backend_weight(). The weight and count the LB works with: the active servers,
- * else the first backup alone (no `option allbackups`), else all backups.
- */
-export function updateBackendWeight(px: Proxy): void {
-  const lb = px.lbprm;
-  if (px.srvAct) {
-    lb.totWeight = lb.totWact;
-    lb.totUsed = px.srvAct;
-  } else if (lb.fbck !== null) {
-    lb.totWeight = lb.fbck.nextEweight;
-    lb.totUsed = 1;
-  } else {
-    lb.totWeight = lb.totWbck;
-    lb.totUsed = px.srvBck;
-  }
-}
 
 /**
  * Build <be>'s load-balancing state for its algorithm, once. HAProxy does it in
@@ -98,29 +59,6 @@ export function lbInit(be: Proxy): void {
     default:
       fwrrInitServerGroups(be);
       break;
-  }
-}
-
-/**
- * HAProxy: sess_change_server(). Move <s>'s connection slot to <newsrv> (null: release it),
- * keeping `served` and the algorithm's view (leastconn repositions the server) up to date.
- */
-export function sessChangeServer(s: Stream, newsrv: Server | null): void {
-  const old = s.srvConn;
-  if (old === newsrv) return;
-  if (old !== null) {
-    old.served--;
-    old.proxy.served--;
-    const drop = old.proxy.lbprm.serverDropConn;
-    if (drop !== null) drop(old);
-    s.srvConn = null;
-  }
-  if (newsrv !== null) {
-    newsrv.served++;
-    newsrv.proxy.served++;
-    const take = newsrv.proxy.lbprm.serverTakeConn;
-    if (take !== null) take(newsrv);
-    s.srvConn = newsrv;
   }
 }
 
@@ -339,19 +277,4 @@ export function connectServer(s: Stream): number {
   const take = s.be.lbprm.serverTakeConn;
   if (take !== null) take(srv);
   return SF_ERR_NONE;
-}
-
-/** HAProxy: proxy_type_str() (proxy_cap_str(), src/proxy.c). */
-export function proxyTypeStr(px: Proxy): string {
-  const c = px.cfg.cap;
-  if (c.fe && c.be) return "proxy";
-  return c.fe ? "frontend" : "backend";
-}
-
-/** HAProxy: set_backend_down(): <be> lost its last usable server. */
-export function setBackendDown(be: Proxy): void {
-  be.lastChange = nowSec();
-  be.downTrans++;
-  logAlertLine(`${proxyTypeStr(be)} '${be.id}' has no server available!`);
-  sendProxyLog(be, LOG_EMERG, `${proxyTypeStr(be)} ${be.id} has no server available!`);
 }

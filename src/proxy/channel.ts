@@ -4,8 +4,9 @@
  *
  * The buffer is allocated on the first read and given back to the pool when it empties.
  */
+import type { XprtChannel } from "../net/connection";
 import { native } from "../native";
-import { bAlloc, bFree } from "./buffer";
+import { bAlloc, bFree } from "../core/buffer";
 
 /** Empty pipes kept for reuse, and how many pipes exist. HAProxy: src/pipe.c. */
 const pipePool: [number, number][] = [];
@@ -79,7 +80,7 @@ const SI_ST_EST = 7;
  * tune.maxrewrite bytes are not used for it (channel_recv_limit()): hence 1.8's first recv() of
  * 15360 bytes, and 16384 afterwards.
  */
-export class Channel {
+export class Channel implements XprtChannel {
   /** CF_* flags. */
   flags = 0;
   /** The buffer's storage; null while the channel holds no data (HAProxy: &buf_empty). */

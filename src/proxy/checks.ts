@@ -27,127 +27,28 @@
  *        ▲                                                                                  │
  *        └──────────────────────── reschedule: now + srv_getinter() ◀──────────────────────┘
  */
-import * as os from "node:os";
-import * as util from "node:util";
 import { native, C } from "../native";
 import { clock } from "../core/clock";
-import { Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
+import { type Task, taskNew, taskQueue, taskWakeup, TASK_WOKEN_IO } from "../core/task";
 import { tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import {
-  Connection, ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
+  Connection, type ConnDataCb, CO_FL_CONNECTED, CO_FL_ERROR, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH,
   CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY, csClose, csStopBothNoUpdate, connSockDrain, csWantRecvNoUpdate, csWantSendNoUpdate, csUpdateMuxPolling,
 } from "../net/connection";
-import {
-  tcpConnectServer, tcpDrain, SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO,
-} from "../net/proto_tcp";
+import { SF_ERR_INTERNAL, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO } from "../types/stream-t";
+import { tcpConnectServer, tcpDrain } from "../net/proto_tcp";
 import { lbInit } from "./backend";
 import type { TcpCheckRule } from "../config/types";
-import {
-  Proxy, Server, PR_STSTOPPED, SRV_ADMF_MAINT, SRV_ST_STOPPED, srvSetRunning, srvSetStopped,
-} from "./server";
-
-/** HAProxy: CHK_ST_* check state bits (include/types/checks.h). */
-export const CHK_ST_INPROGRESS = 0x0001;
-export const CHK_ST_CONFIGURED = 0x0002;
-export const CHK_ST_ENABLED = 0x0004;
-export const CHK_ST_PAUSED = 0x0008;
-export const CHK_ST_PORT_MISS = 0x0020;
-
-/** HAProxy: CHK_RES_* check results. */
-export const CHK_RES_UNKNOWN = 0;
-export const CHK_RES_NEUTRAL = 1;
-export const CHK_RES_FAILED = 2;
-export const CHK_RES_PASSED = 3;
-export const CHK_RES_CONDPASS = 4;
-
-/** HAProxy: HCHK_STATUS_* (enum, include/types/checks.h), in HAProxy's order. */
-export const HCHK_STATUS_UNKNOWN = 0;
-export const HCHK_STATUS_INI = 1;
-export const HCHK_STATUS_START = 2;
-export const HCHK_STATUS_CHECKED = 3;
-export const HCHK_STATUS_HANA = 4;
-export const HCHK_STATUS_SOCKERR = 5;
-export const HCHK_STATUS_L4OK = 6;
-export const HCHK_STATUS_L4TOUT = 7;
-export const HCHK_STATUS_L4CON = 8;
-export const HCHK_STATUS_L6OK = 9;
-export const HCHK_STATUS_L6TOUT = 10;
-export const HCHK_STATUS_L6RSP = 11;
-export const HCHK_STATUS_L7TOUT = 12;
-export const HCHK_STATUS_L7RSP = 13;
-export const HCHK_STATUS_L57DATA = 14;
-export const HCHK_STATUS_L7OKD = 15;
-export const HCHK_STATUS_L7OKCD = 16;
-export const HCHK_STATUS_L7STS = 17;
-
-/** HAProxy: check_statuses[]: result, short info and description of each status. */
-const CHECK_STATUSES: [number, string, string][] = [
-  [CHK_RES_UNKNOWN, "UNK", "Unknown"],
-  [CHK_RES_UNKNOWN, "INI", "Initializing"],
-  [CHK_RES_UNKNOWN, "", ""],
-  [CHK_RES_NEUTRAL, "CHECKED", "No status change"],
-  [CHK_RES_FAILED, "HANA", "Health analyze"],
-  [CHK_RES_FAILED, "SOCKERR", "Socket error"],
-  [CHK_RES_PASSED, "L4OK", "Layer4 check passed"],
-  [CHK_RES_FAILED, "L4TOUT", "Layer4 timeout"],
-  [CHK_RES_FAILED, "L4CON", "Layer4 connection problem"],
-  [CHK_RES_PASSED, "L6OK", "Layer6 check passed"],
-  [CHK_RES_FAILED, "L6TOUT", "Layer6 timeout"],
-  [CHK_RES_FAILED, "L6RSP", "Layer6 invalid response"],
-  [CHK_RES_FAILED, "L7TOUT", "Layer7 timeout"],
-  [CHK_RES_FAILED, "L7RSP", "Layer7 invalid response"],
-  [CHK_RES_UNKNOWN, "", ""],
-  [CHK_RES_PASSED, "L7OK", "Layer7 check passed"],
-  [CHK_RES_CONDPASS, "L7OKC", "Layer7 check conditionally passed"],
-  [CHK_RES_FAILED, "L7STS", "Layer7 wrong status"],
-];
-
-/** HAProxy: get_check_status_description(). */
-export function getCheckStatusDescription(status: number): string {
-  const e = CHECK_STATUSES[status];
-  return e !== undefined && e[2] ? e[2] : CHECK_STATUSES[HCHK_STATUS_UNKNOWN][2];
-}
-
-/** HAProxy: get_check_status_info(). */
-export function getCheckStatusInfo(status: number): string {
-  const e = CHECK_STATUSES[status];
-  return e !== undefined && e[1] ? e[1] : CHECK_STATUSES[HCHK_STATUS_UNKNOWN][1];
-}
+import { type Proxy, PR_STSTOPPED } from "./proxy";
+import { srvSetRunning, srvSetStopped } from "./server_state";
+import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "./server";
+import { CHECK_STATUSES, CHK_RES_CONDPASS, CHK_RES_FAILED, CHK_RES_NEUTRAL, CHK_RES_PASSED, CHK_RES_UNKNOWN, CHK_ST_CONFIGURED, CHK_ST_ENABLED, CHK_ST_INPROGRESS, CHK_ST_PAUSED, CHK_ST_PORT_MISS, HCHK_STATUS_HANA, HCHK_STATUS_INI, HCHK_STATUS_L4CON, HCHK_STATUS_L4OK, HCHK_STATUS_L4TOUT, HCHK_STATUS_L7OKD, HCHK_STATUS_L7RSP, HCHK_STATUS_L7STS, HCHK_STATUS_L7TOUT, HCHK_STATUS_SOCKERR, HCHK_STATUS_START } from "./check-t";
+import { E_AGAIN, strerror } from "../core/errno";
 
 /** HAProxy: SRV_CHK_INTER_THRES: checks faster than this do not set the start-up spreading. */
 const SRV_CHK_INTER_THRES = 1000;
 /** HAProxy: HCHK_DESC_LEN: a check description is cut to 127 characters. */
 const HCHK_DESC_LEN = 128;
-
-const E = os.constants.errno;
-/** glibc's strerror() texts for the errors a connect() reports (Node only knows libuv's wording). */
-const STRERROR: Record<number, string> = {
-  [E.ECONNREFUSED]: "Connection refused",
-  [E.ETIMEDOUT]: "Connection timed out",
-  [E.EHOSTUNREACH]: "No route to host",
-  [E.ENETUNREACH]: "Network is unreachable",
-  [E.ECONNRESET]: "Connection reset by peer",
-  [E.ECONNABORTED]: "Software caused connection abort",
-  [E.EACCES]: "Permission denied",
-  [E.EPERM]: "Operation not permitted",
-  [E.EADDRNOTAVAIL]: "Cannot assign requested address",
-  [E.EADDRINUSE]: "Address already in use",
-  [E.ENOENT]: "No such file or directory",
-  [E.EMFILE]: "Too many open files",
-  [E.ENFILE]: "Too many open files in system",
-  [E.ENOBUFS]: "No buffer space available",
-  [E.ENOMEM]: "Cannot allocate memory",
-  [E.EPIPE]: "Broken pipe",
-  [E.EAGAIN]: "Resource temporarily unavailable",
-};
-
-/** strerror(<errno>) (a positive errno). */
-export function strerror(errno: number): string {
-  const t = STRERROR[errno];
-  if (t !== undefined) return t;
-  const m = util.getSystemErrorMap().get(-errno);
-  return m ? m[1].charAt(0).toUpperCase() + m[1].slice(1) : `Unknown error ${errno}`;
-}
 
 /** HAProxy: struct check (the health check of a server). */
 export class Check {
@@ -280,7 +181,7 @@ function checkNotifySuccess(check: Check): void {
 function retrieveErrnoFromSocket(conn: Connection): number {
   if (conn.fd < 0) return conn.flags & CO_FL_ERROR ? -conn.errno : 0;
   const skerr = native.getsockoptInt(conn.fd, C.SOL_SOCKET, C.SO_ERROR);
-  if (skerr <= 0 || skerr === E.EAGAIN) return 0;
+  if (skerr <= 0 || skerr === -E_AGAIN) return 0;
   conn.errno = -skerr;
   conn.flags |= CO_FL_ERROR | CO_FL_SOCK_WR_SH | CO_FL_SOCK_RD_SH;
   return skerr;
@@ -296,11 +197,11 @@ function chkReportConnErr(check: Check, errnoBck: number, expired: boolean, sync
   const conn = check.conn;
   if (check.result !== CHK_RES_UNKNOWN) return;
   let err = errnoBck;
-  if (!err || err === E.EAGAIN) err = retrieveErrnoFromSocket(conn);
+  if (!err || err === -E_AGAIN) err = retrieveErrnoFromSocket(conn);
   if (!(conn.flags & CO_FL_ERROR) && !expired) return;
   let errMsg = "";
-  if (syncErr) errMsg = err && err !== E.EAGAIN ? `General socket error (${strerror(err)})` : "General socket error";
-  else if (err && err !== E.EAGAIN) errMsg = strerror(err);
+  if (syncErr) errMsg = err && err !== -E_AGAIN ? `General socket error (${strerror(err)})` : "General socket error";
+  else if (err && err !== -E_AGAIN) errMsg = strerror(err);
   if (check.state & CHK_ST_PORT_MISS) {
     // HAProxy writes this text into the chunk its message points to when there is no errno, so
     // both statuses below carry it.
@@ -331,7 +232,7 @@ const checkConnCb: ConnDataCb = {
     while (check.inLen < check.inbuf.length) {
       const r = native.recv(conn.fd, check.inbuf, check.inLen, check.inbuf.length - check.inLen);
       if (r > 0) check.inLen += r;
-      else if (r === 0 || r !== -E.EAGAIN) {
+      else if (r === 0 || r !== E_AGAIN) {
         check.readDone = true;
         break;
       } else break;
@@ -395,7 +296,7 @@ function tcpcheckRun(check: Check): void {
     if (r.action === "send") {
       const d = r.data!;
       const n = native.send(conn.fd, d, 0, d.length, 0);
-      if (n === -E.EAGAIN) {
+      if (n === E_AGAIN) {
         csWantSendNoUpdate(conn);
         csUpdateMuxPolling(conn);
         return;
@@ -672,4 +573,9 @@ export function startHealthChecks(proxies: Proxy[]): number {
     }
   }
   return nbcheck;
+}
+
+/** Give <srv> its health check when its configuration asks for one (`check`). Called as servers are built. */
+export function serverCheckInit(srv: Server): void {
+  if (srv.cfg.check) srv.check = new Check(srv);
 }

@@ -5,7 +5,8 @@
  * server 1 takes connections up to its maxconn before server 2 gets any. The tree handling is
  * leastconn's (lb_fwlc.ts) with the id as the key.
  */
-import type { Proxy, Server } from "./server";
+import type { Proxy } from "./proxy";
+import type { Server } from "./server";
 import { treeGetNextServer, treeLbInit } from "./lb_fwlc";
 
 /** HAProxy: fas_queue_srv() key. */

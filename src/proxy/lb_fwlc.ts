@@ -10,11 +10,9 @@
  * tree handling here (treeLbInit), each with its own key.
  */
 import { SrvTree, lbNodeDelete } from "./lb_tree";
-import {
-  Proxy, Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged,
-  srvWillbeUsable, lbWeightChangeNeedsMove,
-} from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { type Proxy } from "./proxy";
+import { type Server, SRV_EWGHT_MAX, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
+import { recountServers, updateBackendWeight } from "./lb";
 import { nextUsableBackup, srvIsSaturated, updateFbckOnUp } from "./lb_fwrr";
 
 /** The ordering key of a tree algorithm. */

@@ -15,11 +15,9 @@
  * and a new round starts. Saturated servers (maxconn reached, or a queue) are skipped and requeued.
  */
 import { SrvTree, lbNodeDelete } from "./lb_tree";
-import {
-  FwrrGroup, Proxy, Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable,
-  srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove,
-} from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { type FwrrGroup, type Proxy } from "./proxy";
+import { type Server, SRV_EWGHT_MAX, SRV_UWGHT_RANGE, BE_WEIGHT_SCALE, srvCurrentlyUsable, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable, lbWeightChangeNeedsMove } from "./server";
+import { recountServers, updateBackendWeight } from "./lb";
 import { srvDynamicMaxconn } from "./queue";
 
 function newGroup(): FwrrGroup {

@@ -11,10 +11,9 @@
  * the chosen server's score instead of subtracting it ("BUG/MAJOR: lb_map: server map calculation
  * broken"), which sent everything to one server.
  */
-import {
-  Proxy, Server, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable,
-} from "./server";
-import { recountServers, updateBackendWeight } from "./backend";
+import { type Proxy } from "./proxy";
+import { type Server, srvLbCommitStatus, srvLbStatusChanged, srvWillbeUsable } from "./server";
+import { recountServers, updateBackendWeight } from "./lb";
 import { srvIsSaturated } from "./lb_fwrr";
 
 /** HAProxy: map_set_server_status_down(). */

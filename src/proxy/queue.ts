@@ -14,10 +14,11 @@
  * and dequeueing allocate nothing.
  */
 import { taskWakeup, TASK_WOKEN_RES } from "../core/task";
-import { PendList, Proxy, Server, srvCurrentlyUsable } from "./server";
+import { type Proxy } from "./proxy";
+import { type PendList, type Server, srvCurrentlyUsable } from "./server";
 import type { Stream } from "./stream";
-import { SF_ADDR_SET, SF_ASSIGNED, SF_DIRECT, SF_FORCE_PRST } from "./stream";
-import { sessChangeServer } from "./backend";
+import { SF_ADDR_SET, SF_ASSIGNED, SF_DIRECT, SF_FORCE_PRST } from "../types/stream-t";
+import { sessChangeServer } from "./lb";
 
 /** HAProxy: srv_dynamic_maxconn(): the server's connection limit (no minconn/fullconn scaling). */
 export function srvDynamicMaxconn(s: Server): number {

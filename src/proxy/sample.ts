@@ -12,18 +12,16 @@
  */
 import { native } from "../native";
 import { clock } from "../core/clock";
-import type { Connection } from "../net/connection";
-import { connGetToAddr } from "../net/connection";
+import { type Connection, connGetToAddr } from "../net/connection";
 import type { Channel } from "./channel";
 import type { AclCond, SampleExpr } from "../config/acl";
 import {
-  newSample, patternMatch, sampleToString, Sample, SMP_F_MAY_CHANGE, SMP_T_BIN, SMP_T_BOOL, SMP_T_IPV4,
+  newSample, patternMatch, sampleToString, type Sample, SMP_F_MAY_CHANGE, SMP_T_BIN, SMP_T_BOOL, SMP_T_IPV4,
   SMP_T_IPV6, SMP_T_SINT, SMP_T_STR,
 } from "../config/pattern";
-import type { Proxy, Server } from "./server";
-import { SRV_ADMF_MAINT, SRV_ST_STOPPED } from "./server";
-import { StickTable, StkEntry, stkRead } from "./stick_table";
-import { tables } from "./stick_table";
+import type { Proxy } from "./proxy";
+import { type Server, SRV_ADMF_MAINT, SRV_ST_STOPPED } from "./server";
+import { type StickTable, type StkEntry, stkRead, tables } from "./stick_table";
 
 /** A tracked entry of a stick counter (sc0..sc2). HAProxy: struct stkctr. */
 export interface StkCtr {

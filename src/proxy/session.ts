@@ -16,18 +16,18 @@
  */
 import { clock } from "../core/clock";
 import { counters } from "../core/global";
-import { Task, taskDelete, taskFree, taskNew, taskQueue, TASK_WOKEN_TIMER } from "../core/task";
+import { type Task, taskDelete, taskFree, taskNew, taskQueue, TASK_WOKEN_TIMER } from "../core/task";
 import { tickAddIfSet } from "../core/ticks";
 import {
   Connection, connCtrlInit, connFullClose, connSockWantRecv, connXprtWantRecv, CO_FL_ACCEPT_PROXY,
   CO_FL_ADDR_FROM_SET, CO_FL_CTRL_READY, CO_FL_ERROR,
 } from "../net/connection";
 import { connErrCodeStr, CO_ER_NONE, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TIMEOUT } from "../net/proxy_protocol";
-import type { Listener } from "../net/listener";
-import { listenerRelease } from "../net/listener";
-import { bFree } from "./buffer";
-import { addrString, logDate, sendProxyLog, LOG_INFO } from "./log";
-import type { Proxy } from "./server";
+import { type Listener, listenerRelease } from "../net/listener";
+import { bFree } from "../core/buffer";
+import { logDate, sendProxyLog, LOG_INFO } from "../core/log";
+import { addrString } from "./log";
+import { type Proxy, listenerProxy } from "./proxy";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
 import { l4ExpectProxy, l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
 import type { StkCtr } from "./sample";
@@ -79,7 +79,7 @@ function sessionXprtDone(conn: Connection): number {
  * when nothing was created (the caller closes <cfd>).
  */
 export function sessionAcceptFd(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  const fe = l.proxy;
+  const fe = listenerProxy(l);
   let expectProxy = false;
   if (fe.rules !== null && fe.rules.l4.length) {
     // HAProxy: session_new() counts the session, then tcp_exec_l4_rules() runs before any stream;

@@ -11,7 +11,7 @@
  * full. Peers (replication) are not implemented.
  */
 import { clock } from "../core/clock";
-import { Task, taskNew, taskQueue, TASK_WOKEN_TIMER } from "../core/task";
+import { type Task, taskNew, taskQueue, TASK_WOKEN_TIMER } from "../core/task";
 import { TICK_ETERNITY, tickAdd, tickFirst, tickIsExpired } from "../core/ticks";
 import type { StickTableConfig } from "../config/types";
 

@@ -16,24 +16,23 @@ import { counters, global } from "../core/global";
 import { fdtab } from "../core/fd";
 import { swrateAdd, TIME_STATS_SAMPLES, updateFreqCtr } from "../core/freq_ctr";
 import {
-  Task, taskDelete, taskFree, taskNew, taskQueue, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT,
-  TASK_WOKEN_TIMER, TASK_RUNNING,
+  type Task, taskDelete, taskFree, taskNew, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_RUNNING,
 } from "../core/task";
-import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickFirst, tickIsExpired, tickIsSet } from "../core/ticks";
+import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsExpired, tickIsSet } from "../core/ticks";
 import {
-  Connection, connCtrlInit, connXprtWantRecv, csWantRecv, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET,
+  type Connection, connCtrlInit, connXprtWantRecv, csWantRecv, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET,
   CO_FL_ADDR_TO_SET, CO_FL_CTRL_READY, CO_FL_CURR_RD_ENA, CO_FL_CURR_WR_ENA, CO_FL_RCVD_PROXY,
   CO_FL_XPRT_RD_ENA, CO_FL_XPRT_WR_ENA,
 } from "../net/connection";
-import type { Listener } from "../net/listener";
-import { listenerRelease } from "../net/listener";
+import { type Listener, listenerRelease } from "../net/listener";
 import {
   Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL,
   CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR,
   CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
   CF_KERN_SPLICING, CF_STREAMER_FAST, CHN_INFINITE_FORWARD, pipesInUse,
 } from "./channel";
-import { connectServer, sessChangeServer, srvRedispatchConnect } from "./backend";
+import { sessChangeServer } from "./lb";
+import { connectServer, srvRedispatchConnect } from "./backend";
 import { sendStreamLog } from "./log";
 import type { StkCtr } from "./sample";
 import {
@@ -42,51 +41,12 @@ import {
   AN_RES_INSPECT,
 } from "./tcp_rules";
 import { mayDequeueTasks, pendconnFree, processSrvQueue } from "./queue";
-import { nowSec, PendList, Proxy, Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
+import { type Proxy, listenerProxy } from "./proxy";
+import { nowSec, type PendList, type Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
 import {
-  StreamInterface, siChkRcv, siReleaseEndpoint, siShutr, siShutw, siUpdate, streamExpireHook,
-  SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR,
-  SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP,
-  SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE,
-  SI_ST_REQ, SI_ST_TAR,
+  StreamInterface, type StreamTimers, siReleaseEndpoint, siShutr, siShutw, siUpdate, SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR, SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP, SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE, SI_ST_REQ, SI_ST_TAR, streamTimersExpire,
 } from "./stream_interface";
-
-/* HAProxy: SF_* stream flags (include/types/stream.h). */
-export const SF_DIRECT = 0x00000001;
-export const SF_ASSIGNED = 0x00000002;
-export const SF_ADDR_SET = 0x00000004;
-export const SF_BE_ASSIGNED = 0x00000008;
-export const SF_FORCE_PRST = 0x00000010;
-export const SF_MONITOR = 0x00000020;
-export const SF_CURR_SESS = 0x00000040;
-export const SF_REDISP = 0x00000100;
-export const SF_ERR_NONE = 0x00000000;
-export const SF_ERR_LOCAL = 0x00001000;
-export const SF_ERR_CLITO = 0x00002000;
-export const SF_ERR_CLICL = 0x00003000;
-export const SF_ERR_SRVTO = 0x00004000;
-export const SF_ERR_SRVCL = 0x00005000;
-export const SF_ERR_PRXCOND = 0x00006000;
-export const SF_ERR_RESOURCE = 0x00007000;
-export const SF_ERR_INTERNAL = 0x00008000;
-export const SF_ERR_DOWN = 0x00009000;
-export const SF_ERR_KILLED = 0x0000a000;
-export const SF_ERR_UP = 0x0000b000;
-export const SF_ERR_MASK = 0x0000f000;
-export const SF_ERR_SHIFT = 12;
-export const SF_FINST_R = 0x00010000;
-export const SF_FINST_C = 0x00020000;
-export const SF_FINST_H = 0x00030000;
-export const SF_FINST_D = 0x00040000;
-export const SF_FINST_L = 0x00050000;
-export const SF_FINST_Q = 0x00060000;
-export const SF_FINST_T = 0x00070000;
-export const SF_FINST_MASK = 0x00070000;
-export const SF_FINST_SHIFT = 16;
-
-/** HAProxy: sess_term_cond[] and sess_fin_state[] (src/log.c): the two termination-state letters. */
-export const SESS_TERM_COND = "-LcCsSPRIDKUIII";
-export const SESS_FIN_STATE = "-RCHDLQTIIIIIIII";
+import { SF_ADDR_SET, SF_ASSIGNED, SF_BE_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_ERR_CLICL, SF_ERR_CLITO, SF_ERR_INTERNAL, SF_ERR_MASK, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO, SF_FINST_C, SF_FINST_D, SF_FINST_L, SF_FINST_MASK, SF_FINST_Q, SF_FINST_R, SF_FORCE_PRST } from "../types/stream-t";
 
 /** All live streams, for `show sess`, soft stop and tests. HAProxy: the streams list. */
 export const streams = new Set<Stream>();
@@ -95,7 +55,7 @@ export const streams = new Set<Stream>();
 export const streamHooks: { onEvent: ((s: Stream, ev: string) => void) | null } = { onEvent: null };
 
 /** HAProxy: struct stream (with struct session folded in: TCP mode has one stream per session). */
-export class Stream {
+export class Stream implements StreamTimers {
   /** HAProxy: uniq_id, taken from global.req_count (shared with the stats socket's sessions). */
   readonly uniqId = counters.reqCount++;
   flags = 0;
@@ -181,7 +141,7 @@ export class Stream {
  * fd and wake its task. Returns false when the stream could not be created (the caller closes).
  */
 export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  sessionCountNew(l.proxy);
+  sessionCountNew(listenerProxy(l));
   streamNew(l, cfd, addr, addrLen, null);
   return true;
 }
@@ -213,7 +173,7 @@ export function sessionCountNew(fe: Proxy): void {
  */
 export function streamNew(l: Listener, cfd: number, addr: Buffer, addrLen: number, origin: Connection | null,
   acceptDateMs = 0, acceptMono = 0): Stream {
-  const fe = l.proxy;
+  const fe = listenerProxy(l);
   const s = new Stream(fe, l, cfd, addr, addrLen);
   const req = s.req;
   const res = s.res;
@@ -714,26 +674,8 @@ function streamSpliceDecide(s: Stream): void {
 function streamComputeExpire(s: Stream): number {
   const t = s.task;
   const now = clock.nowMs;
-  let exp = tickFirst(tickIsExpired(t.expire, now) ? 0 : t.expire,
-    tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex)));
-  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
-  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
-  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
-  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
-  return exp;
+  return streamTimersExpire(s, tickIsExpired(t.expire, now) ? TICK_ETERNITY : t.expire);
 }
-
-streamExpireHook.fn = (t: Task) => {
-  const s = t.context as Stream;
-  // Recompute from the channels only: the old expiry may be stale after a fast-path renewal.
-  let exp = tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex));
-  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
-  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
-  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
-  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
-  t.expire = exp;
-  taskQueue(t);
-};
 
 /**
  * HAProxy: process_stream(). The stream's task handler. Returns the task to keep it, or null once
@@ -1025,4 +967,9 @@ export function streamShutdown(s: Stream, why: number): void {
   siShutr(siB);
   sessSetTermFlags(s);
   if (!(s.task.state & TASK_RUNNING)) taskWakeup(s.task, 0x80 /* TASK_WOKEN_OTHER */);
+}
+
+/** Shut every live stream down with <why> (hard-stop-after, `shutdown sessions`). */
+export function streamShutdownAll(why: number): void {
+  for (const s of [...streams]) streamShutdown(s, why);
 }

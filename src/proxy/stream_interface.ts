@@ -19,10 +19,10 @@
  */
 import { clock } from "../core/clock";
 import { global, MAX_READ_POLL_LOOPS } from "../core/global";
-import { Task, taskWakeup, TASK_WOKEN_IO } from "../core/task";
-import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet } from "../core/ticks";
+import { type Task, taskWakeup, TASK_WOKEN_IO, taskQueue } from "../core/task";
+import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsSet, tickFirst } from "../core/ticks";
 import {
-  Connection, ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
+  Connection, type ConnDataCb, connCondUpdatePolling, connFullClose, csClose, csShutw, csStopBothNoUpdate,
   csStopRecv, csStopRecvNoUpdate, csStopSendNoUpdate, csUpdateMuxPolling, csWantRecvNoUpdate,
   csWantSendNoUpdate, muxPtRcvBuf, muxPtRcvPipe, rawSockFromBuf, rawSockFromPipe, CO_FL_CONNECTED,
   CO_FL_CTRL_READY, CO_FL_ERROR, CO_FL_HANDSHAKE, CO_FL_SOCK_RD_SH, CO_FL_SOCK_WR_SH, CO_FL_WAIT_ROOM,
@@ -30,7 +30,7 @@ import {
   CS_FL_SHWN, CS_FL_SHWS,
 } from "../net/connection";
 import {
-  Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
+  type Channel, CF_AUTO_CLOSE, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_SHUTR,
   CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WAKE_WRITE, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT,
   CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WROTE_DATA, CF_KERN_SPLICING, CF_STREAMER,
   CF_STREAMER_FAST, CF_READ_DONTWAIT, CF_DONT_READ, CF_NEVER_WAIT, CF_SEND_DONTWAIT, CF_EXPECT_MORE,
@@ -377,10 +377,39 @@ export function streamIntNotify(si: StreamInterface): void {
   if (ic.flags & CF_READ_ACTIVITY) ic.flags &= ~CF_READ_DONTWAIT;
 }
 
-/** Set by stream.ts: recompute a stream task's expiry from its channels (HAProxy: the tail of process_stream). */
-export const streamExpireHook: { fn: (t: Task) => void } = { fn: () => {} };
+/**
+ * What a stream interface knows of its stream to keep the stream task's expiry in step: the two
+ * channels, both interfaces and the analysers' expiry. The Stream of stream.ts (the task's context)
+ * is the one implementation.
+ */
+export interface StreamTimers {
+  readonly req: Channel;
+  readonly res: Channel;
+  readonly si: readonly StreamInterface[];
+  reqAn: number;
+  reqAnExp: number;
+  resAn: number;
+  resAnExp: number;
+}
+
+/** The first expiry among <base> and <s>'s channels, interfaces and pending analysers (the tail of process_stream). */
+export function streamTimersExpire(s: StreamTimers, base: number): number {
+  let exp = tickFirst(base, tickFirst(tickFirst(s.req.rex, s.req.wex), tickFirst(s.res.rex, s.res.wex)));
+  if (s.si[0].exp) exp = tickFirst(exp, s.si[0].exp);
+  if (s.si[1].exp) exp = tickFirst(exp, s.si[1].exp);
+  if (s.reqAn !== 0) exp = tickFirst(exp, s.reqAnExp);
+  if (s.resAn !== 0) exp = tickFirst(exp, s.resAnExp);
+  return exp;
+}
+
+/**
+ * Requeue a stream task that was not woken but whose channel timers moved (HAProxy: the tail of
+ * stream_int_notify()). Recomputed from the timers only: the old expiry may be stale after a
+ * fast-path renewal.
+ */
 function streamUpdateExpire(t: Task): void {
-  streamExpireHook.fn(t);
+  t.expire = streamTimersExpire(t.context as StreamTimers, TICK_ETERNITY);
+  taskQueue(t);
 }
 
 /** HAProxy: stream_sock_read0(): the peer closed its write side. */

@@ -21,12 +21,13 @@ import type { Listener } from "../net/listener";
 import { global } from "../core/global";
 import type { Channel } from "./channel";
 import {
-  ctx, aclExecCond, bindCond, bindSampleExpr, condPasses, lastSampleFlags, sampleFetch, ProxyLookup, SmpCtx,
-  StkCtr, SMP_OPT_FINAL, ACL_TEST_MISS,
+  ctx, aclExecCond, bindCond, bindSampleExpr, condPasses, lastSampleFlags, sampleFetch, type ProxyLookup, type SmpCtx,
+  type StkCtr, SMP_OPT_FINAL, ACL_TEST_MISS,
 } from "./sample";
-import type { Proxy, Server } from "./server";
-import { SRV_ST_STOPPED } from "./server";
+import type { Proxy } from "./proxy";
+import { type Server, SRV_ST_STOPPED } from "./server";
 import { StickTable, stktableGetEntry, stkTrackStart, stkTrackStop, tables } from "./stick_table";
+import { type Connection } from "../net/connection";
 
 /* Request / response analysers (HAProxy: AN_REQ_*, AN_RES_*, include/types/channel.h; same order). */
 export const AN_REQ_INSPECT_FE = 0x01;
@@ -256,7 +257,7 @@ export interface AnalysedStream {
   stk: (StkCtr | null)[] | null;
   target: Server | null;
   flags: number;
-  clientConn(): import("../net/connection").Connection;
+  clientConn(): Connection;
 }
 
 function fillCtx(s: AnalysedStream, px: Proxy, chn: Channel, opt: number): SmpCtx {

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { describe, it, expect, afterEach } from "vitest";
 import {
   POLLER_VARIANTS, cleanup, echoServer, fdCount, freePort, hasProgram, skipBecause, randomBytes, roundTrip, sleep,
+  ROOT,
 } from "./helpers";
 import {
   client, fdsSettle, firstDiff, hashSink, reEscape, runHapollFull, server, sourceServer,
@@ -17,7 +18,6 @@ import {
 } from "./net-helpers";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT } from "./helpers";
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -8,7 +8,7 @@ import { newPatternExpr, parseIpv6, patParse, patternMatch, newSample, PAT_MATCH
 import { parseConfigFiles } from "../../src/config/cfgparse";
 import { aclExecCond, bindCond, condPasses, SmpCtx, SMP_OPT_FINAL, ACL_TEST_MISS, ACL_TEST_PASS, ACL_TEST_FAIL } from "../../src/proxy/sample";
 import { Channel } from "../../src/proxy/channel";
-import { Proxy } from "../../src/proxy/server";
+import { Proxy } from "../../src/proxy/proxy";
 import { clientHello } from "../fixtures/tls-hello";
 
 function actx(): AclCtx {

@@ -8,9 +8,14 @@ import { describe, it, expect, beforeAll } from "vitest";
 import { parseConfigFiles } from "../../src/config/cfgparse";
 import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
-import { assignServer, lbInit, sessChangeServer, SRV_STATUS_FULL, SRV_STATUS_NOSRV, SRV_STATUS_OK } from "../../src/proxy/backend";
-import { Proxy, Server, srvSetRunning, srvSetStopped } from "../../src/proxy/server";
-import { SF_ASSIGNED, type Stream } from "../../src/proxy/stream";
+import { sessChangeServer } from "../../src/proxy/lb";
+import { assignServer, lbInit, SRV_STATUS_FULL, SRV_STATUS_NOSRV, SRV_STATUS_OK } from "../../src/proxy/backend";
+import { Proxy } from "../../src/proxy/proxy";
+import { srvSetRunning, srvSetStopped } from "../../src/proxy/server_state";
+import { Server } from "../../src/proxy/server";
+import { SF_ASSIGNED } from "../../src/types/stream-t";
+import { type Stream } from "../../src/proxy/stream";
+import { serverCheckInit } from "../../src/proxy/checks";
 
 beforeAll(() => {
   // State changes print 1.8's messages on stderr: keep the test output clean.
@@ -30,7 +35,11 @@ function backend(balance: string, servers: string[], extra: string[] = []): Prox
   expect(r.fatal, r.diags.map((d) => d.msg).join("\n")).toBeFalsy();
   const pc = r.config.proxies[0];
   const p = new Proxy(pc, 1);
-  pc.servers.forEach((sc, i) => p.servers.push(new Server(sc, p, i + 1)));
+  pc.servers.forEach((sc, i) => {
+    const s = new Server(sc, p, i + 1);
+    serverCheckInit(s);
+    p.servers.push(s);
+  });
   lbInit(p);
   return p;
 }

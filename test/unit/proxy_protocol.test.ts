@@ -17,7 +17,7 @@ import {
   CO_FL_RCVD_PROXY, CO_FL_SEND_PROXY, CO_FL_WAIT_L4_CONN, CO_FL_CTRL_READY,
 } from "../../src/net/connection";
 import { fdInsert, fdMayRecv, fdMaySend, fdRecvReady, fdSendReady, fdWantRecv, fdWantSend, initFdtab } from "../../src/core/fd";
-import { bFree, initBufPool } from "../../src/proxy/buffer";
+import { bFree, initBufPool } from "../../src/core/buffer";
 
 const C = native.constants;
 const SIG = Buffer.from("0d0a0d0a000d0a515549540a", "hex");

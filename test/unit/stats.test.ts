@@ -12,11 +12,10 @@ import { FreqCtr, readFreqCtr, swrateAdd, swrateAvg, updateFreqCtr } from "../..
 import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
 import { parseConfigFiles } from "../../src/config/cfgparse";
-import {
-  Proxy, Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED,
-} from "../../src/proxy/server";
+import { Proxy } from "../../src/proxy/proxy";
+import { Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from "../../src/proxy/server";
 import { lbInit } from "../../src/proxy/backend";
-import { logState } from "../../src/proxy/log";
+import { logState } from "../../src/core/log";
 import { serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady } from "../../src/proxy/server_state";
 import {
   csvEnc, csvHeader, csvLine, jsonInfo, jsonSchema, jsonStatRow, ST_F, ST_F_TOTAL_FIELDS, StatField, typedInfoLines, typedStatLines,
@@ -26,6 +25,7 @@ import {
   ACCESS_LVL_ADMIN, ACCESS_LVL_USER, ST_SHLGNDS,
 } from "../../src/cli/stats";
 import { cliFindKw, cliSplitArgs, cliUsageMsg, CLI_KEYWORDS } from "../../src/cli/cli";
+import { serverCheckInit } from "../../src/proxy/checks";
 
 /** Proxies and servers built from a configuration text, as main.ts builds them. */
 function build(text: string): Proxy[] {
@@ -37,6 +37,7 @@ function build(text: string): Proxy[] {
     if (!p.maxconn) p.maxconn = 2000;
     for (const sc of pc.servers) {
       const s = new Server(sc, p, p.servers.length + 1);
+      serverCheckInit(s);
       s.addr = Buffer.alloc(C.SOCKADDR_MAX);
       s.addrLen = native.sockaddrFrom("ipv4", sc.addr.host, sc.addr.portLow, s.addr);
       s.port = sc.addr.portLow;

@@ -33,7 +33,7 @@ import {
 } from "../core/fd";
 import { counters, global } from "../core/global";
 import { listPollers, pollStats, registry } from "../core/poller";
-import { sched, type Task, taskDelete, taskFree, taskNew, taskQueue, taskInRq } from "../core/task";
+import { sched, type Task, taskDelete, taskFree, taskNew, taskQueue } from "../core/task";
 import { tickAdd, tickIsExpired, TICK_ETERNITY } from "../core/ticks";
 import { parseTime } from "../config/address";
 import type { GlobalConfig, ProxyConfig, StatsSocketConfig } from "../config/types";
@@ -41,21 +41,21 @@ import { type Connection, connFdHandler } from "../net/connection";
 import {
   Listener, createListener, listenerAccept, listenerRelease, LI_ASSIGNED,
 } from "../net/listener";
-import { bindListener, protoByFamily } from "../net/proto_tcp";
+import { bindListener } from "../net/proto_tcp";
 import { sendListeners, isTransferable } from "../net/xfer_sock";
 import { logAlertLine, logWarningLine } from "../core/log";
-import { Proxy, listenerProxy } from "../proxy/proxy";
+import { Proxy, listenerProxy, proxies } from "../proxy/proxy";
 import { streams, type Stream } from "../proxy/stream";
-import { type StreamInterface, SI_ST_EST, SI_ST_NAMES } from "../proxy/stream_interface";
-import { echoAccept, echoIo } from "./echo";
-import {
-  ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, type SessFields, atoi, clearCounters,
-  disableServer, enableServer, getWeight, pseudoAddr, sessSrc, setServer, setWeight, showBackend, showInfo,
-  showServersState, showSess, showStat, shutdownSession, shutdownSessionsServer, statsProcess,
-  disableFrontend, enableFrontend, setAgent, setHealth, setMaxconnFrontend, setMaxconnGlobal, setRateLimit,
-  showEnv, showErrors, shutdownFrontend,
-} from "./stats";
+import { type StreamInterface, SI_ST_NAMES } from "../proxy/stream_interface";
 import { E_AGAIN } from "../core/errno";
+import { echoAccept, echoIo } from "./echo";
+import { ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, atoi, clearCounters, pseudoAddr, showInfo, showSchema, showStat, statsProcess } from "./stats";
+import { showSess, shutdownSession, shutdownSessionsServer } from "./show_sess";
+import { disableServer, enableServer, getWeight, setAgent, setHealth, setServer, setWeight } from "./server_cmds";
+import {
+  disableFrontend, enableFrontend, setMaxconnFrontend, setMaxconnGlobal, setRateLimit, showBackend, showEnv, showErrors,
+  showServersState, shutdownFrontend,
+} from "./proxy_cmds";
 
 /** HAProxy: the stats frontend's default maxconn (alloc_stats_fe()). */
 export const STATS_FE_MAXCONN = 10;
@@ -93,7 +93,7 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["set", "server"], usage: "set server     : change a server's state, weight or address", fn: (x, a) => setServer(x, a.level) },
   { words: ["get", "weight"], usage: "get weight     : report a server's current weight", fn: (x) => getWeight(x) },
   { words: ["set", "weight"], usage: "set weight     : change a server's weight (deprecated)", fn: (x, a) => setWeight(x, a.level) },
-  { words: ["show", "sess"], usage: "show sess [id] : report the list of current sessions or dump this session", fn: (x, a) => showSess(x, a.level, cliSessFields()) },
+  { words: ["show", "sess"], usage: "show sess [id] : report the list of current sessions or dump this session", fn: (x, a) => showSess(x, a.level, [...cliSessions]) },
   { words: ["shutdown", "session"], usage: "shutdown session : kill a specific session", fn: (x, a) => shutdownSession(x, a.level) },
   { words: ["shutdown", "sessions", "server"], usage: "shutdown sessions server : kill sessions on a server", fn: (x, a) => shutdownSessionsServer(x, a.level) },
   // 1.8's order: the stick-table commands are registered between the session and the stats ones.
@@ -102,6 +102,7 @@ export const CLI_KEYWORDS: CliKw[] = [
   { words: ["clear", "counters"], usage: "clear counters : clear max statistics counters (add 'all' for all counters)", fn: (x, a) => clearCounters(x, a.level) },
   { words: ["show", "info"], usage: "show info      : report information about the running process", fn: (x) => showInfo(x) },
   { words: ["show", "stat"], usage: "show stat      : report counters for each proxy and server", fn: (x, a) => showStat(x, a.level) },
+  { words: ["show", "schema", "json"], usage: "show schema json : report schema used for stats", fn: () => showSchema() },
   { words: ["set", "maxconn", "global"], usage: "set maxconn global : change the per-process maxconn setting", fn: (x, a) => setMaxconnGlobal(x, a.level) },
   { words: ["set", "rate-limit"], usage: "set rate-limit : change a rate limiting value", fn: (x, a) => setRateLimit(x, a.level) },
   { words: ["set", "timeout"], usage: "set timeout    : change a timeout setting", fn: (x, a) => cliSetTimeout(x, a) },
@@ -214,39 +215,6 @@ export class CliAppCtx {
 
 /** Live stats socket connections, oldest first. */
 export const cliSessions = new Set<CliAppCtx>();
-
-/** The `show sess` lines of the stats socket's own connections (HAProxy lists its CLI streams). */
-function cliSessFields(): SessFields[] {
-  const out: SessFields[] = [];
-  for (const a of cliSessions) {
-    const t = a.task;
-    out.push({
-      obj: a,
-      uniqId: a.uniqId,
-      proto: protoByFamily(a.listener.family).name,
-      src: sessSrc(a.listener, a.addr, a.addrLen),
-      fe: a.listener.proxy.id,
-      be: "<NONE>",
-      srv: "<none>",
-      taskState: t.state,
-      acceptDateMs: a.acceptDateMs,
-      calls: a.calls,
-      reqFlags: 0,
-      reqRex: t.expire,
-      reqWex: TICK_ETERNITY,
-      resFlags: 0,
-      resRex: TICK_ETERNITY,
-      resWex: TICK_ETERNITY,
-      si: [
-        { state: SI_ST_EST, flags: 0, fd: a.fd, exp: TICK_ETERNITY },
-        { state: SI_ST_EST, flags: 0, fd: -1, exp: TICK_ETERNITY },
-      ],
-      exp: t.expire,
-      runNice: taskInRq(t) ? t.nice : null,
-    });
-  }
-  return out;
-}
 
 /** Re-arm the idle timeout after some I/O. */
 function cliRenew(a: CliAppCtx): void {
@@ -381,7 +349,7 @@ function cliProcess(a: CliAppCtx): void {
 function cliGetsocks(a: CliAppCtx): void {
   if (!(a.listener as StatsListener).exposeFd) return;
   const ls: Listener[] = [];
-  for (const p of statsProcess.proxies) for (const l of p.listeners) if (isTransferable(l)) ls.push(l);
+  for (const p of proxies) for (const l of p.listeners) if (isTransferable(l)) ls.push(l);
   const w = sendListeners(a.fd, ls);
   if (w) logWarningLine(w);
 }
@@ -621,11 +589,6 @@ function allocStatsFe(g: GlobalConfig): Proxy {
   return new Proxy(pc, 0);
 }
 
-/** What startStatsSockets() needs from main.ts's runtime. */
-export interface StatsRuntime {
-  proxies: Proxy[];
-}
-
 /** Options of startStatsSockets(). */
 export interface StatsSocketOptions {
   /** SO_REUSEPORT on TCP stats sockets (HAProxy's default unless `noreuseport`). */
@@ -636,15 +599,14 @@ export interface StatsSocketOptions {
 
 /**
  * Create and bind the stats socket listeners of the `global` section, and put the GLOBAL frontend
- * first in <rt>.proxies (HAProxy's proxies_list order), so that enabling, pausing, soft-stopping and
+ * first in the proxy list (HAProxy's proxies_list order), so that enabling, pausing, soft-stopping and
  * SIGHUP dumps treat it as HAProxy treats it. Logs HAProxy's alert and returns false when a socket
  * cannot be bound. Without `stats socket` lines it only records the process facts `show info` uses.
  */
-export function startStatsSockets(g: GlobalConfig, rt: StatsRuntime, o: StatsSocketOptions): boolean {
+export function startStatsSockets(g: GlobalConfig, o: StatsSocketOptions): boolean {
   statsProcess.version = o.version;
   statsProcess.releaseDate = o.releaseDate;
   statsProcess.nbproc = g.nbproc || 1;
-  statsProcess.proxies = rt.proxies;
   global.hardmaxconn = global.maxconn;
   if (!g.statsSockets.length) return true;
   const px = allocStatsFe(g);
@@ -689,6 +651,6 @@ export function startStatsSockets(g: GlobalConfig, rt: StatsRuntime, o: StatsSoc
       }
     }
   }
-  rt.proxies.unshift(px);
+  proxies.unshift(px);
   return ok;
 }

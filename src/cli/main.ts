@@ -21,12 +21,10 @@ import { parseConfigFiles, formatDiag } from "../config/cfgparse";
 import type { ParsedAddress, ParsedConfig, ServerConfig } from "../config/types";
 import { Listener, createListener, enableListener, unbindListener, LI_ASSIGNED } from "../net/listener";
 import { bindListener, type ConnSource } from "../net/proto_tcp";
-import { bufPool, initBufPool } from "../core/buffer";
-import { logState, logAlertLine, logWarningLine, logNoticeLine, sendLog, LOG_NOTICE, LOG_ALERT } from "../core/log";
+import { bufPool, bufPoolGc, initBufPool } from "../core/buffer";
+import { logState, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, LOG_NOTICE, LOG_ALERT } from "../core/log";
 import { debugStreamLine, sendConnectLog } from "../proxy/log";
-import {
-  Proxy, PR_STREADY, pauseProxies, pauseProxy, resumeProxies, resumeProxy, softStop, stopProxy, proxyCapStr, proxies,
-} from "../proxy/proxy";
+import { Proxy, PR_STREADY, pauseProxies, resumeProxies, softStop, proxyCapStr, proxies } from "../proxy/proxy";
 import { Server, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
 import { SF_ERR_KILLED } from "../types/stream-t";
 import { streamHooks, streamShutdownAll } from "../proxy/stream";
@@ -42,7 +40,6 @@ import { runTop } from "./top";
 import { runMaster, workerNumber, workerReady, workerXferSocket, detachStdio, DETACH_ENV, type ReloadCheck } from "./master";
 import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
 import { startStatsSockets, statsSocketFds } from "./cli";
-import { statsProcess } from "./stats";
 
 /** hapoll's version, and the HAProxy release it mirrors. */
 export const VERSION = "0.1.0";
@@ -498,17 +495,19 @@ function installDebugHooks(o: CliOptions): void {
 }
 
 /**
- * -m <MB>: once a second, compare the resident memory with the limit. Over it, listeners stop
- * accepting (listenerAccept() waits) and an alert says so once; back under it, a notice, and the
- * listeners resume. Live streams go on: nothing is killed, nothing crashes.
+ * -m <MB>: once a second, compare the resident memory with the limit. Over it, the free buffers are
+ * dropped (pool_gc2()), each new connection is closed at accept as 1.8.0 closes those it cannot
+ * allocate a session for (listenerAccept(), counted in PoolFailed), and an alert says so once; back
+ * under it, a notice. Live streams go on: nothing is killed, nothing crashes.
  */
 function startMemoryWatch(): void {
   const t = taskNew((task) => {
     const rss = Math.ceil(process.memoryUsage.rss() / 1048576);
     const full = rss >= global.memmax;
+    if (full) bufPoolGc();
     if (full && !global.memFull) {
-      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait until memory is freed.`);
-      for (const p of proxies) sendLog(p.cfg.logs, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections wait.`, p.cfg.logTag ?? logState.tag);
+      logAlertLine(`Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed until memory is freed.`);
+      for (const p of proxies) sendProxyLog(p, LOG_ALERT, `Memory limit of ${global.memmax} MB reached (resident: ${rss} MB): new connections are closed.`);
     } else if (!full && global.memFull) {
       logNoticeLine(`Memory back under the limit of ${global.memmax} MB (resident: ${rss} MB): accepting again.`);
     }
@@ -523,14 +522,14 @@ function startMemoryWatch(): void {
 function dumpState(): void {
   logWarningLine("SIGHUP received, dumping servers states.");
   for (const p of proxies) {
-    sendLog(p.cfg.logs, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
+    sendProxyLog(p, LOG_NOTICE, `SIGHUP received, dumping servers states for proxy ${p.id}.`);
     let totpend = p.nbpend;
     for (const s of p.servers) {
       totpend += s.nbpend;
       const st = s.curState !== SRV_ST_STOPPED ? "UP" : "DOWN";
       const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.cumSess} tot.`;
       logWarningLine(msg);
-      sendLog(p.cfg.logs, LOG_NOTICE, msg);
+      sendProxyLog(p, LOG_NOTICE, msg);
     }
     const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.cumFeconn}+${p.cumBeconn}.`;
     const act = p.srvAct;
@@ -540,7 +539,7 @@ function dumpState(): void {
     else if (act === 0) msg = `SIGHUP: Proxy ${p.id} ${bck ? "is running on backup servers" : "has no server available"} ! ${conn}`;
     else msg = `SIGHUP: Proxy ${p.id} has ${act} active servers and ${bck} backup servers available. ${conn}`;
     logWarningLine(msg);
-    sendLog(p.cfg.logs, LOG_NOTICE, msg);
+    sendProxyLog(p, LOG_NOTICE, msg);
   }
 }
 
@@ -872,10 +871,10 @@ export function main(argv: string[]): number | null {
       }
     }
     // HAProxy: start_proxies(): each proxy whose listeners are bound logs that it started.
-    if (!pxErr) sendLog(p.cfg.logs, LOG_NOTICE, `Proxy ${p.id} started.`, p.cfg.logTag ?? logState.tag);
+    if (!pxErr) sendProxyLog(p, LOG_NOTICE, `Proxy ${p.id} started.`);
   }
   // The stats sockets: the GLOBAL frontend goes first in proxies, as in HAProxy.
-  if (!startStatsSockets(g, { proxies }, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
+  if (!startStatsSockets(g, { reuseport: !(o.noReuseport || g.noreuseport), version: VERSION, releaseDate: RELEASE_DATE })) bindErr = true;
   // The built-in echo backend binds without SO_REUSEPORT: with nbproc, worker #1 serves it.
   for (const a of worker > 1 ? [] : o.echo) {
     const e = startEchoServer(a);
@@ -896,9 +895,6 @@ export function main(argv: string[]): number | null {
   }
 
   installSignals();
-  statsProcess.pauseProxy = pauseProxy;
-  statsProcess.resumeProxy = resumeProxy;
-  statsProcess.stopProxy = stopProxy;
 
   // HAProxy: -sf/-st tell the old processes to finish / terminate once we listen (a worker's
   // master does it once every worker listens).

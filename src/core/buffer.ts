@@ -33,6 +33,17 @@ export function initBufPool(size: number): void {
   bufPool.nFree = 0;
 }
 
+/**
+ * HAProxy: pool_gc2(): drop the free buffers, so that their memory can go back to the system (over
+ * the -m limit). Returns how many were dropped.
+ */
+export function bufPoolGc(): number {
+  const n = bufPool.nFree;
+  bufPool.free.length = 0;
+  bufPool.nFree = 0;
+  return n;
+}
+
 /** HAProxy: b_alloc(). A buffer of bufPool.size bytes, from the pool when possible. */
 export function bAlloc(): Buffer {
   bufPool.used++;

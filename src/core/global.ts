@@ -88,6 +88,8 @@ export const counters = {
   sessPerSec: new FreqCtr(),
   cpsMax: 0,
   spsMax: 0,
+  /** Allocations refused for memory (-m): connections closed at accept. HAProxy: pool_total_failures(). */
+  poolFailed: 0,
   /** HAProxy: stopping (soft stop in progress). */
   stopping: false,
   /** Set by a hard stop (SIGTERM/SIGINT): the loop leaves at once. */

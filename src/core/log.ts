@@ -105,6 +105,14 @@ export function sendLog(targets: LogTarget[], level: number, msg: string, tag = 
   }
 }
 
+/**
+ * HAProxy: send_log(p, ...): to the log targets of proxy <p>, tagged with its own `log-tag` when it
+ * has one (from its section or its defaults), else the global one.
+ */
+export function sendProxyLog(p: { cfg: { logs: LogTarget[]; logTag?: string } }, level: number, msg: string): void {
+  sendLog(p.cfg.logs, level, msg, p.cfg.logTag ?? logState.tag);
+}
+
 /** Set once the loop runs: HAProxy's MODE_STARTING ends there. `tag`: the global `log-tag`. */
 export const logState = { starting: true, tag: "hapoll" };
 

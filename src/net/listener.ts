@@ -20,7 +20,7 @@ import { updateFreqCtr, freqCtrRemain, nextEventDelay } from "../core/freq_ctr";
 import { type Task, taskNew, taskSchedule } from "../core/task";
 import { tickAdd, TICK_ETERNITY } from "../core/ticks";
 import type { BindConfig, LogTarget } from "../config/types";
-import { sendLog, LOG_EMERG } from "../core/log";
+import { sendProxyLog, LOG_EMERG } from "../core/log";
 import { E_AGAIN, E_CONNABORTED, E_INTR, E_INVAL, E_MFILE, E_NFILE, E_NOBUFS, E_NOMEM } from "../core/errno";
 
 /** HAProxy: LI_* listener states, in HAProxy's order. */
@@ -270,7 +270,7 @@ const acceptAddr = Buffer.alloc(128);
  * maxaccept connections (0: one, negative: no limit, as 1.8's unsigned l->maxaccept), stopping
  * (and queueing the listener) when a limit is reached: the listener's own maxconn (FULL), the
  * global maxconn or the frontend's maxconn (LIMITED), or a shortage of fds or memory (LIMITED,
- * retried 100 ms later). Never spins, never dies.
+ * retried 100 ms later; over -m, the connection accepted is closed first). Never spins, never dies.
  */
 export function listenerAccept(fd: number): void {
   const l = fdtab.owner[fd] as Listener;
@@ -281,11 +281,6 @@ export function listenerAccept(fd: number): void {
     return;
   }
   let maxAccept = l.maxaccept > 0 ? l.maxaccept : l.maxaccept < 0 ? 0x7fffffff : 1;
-  // hapoll's -m: over the memory limit, wait (1.8.0's allocations would fail instead).
-  if (global.memFull && !l.unlimited) {
-    limitGlobally(l, tickAdd(clock.nowMs, 1000));
-    return;
-  }
   // HAProxy: the global connection rate limit: accept no more than what is left of this second.
   if (global.cpsLim && !l.unlimited) {
     const max = freqCtrRemain(counters.connPerSec, global.cpsLim, 0);
@@ -326,7 +321,7 @@ export function listenerAccept(fd: number): void {
       }
       if (cfd === E_NFILE || cfd === E_MFILE || cfd === E_NOBUFS || cfd === E_NOMEM) {
         // HAProxy sends these to the proxy's log servers only (send_log, not ha_alert).
-        sendLog(p.cfg.logs, LOG_EMERG, cfd === E_NFILE
+        sendProxyLog(p, LOG_EMERG, cfd === E_NFILE
           ? `Proxy ${p.id} reached system FD limit at ${fdtab.maxfd}. Please check system tunables.`
           : cfd === E_MFILE
             ? `Proxy ${p.id} reached process FD limit at ${fdtab.maxfd}. Please check 'ulimit-n' and restart.`
@@ -339,9 +334,18 @@ export function listenerAccept(fd: number): void {
       return;
     }
     if (cfd >= global.maxsock) {
-      sendLog(p.cfg.logs, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
+      sendProxyLog(p, LOG_EMERG, `Proxy ${p.id} reached the configured maximum connection limit. Please check the global 'maxconn' value.`);
       native.close(cfd);
       limitGlobally(l, tickAdd(clock.nowMs, 1000));
+      return;
+    }
+    if (global.memFull && !l.unlimited) {
+      // hapoll's -m, over the memory limit: the session cannot be had (1.8.0: its pool_alloc()
+      // fails in session_accept_fd(), counted in PoolFailed), so the connection is closed at once
+      // and the listener rests 100 ms (transient_error). The stats sockets still answer.
+      counters.poolFailed++;
+      native.close(cfd);
+      limitGlobally(l, tickAdd(clock.nowMs, 100));
       return;
     }
     if (!l.unlimited) {

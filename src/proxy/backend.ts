@@ -18,7 +18,7 @@ import {
 } from "../types/stream-t";
 import { tcpConnectServer, CO_ER_CANT_BIND } from "../net/proto_tcp";
 import { connGetToAddr } from "../net/connection";
-import { logAlertLine, sendLog, LOG_EMERG } from "../core/log";
+import { logAlertLine, sendProxyLog, LOG_EMERG } from "../core/log";
 import { fwrrGetNextServer, fwrrInitServerGroups } from "./lb_fwrr";
 import { fwlcInitServerTree, treeGetNextServer } from "./lb_fwlc";
 import { fasGetNextServer, fasInitServerTree } from "./lb_fas";
@@ -267,7 +267,7 @@ export function connectServer(s: Stream): number {
   if (r !== SF_ERR_NONE) {
     if (conn.errCode === CO_ER_CANT_BIND) {
       logAlertLine(`Cannot bind to source address before connect() for backend ${s.be.id}. Aborting.`);
-      sendLog(s.be.cfg.logs, LOG_EMERG, `Cannot bind to source address before connect() for backend ${s.be.id}.`);
+      sendProxyLog(s.be, LOG_EMERG, `Cannot bind to source address before connect() for backend ${s.be.id}.`);
     }
     return r;
   }

@@ -5,7 +5,7 @@
  */
 import { native } from "../native";
 import { counters } from "../core/global";
-import { logDate, logHostname, logState, sendLog, LOG_INFO } from "../core/log";
+import { logDate, logHostname, sendProxyLog, LOG_INFO } from "../core/log";
 import type { LogFormatNode } from "../config/logformat";
 import { connGetToAddr, CO_FL_ADDR_TO_SET } from "../net/connection";
 import { SESS_FIN_STATE, SESS_TERM_COND, SF_ERR_MASK, SF_ERR_SHIFT, SF_FINST_MASK, SF_FINST_SHIFT, SF_REDISP } from "../types/stream-t";
@@ -49,7 +49,7 @@ export function sendStreamLog(s: Stream): void {
   if (!fe.cfg.logs.length || (!fe.cfg.options.tcplog && !fe.cfg.logFormat)) return;
   if (fe.cfg.options.dontlognull && s.req.total === 0) return;
   const line = fe.cfg.logFormat ? buildLogLine(s, fe.cfg.logFormat) : formatTcpLog(s);
-  sendLog(fe.cfg.logs, LOG_INFO, line, fe.cfg.logTag ?? logState.tag);
+  sendProxyLog(fe, LOG_INFO, line);
 }
 
 /**
@@ -140,8 +140,8 @@ export function sendConnectLog(s: Stream): void {
   const cc = s.si[0].conn;
   connGetToAddr(cc);
   const [li, lp] = cc.flags & CO_FL_ADDR_TO_SET ? addrString(cc.toAddr!, cc.toAddrLen) : ["-", 0];
-  if (ci === "unix") sendLog(fe.cfg.logs, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
-  else sendLog(fe.cfg.logs, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
+  if (ci === "unix") sendProxyLog(fe, LOG_INFO, `Connect to unix:${s.listener.fd} (${fe.id}/TCP)`);
+  else sendProxyLog(fe, LOG_INFO, `Connect from ${ci}:${cp} to ${li}:${lp} (${fe.id}/TCP)`);
 }
 
 function hex4(n: number): string {

@@ -8,7 +8,7 @@
 import { clock } from "../core/clock";
 import { counters } from "../core/global";
 import { FreqCtr } from "../core/freq_ctr";
-import { logWarningLine, sendLog, LOG_WARNING } from "../core/log";
+import { logWarningLine, sendProxyLog, LOG_WARNING } from "../core/log";
 import { type Task, taskDelete, taskFree, taskNew, taskSchedule, taskWakeup, TASK_WOKEN_MSG } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import type { ProxyConfig } from "../config/types";
@@ -223,7 +223,7 @@ export function softStop(hardStopAfter: number, killStreams: () => void): void {
     if (p.state === PR_STSTOPPED) continue;
     const msg = `Stopping ${proxyCapStr(p.cfg)} ${p.id} in 0 ms.`;
     logWarningLine(msg);
-    sendLog(p.cfg.logs, LOG_WARNING, msg);
+    sendProxyLog(p, LOG_WARNING, msg);
     // HAProxy: the proxy's own task (manage_proxy()) stops it once its grace time is over (hapoll
     // has no `grace`: at once), in the next turn of the loop, not from the signal handler.
     taskWakeup(taskNew(manageProxy, p), TASK_WOKEN_MSG);
@@ -248,14 +248,14 @@ export function stopProxy(p: Proxy): void {
   p.state = PR_STSTOPPED;
   const msg = `Proxy ${p.id} stopped (FE: ${p.cumFeconn} conns, BE: ${p.cumBeconn} conns).`;
   logWarningLine(msg);
-  sendLog(p.cfg.logs, LOG_WARNING, msg);
+  sendProxyLog(p, LOG_WARNING, msg);
 }
 
 /** HAProxy: pause_proxy(): stop accepting on <p>'s listeners; false when one could not pause. */
 export function pauseProxy(p: Proxy): boolean {
   if (!p.cfg.cap.fe || p.state === PR_STSTOPPED || p.state === PR_STPAUSED) return true;
   logWarningLine(`Pausing ${proxyCapStr(p.cfg)} ${p.id}.`);
-  sendLog(p.cfg.logs, LOG_WARNING, `Pausing ${proxyCapStr(p.cfg)} ${p.id}.`);
+  sendProxyLog(p, LOG_WARNING, `Pausing ${proxyCapStr(p.cfg)} ${p.id}.`);
   let ok = true;
   for (const l of p.listeners) if (pauseListener(l) === false) ok = false;
   p.state = PR_STPAUSED;
@@ -266,7 +266,7 @@ export function pauseProxy(p: Proxy): boolean {
 export function resumeProxy(p: Proxy): boolean {
   if (p.state !== PR_STPAUSED) return true;
   logWarningLine(`Enabling ${proxyCapStr(p.cfg)} ${p.id}.`);
-  sendLog(p.cfg.logs, LOG_WARNING, `Enabling ${proxyCapStr(p.cfg)} ${p.id}.`);
+  sendProxyLog(p, LOG_WARNING, `Enabling ${proxyCapStr(p.cfg)} ${p.id}.`);
   let ok = true;
   for (const l of p.listeners) if (l.state === LI_PAUSED && resumeListener(l) === false) ok = false;
   p.state = PR_STREADY;

@@ -21,7 +21,7 @@ import {
 import { streams, streamShutdown } from "./stream";
 import { CHK_ST_ENABLED, CHK_ST_PAUSED, HCHK_STATUS_L57DATA, getCheckStatusDescription } from "./check-t";
 import { type Check } from "./checks";
-import { LOG_ALERT, LOG_EMERG, LOG_NOTICE, logAlertLine, logState, logWarningLine, sendLog } from "../core/log";
+import { LOG_ALERT, LOG_EMERG, LOG_NOTICE, logAlertLine, logState, logWarningLine, sendProxyLog } from "../core/log";
 import { lbInit } from "./backend";
 import { pendconnGrabFromPx, pendconnRedistribute } from "./queue";
 
@@ -204,7 +204,7 @@ function srvLbPropagate(s: Server): void {
 /** ha_warning() plus send_log() of a state-change message (HAProxy adds the final "."). */
 function srvNotify(px: Proxy, level: number, msg: string): void {
   logWarningLine(`${msg}.`);
-  sendLog(px.cfg.logs, level, `${msg}.`);
+  sendProxyLog(px, level, `${msg}.`);
 }
 
 /** "Backup Server px/s" or "Server px/s", the subject of every state-change message. */
@@ -368,5 +368,5 @@ export function setBackendDown(be: Proxy): void {
   be.lastChange = nowSec();
   be.downTrans++;
   logAlertLine(`${proxyCapStr(be.cfg)} '${be.id}' has no server available!`);
-  sendLog(be.cfg.logs, LOG_EMERG, `${proxyCapStr(be.cfg)} ${be.id} has no server available!`);
+  sendProxyLog(be, LOG_EMERG, `${proxyCapStr(be.cfg)} ${be.id} has no server available!`);
 }

@@ -25,7 +25,7 @@ import {
 import { connErrCodeStr, CO_ER_NONE, CO_ER_PRX_ABORT, CO_ER_PRX_EMPTY, CO_ER_PRX_TIMEOUT } from "../net/proxy_protocol";
 import { type Listener, listenerRelease } from "../net/listener";
 import { bFree } from "../core/buffer";
-import { logDate, sendLog, LOG_INFO } from "../core/log";
+import { logDate, sendProxyLog, LOG_INFO } from "../core/log";
 import { addrString } from "./log";
 import { type Proxy, listenerProxy } from "./proxy";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
@@ -168,7 +168,7 @@ function sessionKillEmbryonic(sess: Session): void {
   }
   if (log) {
     const msg = connErrCodeStr(code);
-    sendLog(fe.cfg.logs, LOG_INFO, msg !== null
+    sendProxyLog(fe, LOG_INFO, msg !== null
       ? `${sessionLogPrefix(sess)}: ${msg}`
       : `${sessionLogPrefix(sess)}: unknown connection error (code=${code} flags=${(conn.flags >>> 0).toString(16).padStart(8, "0")})`);
   }

@@ -12,14 +12,16 @@ import { FreqCtr, readFreqCtr, swrateAdd, swrateAvg, updateFreqCtr } from "../..
 import { global } from "../../src/core/global";
 import { native, C } from "../../src/native";
 import { parseConfigFiles } from "../../src/config/cfgparse";
-import { Proxy } from "../../src/proxy/proxy";
+import { Proxy, proxies } from "../../src/proxy/proxy";
 import { Server, srvCurrentlyUsable, SRV_ADMF_CMAINT, SRV_ADMF_FDRAIN, SRV_ADMF_FMAINT, SRV_ST_RUNNING, SRV_ST_STOPPED } from "../../src/proxy/server";
 import { lbInit } from "../../src/proxy/backend";
 import { logState } from "../../src/core/log";
 import { serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady } from "../../src/proxy/server_state";
 import {
-  csvEnc, csvHeader, csvLine, fillBeStats, fillFeStats, fillSvStats, fullconn, humanTime, showStat, srvStatus,
-  statsProcess, strtoul, ST_F, ST_F_TOTAL_FIELDS, StatField, ACCESS_LVL_ADMIN, ACCESS_LVL_USER, ST_SHLGNDS,
+  csvEnc, csvHeader, csvLine, jsonInfo, jsonSchema, jsonStatRow, ST_F, ST_F_TOTAL_FIELDS, StatField, typedInfoLines, typedStatLines,
+} from "../../src/cli/stats_dump";
+import {
+  fillBeStats, fillFeStats, fillInfo, fillSvStats, fullconn, humanTime, showStat, srvStatus, strtoul, ACCESS_LVL_ADMIN, ACCESS_LVL_USER, ST_SHLGNDS,
 } from "../../src/cli/stats";
 import { cliFindKw, cliSplitArgs, cliUsageMsg, CLI_KEYWORDS } from "../../src/cli/cli";
 import { serverCheckInit } from "../../src/proxy/checks";
@@ -44,7 +46,8 @@ function build(text: string): Proxy[] {
     if (p.servers.length) lbInit(p);
     out.push(p);
   }
-  statsProcess.proxies = out;
+  proxies.length = 0;
+  proxies.push(...out);
   return out;
 }
 
@@ -320,5 +323,70 @@ describe("server admin states and weights (HAProxy: srv_adm_set_*, server_parse_
     const [sp] = build(BASE + ["listen px", "    bind 127.0.0.1:1", "    balance source", "    server a 127.0.0.1:1 weight 10"].join("\n") + "\n");
     expect(serverParseWeightChangeRequest(sp.servers[0], "3")).toBe("Backend is using a static LB algorithm and only accepts weights '0%' and '100%'.\n");
     expect(serverParseWeightChangeRequest(sp.servers[0], "100%")).toBeNull();
+  });
+});
+
+describe("typed and JSON forms (HAProxy: stats_dump_fields_typed/json, stats_dump_*info_fields)", () => {
+  /** A FRONTEND row with a few fields set, the others empty. */
+  function feRow(): StatField[] {
+    const f: StatField[] = new Array(ST_F_TOTAL_FIELDS);
+    f[ST_F.pxname] = "px";
+    f[ST_F.scur] = 3;
+    f[ST_F.stot] = 12;
+    f[ST_F.pid] = 1;
+    f[ST_F.iid] = 2;
+    f[ST_F.sid] = 0;
+    f[ST_F.type] = 0;
+    return f;
+  }
+
+  it("typed: '<F|B|S>.<iid>.<sid>.<pos>.<name>.<pid>:<tags>:<type>:<value>', empty fields left out", () => {
+    expect(typedStatLines(feRow())).toBe([
+      "F.2.0.0.pxname.1:KNS:str:px", "F.2.0.4.scur.1:MGP:u32:3", "F.2.0.7.stot.1:MCP:u64:12", "F.2.0.26.pid.1:KGP:u32:1",
+      "F.2.0.27.iid.1:KGS:u32:2", "F.2.0.28.sid.1:KGS:u32:0", "F.2.0.32.type.1:CGS:u32:0", "",
+    ].join("\n"));
+    // The same field is tagged by the kind of row: act is a status for a server, a metric for a backend.
+    const sv: StatField[] = new Array(ST_F_TOTAL_FIELDS);
+    Object.assign(sv, { [ST_F.act]: 1, [ST_F.lastsess]: -1, [ST_F.pid]: 1, [ST_F.iid]: 2, [ST_F.sid]: 5, [ST_F.type]: 2 });
+    expect(typedStatLines(sv).split("\n")[0]).toBe("S.2.5.19.act.1:SGP:u32:1");
+    expect(typedStatLines(sv)).toContain("S.2.5.55.lastsess.1:MAP:s32:-1\n");
+    const be = [...sv];
+    be[ST_F.type] = 1;
+    be[ST_F.sid] = 0;
+    expect(typedStatLines(be).split("\n")[0]).toBe("B.2.0.19.act.1:MGP:u32:1");
+  });
+
+  it("JSON: one object per field with its tags in words and its typed value; strings stay valid JSON", () => {
+    const f = feRow();
+    f[ST_F.mode] = 'a"b\\c';
+    const row = JSON.parse(jsonStatRow(f));
+    expect(row.length).toBe(8);
+    expect(row[0]).toEqual({
+      objType: "Frontend", proxyId: 2, id: 0, field: { pos: 0, name: "pxname" }, processNum: 1,
+      tags: { origin: "Key", nature: "Name", scope: "Service" }, value: { type: "str", value: "px" },
+    });
+    expect(row[2].value).toEqual({ type: "u64", value: 12 });
+    expect(row[7].value.value).toBe('a"b\\c');
+    // A 64-bit counter past 2^53 - 1 cannot be written: 1.8's error object replaces the row.
+    f[ST_F.stot] = 2 ** 53;
+    expect(jsonStatRow(f)).toBe('{"errorStr":"output buffer too short"}');
+  });
+
+  it("every field the fill functions set has a type (all kinds of rows, all check states)", () => {
+    const [px] = build(BASE + ["listen px", "    bind 127.0.0.1:1", "    server s1 127.0.0.1:81 check maxconn 3 maxqueue 4", "    server s2 127.0.0.1:82"].join("\n") + "\n");
+    for (const f of [fillFeStats(px), fillBeStats(px, ST_SHLGNDS), ...px.servers.map((s) => fillSvStats(px, s, ST_SHLGNDS))]) {
+      const n = f.filter((v) => v !== undefined).length;
+      expect(typedStatLines(f).split("\n").length - 1).toBe(n);
+      expect(JSON.parse(jsonStatRow(f)).length).toBe(n);
+    }
+    const info = fillInfo();
+    expect(typedInfoLines(info)).toMatch(/^0\.Name\.1:POS:str:hapoll\n1\.Version\.1:POS:str:/);
+    expect(JSON.parse(jsonInfo(info)).length).toBe(info.filter((v) => v !== undefined).length);
+  });
+
+  it("show schema json is one compact JSON document", () => {
+    const s = JSON.parse(jsonSchema());
+    expect(s.oneOf.map((o: { title: string }) => o.title)).toEqual(["Info", "Stat", "Error"]);
+    expect(s.definitions.tags.nature.enum).toEqual(["Gauge", "Limit", "Min", "Max", "Rate", "Counter", "Duration", "Age", "Time", "Name", "Output", "Avg", "Unknown"]);
   });
 });

@@ -18,7 +18,7 @@ import { swrateAdd, TIME_STATS_SAMPLES, updateFreqCtr } from "../core/freq_ctr";
 import {
   type Task, taskDelete, taskFree, taskNew, taskWakeup, TASK_WOKEN_ANY, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_RUNNING,
 } from "../core/task";
-import { TICK_ETERNITY, tickAdd, tickAddIfSet, tickIsExpired, tickIsSet } from "../core/ticks";
+import { TICK_ETERNITY, tickAdd, tickIsExpired, tickIsSet } from "../core/ticks";
 import {
   type Connection, connCtrlInit, connXprtWantRecv, csWantRecv, CO_FL_CONNECTED, CO_FL_ADDR_FROM_SET,
   CO_FL_ADDR_TO_SET, CO_FL_CTRL_READY, CO_FL_CURR_RD_ENA, CO_FL_CURR_WR_ENA, CO_FL_RCVD_PROXY,
@@ -26,13 +26,9 @@ import {
 } from "../net/connection";
 import { type Listener, listenerRelease } from "../net/listener";
 import {
-  Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL,
-  CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR,
-  CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_WROTE_DATA, CF_READ_ACTIVITY,
-  CF_KERN_SPLICING, CF_STREAMER_FAST, CHN_INFINITE_FORWARD, pipesInUse,
+  Channel, CF_AUTO_CLOSE, CF_AUTO_CONNECT, CF_READ_ERROR, CF_READ_NOEXP, CF_READ_NULL, CF_READ_PARTIAL, CF_READ_TIMEOUT, CF_SHUTR, CF_SHUTR_NOW, CF_SHUTW, CF_SHUTW_NOW, CF_WRITE_ACTIVITY, CF_WRITE_ERROR, CF_WRITE_EVENT, CF_WRITE_NULL, CF_WRITE_PARTIAL, CF_WRITE_TIMEOUT, CF_READ_ACTIVITY, CF_KERN_SPLICING, CF_STREAMER_FAST, CHN_INFINITE_FORWARD, pipesInUse,
 } from "./channel";
-import { sessChangeServer } from "./lb";
-import { connectServer, srvRedispatchConnect } from "./backend";
+import { sessPrepareConnReq, sessReleaseServer, sessUpdateStCer, sessUpdateStConTcp, sessUpdateStreamInt } from "./backend";
 import { sendStreamLog } from "./log";
 import type { StkCtr } from "./sample";
 import {
@@ -40,13 +36,15 @@ import {
   AN_CLOSE, AN_CONTINUE, AN_REJECT, AN_REQ_INSPECT_BE, AN_REQ_INSPECT_FE, AN_REQ_SRV_RULES, AN_REQ_SWITCHING_RULES,
   AN_RES_INSPECT,
 } from "./tcp_rules";
-import { mayDequeueTasks, pendconnFree, processSrvQueue } from "./queue";
+import { pendconnFree } from "./queue";
 import { type Proxy, listenerProxy } from "./proxy";
-import { nowSec, type PendList, type Server, srvIncSessCtr, srvSetSessLast, SRV_ST_RUNNING } from "./server";
+import { type PendList, type Server } from "./server";
 import {
-  StreamInterface, type StreamTimers, siReleaseEndpoint, siShutr, siShutw, siUpdate, SI_ET_CONN_ABRT, SI_ET_CONN_ERR, SI_ET_CONN_OTHER, SI_ET_CONN_RES, SI_ET_CONN_TO, SI_ET_DATA_ERR, SI_ET_NONE, SI_ET_QUEUE_ABRT, SI_ET_QUEUE_ERR, SI_ET_QUEUE_TO, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP, SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CER, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE, SI_ST_REQ, SI_ST_TAR, streamTimersExpire,
+  StreamInterface, type StreamTimers, siReleaseEndpoint, siShutr, siShutw, siUpdate, SI_FL_DONT_WAKE, SI_FL_ERR, SI_FL_EXP, SI_FL_NOLINGER, SI_ST_ASS, SI_ST_CLO, SI_ST_CON, SI_ST_DIS, SI_ST_EST, SI_ST_INI, SI_ST_QUE, SI_ST_REQ, streamTimersExpire,
 } from "./stream_interface";
-import { SF_ADDR_SET, SF_ASSIGNED, SF_BE_ASSIGNED, SF_CURR_SESS, SF_DIRECT, SF_ERR_CLICL, SF_ERR_CLITO, SF_ERR_INTERNAL, SF_ERR_MASK, SF_ERR_NONE, SF_ERR_PRXCOND, SF_ERR_RESOURCE, SF_ERR_SRVCL, SF_ERR_SRVTO, SF_FINST_C, SF_FINST_D, SF_FINST_L, SF_FINST_MASK, SF_FINST_Q, SF_FINST_R, SF_FORCE_PRST } from "../types/stream-t";
+import {
+  SF_ASSIGNED, SF_BE_ASSIGNED, SF_DIRECT, SF_ERR_CLICL, SF_ERR_CLITO, SF_ERR_MASK, SF_ERR_PRXCOND, SF_ERR_SRVCL, SF_ERR_SRVTO, SF_FINST_C, SF_FINST_D, SF_FINST_L, SF_FINST_MASK, SF_FINST_Q, SF_FINST_R,
+} from "../types/stream-t";
 
 /** All live streams, for `show sess`, soft stop and tests. HAProxy: the streams list. */
 export const streams = new Set<Stream>();
@@ -345,23 +343,6 @@ function siCheckTimeouts(si: StreamInterface, now: number): void {
   if (tickIsExpired(si.exp, now)) si.flags |= SI_FL_EXP;
 }
 
-/** HAProxy: default_srv_error(): turn the server side's error type into termination flags. */
-function defaultSrvError(s: Stream, si: StreamInterface): void {
-  const e = si.errType;
-  let err: number;
-  let fin: number;
-  if (e & SI_ET_QUEUE_ABRT) { err = SF_ERR_CLICL; fin = SF_FINST_Q; }
-  else if (e & SI_ET_CONN_ABRT) { err = SF_ERR_CLICL; fin = SF_FINST_C; }
-  else if (e & SI_ET_QUEUE_TO) { err = SF_ERR_SRVTO; fin = SF_FINST_Q; }
-  else if (e & SI_ET_QUEUE_ERR) { err = SF_ERR_SRVCL; fin = SF_FINST_Q; }
-  else if (e & SI_ET_CONN_TO) { err = SF_ERR_SRVTO; fin = SF_FINST_C; }
-  else if (e & SI_ET_CONN_ERR) { err = SF_ERR_SRVCL; fin = SF_FINST_C; }
-  else if (e & SI_ET_CONN_RES) { err = SF_ERR_RESOURCE; fin = SF_FINST_C; }
-  else { err = SF_ERR_INTERNAL; fin = SF_FINST_C; }
-  if (!(s.flags & SF_ERR_MASK)) s.flags |= err;
-  if (!(s.flags & SF_FINST_MASK)) s.flags |= fin;
-}
-
 /** HAProxy: sess_set_term_flags(). */
 function sessSetTermFlags(s: Stream): void {
   if (s.flags & SF_FINST_MASK) return;
@@ -373,121 +354,6 @@ function sessSetTermFlags(s: Stream): void {
   else s.flags |= SF_FINST_L;
 }
 
-/**
- * HAProxy: the DIS bookkeeping of process_stream(): the server connection is gone, so the stream
- * leaves the server's cur_sess, gives back its slot, and the slot goes to a queued stream.
- */
-function sessReleaseServer(s: Stream): void {
-  const srv = s.target;
-  if (srv === null) return;
-  if (s.flags & SF_CURR_SESS) {
-    s.flags &= ~SF_CURR_SESS;
-    srv.curSess--;
-  }
-  sessChangeServer(s, null);
-  if (mayDequeueTasks(srv, s.be)) processSrvQueue(srv);
-}
-
-
-/**
- * HAProxy: sess_update_st_con_tcp(). The server side is connecting: a timeout or error turns it
- * into CER; a client that gave up before anything was written aborts it; write activity means the
- * connection is established. Returns false when the caller must handle CER.
- */
-function sessUpdateStConTcp(s: Stream): boolean {
-  const si = s.si[1];
-  const req = s.req;
-  const res = s.res;
-  if (si.flags & (SI_FL_EXP | SI_FL_ERR)) {
-    if (req.flags & CF_WROTE_DATA) {
-      // Data went out: the connection worked, the error is a data error.
-      si.setState(SI_ST_EST, "error after data was sent");
-      si.errType = SI_ET_DATA_ERR;
-      res.flags |= CF_READ_ERROR | CF_WRITE_ERROR;
-      return true;
-    }
-    si.exp = TICK_ETERNITY;
-    si.setState(SI_ST_CER, si.flags & SI_FL_ERR ? "connect error" : "connect timeout");
-    siReleaseEndpoint(si);
-    if (si.errType) return false;
-    si.errType = si.flags & SI_FL_ERR ? SI_ET_CONN_ERR : SI_ET_CONN_TO;
-    return false;
-  }
-  if (!(req.flags & CF_WROTE_DATA) &&
-      ((res.flags & CF_SHUTW) ||
-       ((req.flags & CF_SHUTW_NOW) &&
-        ((!(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT)) && req.isEmpty()) || s.be.cfg.options.abortonclose)))) {
-    siShutw(si);
-    si.errType |= SI_ET_CONN_ABRT;
-    defaultSrvError(s, si);
-    return true;
-  }
-  if (!(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT))) return true;
-  si.setState(SI_ST_EST, "connected");
-  si.errType = SI_ET_NONE;
-  return true;
-}
-
-/**
- * HAProxy: sess_update_st_cer(). A connection attempt failed: retry (same server, or another with
- * redispatch) after a turn-around delay, or give up when retries are exhausted.
- */
-function sessUpdateStCer(s: Stream): void {
-  const si = s.si[1];
-  const be = s.be;
-  const srv = s.target;
-  if (srv !== null && (s.flags & SF_CURR_SESS)) {
-    s.flags &= ~SF_CURR_SESS;
-    srv.curSess--;
-  }
-  si.connRetries--;
-  if (si.connRetries < 0) {
-    if (!si.errType) si.errType = SI_ET_CONN_ERR;
-    if (srv !== null) srv.failedConns++;
-    be.failedConns++;
-    sessChangeServer(s, null);
-    if (mayDequeueTasks(srv, be)) processSrvQueue(srv!);
-    siShutw(si);
-    s.req.flags |= CF_WRITE_ERROR;
-    s.res.flags |= CF_READ_ERROR;
-    si.setState(SI_ST_CLO, "retries exhausted");
-    defaultSrvError(s, si);
-    return;
-  }
-  // Redispatch (option redispatch): when the server is down, on every <redispatch_after>th retry
-  // (by default the last one), or at once when the algorithm is a round robin over several servers.
-  const retried = be.cfg.retries - si.connRetries;
-  const after = be.cfg.redispatchAfter;
-  if (srv !== null && be.cfg.options.redispatch && !(s.flags & SF_FORCE_PRST) &&
-      (srv.curState < SRV_ST_RUNNING ||
-       (after > 0 && retried % after === 0) ||
-       (after < 0 && retried % (be.cfg.retries + 1 + after) === 0) ||
-       (!(s.flags & SF_DIRECT) && be.srvAct > 1 && isRoundRobin(be)))) {
-    sessChangeServer(s, null);
-    if (mayDequeueTasks(srv, be)) processSrvQueue(srv);
-    s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
-    si.setState(SI_ST_REQ, "redispatch");
-  } else {
-    if (srv !== null) srv.retries++;
-    be.retries++;
-    si.setState(SI_ST_ASS, "retry");
-  }
-  if (si.flags & SI_FL_ERR) {
-    // An asynchronous error: wait min(1 s, timeout connect) before retrying the same server.
-    let delay = 1000;
-    if (be.cfg.timeouts.connect && be.cfg.timeouts.connect < delay) delay = be.cfg.timeouts.connect;
-    if (!si.errType) si.errType = SI_ET_CONN_ERR;
-    if (si.state === SI_ST_ASS || !isRoundRobin(be) || be.srvAct <= 1) {
-      si.setState(SI_ST_TAR, "turn-around before retry");
-      si.exp = tickAdd(clock.nowMs, delay);
-    }
-  }
-}
-
-/** HAProxy: (lbprm.algo & BE_LB_KIND) == BE_LB_KIND_RR: roundrobin and static-rr. */
-function isRoundRobin(be: Proxy): boolean {
-  return be.cfg.balance === "roundrobin" || be.cfg.balance === "static-rr";
-}
 
 /** HAProxy: sess_establish(): the server connection is up. */
 function sessEstablish(s: Stream): void {
@@ -513,138 +379,6 @@ function sessEstablish(s: Stream): void {
   if (streamHooks.onEvent !== null) streamHooks.onEvent(s, "established");
 }
 
-/**
- * HAProxy: sess_update_stream_int(). Drive the server side from ASS (connect), QUE (wait for a
- * slot) and TAR (turn-around before retrying).
- */
-function sessUpdateStreamInt(s: Stream): void {
-  const si = s.si[1];
-  const req = s.req;
-  if (si.state === SI_ST_ASS) {
-    if (checkReqMayAbort(s)) {
-      si.errType |= SI_ET_CONN_ABRT;
-      abortConnection(s);
-      return;
-    }
-    const err = connectServer(s);
-    if (err === SF_ERR_NONE) {
-      // HAProxy: srv_inc_sess_ctr() + srv_set_sess_last() once connect_server() worked.
-      const srv = s.target;
-      if (srv !== null) {
-        srvIncSessCtr(srv);
-        srvSetSessLast(srv);
-      }
-      si.setState(SI_ST_CON, "connect() in progress");
-      si.exp = tickAddIfSet(clock.nowMs, s.be.cfg.timeouts.connect);
-      return;
-    }
-    if (err === SF_ERR_INTERNAL) {
-      if (!si.errType) si.errType = SI_ET_CONN_OTHER;
-      const srv = s.target;
-      if (srv !== null) {
-        srvIncSessCtr(srv);
-        srvSetSessLast(srv);
-        srv.failedConns++;
-      }
-      s.be.failedConns++;
-      sessChangeServer(s, null);
-      if (mayDequeueTasks(srv, s.be)) processSrvQueue(srv!);
-      siShutr(si);
-      siShutw(si);
-      req.flags |= CF_WRITE_ERROR;
-      s.tQueue = s.elapsed();
-      si.setState(SI_ST_CLO, "internal error on connect");
-      defaultSrvError(s, si);
-      return;
-    }
-    si.setState(SI_ST_CER, "connect() failed");
-    si.flags &= ~SI_FL_ERR;
-    sessUpdateStCer(s);
-    return;
-  }
-  if (si.state === SI_ST_QUE) {
-    if (s.pendList === null) {
-      si.exp = TICK_ETERNITY;
-      if (!(s.flags & SF_ASSIGNED)) si.setState(SI_ST_REQ, "dequeued");
-      else {
-        s.tQueue = s.elapsed();
-        si.setState(SI_ST_ASS, "dequeued");
-      }
-      return;
-    }
-    if (si.flags & SI_FL_EXP) {
-      si.exp = TICK_ETERNITY;
-      s.tQueue = s.elapsed();
-      if (s.target !== null) s.target.failedConns++;
-      s.be.failedConns++;
-      pendconnFree(s);
-      siShutr(si);
-      siShutw(si);
-      req.flags |= CF_WRITE_TIMEOUT;
-      if (!si.errType) si.errType = SI_ET_QUEUE_TO;
-      si.setState(SI_ST_CLO, "queue timeout");
-      defaultSrvError(s, si);
-      return;
-    }
-    if (checkReqMayAbort(s)) {
-      s.tQueue = s.elapsed();
-      pendconnFree(s);
-      si.errType |= SI_ET_QUEUE_ABRT;
-      abortConnection(s);
-    }
-    return;
-  }
-  if (si.state === SI_ST_TAR) {
-    if (checkReqMayAbort(s)) {
-      si.errType |= SI_ET_CONN_ABRT;
-      abortConnection(s);
-      return;
-    }
-    if (!(si.flags & SI_FL_EXP)) return;
-    si.exp = TICK_ETERNITY;
-    si.setState(s.flags & SF_ASSIGNED ? SI_ST_ASS : SI_ST_REQ, "turn-around over");
-  }
-}
-
-
-function abortConnection(s: Stream): void {
-  const si = s.si[1];
-  si.exp = TICK_ETERNITY;
-  siShutr(si);
-  siShutw(si);
-  si.setState(SI_ST_CLO, "client aborted");
-  defaultSrvError(s, si);
-}
-
-/** HAProxy: check_req_may_abort(): the client left and nothing was sent yet. */
-function checkReqMayAbort(s: Stream): boolean {
-  const req = s.req;
-  return !!((req.flags & CF_SHUTW_NOW) && !(req.flags & CF_WROTE_DATA) &&
-    ((req.isEmpty() && !(req.flags & (CF_WRITE_ACTIVITY | CF_WRITE_EVENT))) || s.be.cfg.options.abortonclose)) ||
-    !!(s.res.flags & CF_SHUTW);
-}
-
-/**
- * HAProxy: sess_prepare_conn_req(). Get a server and a slot: ASS on success, QUE when queued, CLO
- * otherwise (SC "no server available", SQ "server queue full").
- */
-function sessPrepareConnReq(s: Stream): void {
-  const si = s.si[1];
-  if (si.state !== SI_ST_REQ) return;
-  if (srvRedispatchConnect(s) !== 0) {
-    if ((si.state as number) === SI_ST_QUE) return;
-    siShutr(si);
-    siShutw(si);
-    s.req.flags |= CF_WRITE_ERROR;
-    if (!si.errType) si.errType = SI_ET_CONN_OTHER;
-    si.setState(SI_ST_CLO, "no server available");
-    defaultSrvError(s, si);
-    return;
-  }
-  s.tQueue = s.elapsed();
-  si.setState(SI_ST_ASS, "server assigned");
-  s.be.lastSess = nowSec();
-}
 
 /**
  * HAProxy's splice decision: splice a channel when both ends are connections, pipes are left, and

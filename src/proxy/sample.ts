@@ -198,6 +198,8 @@ function fetchReqLen(c: SmpCtx, _e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   if (c.chn === null) return false;
   s.type = SMP_T_SINT;
   s.int = c.chn.buf === null ? 0 : c.chn.i;
+  // HAProxy: smp_fetch_len(): always SMP_F_MAY_CHANGE (a failed match waits for more data).
+  s.flags |= SMP_F_MAY_CHANGE;
   return true;
 }
 
@@ -513,9 +515,17 @@ export const ACL_TEST_FAIL = 0;
 export const ACL_TEST_MISS = 1;
 export const ACL_TEST_PASS = 3;
 
+/**
+ * --trace=rule: when <terms> is not null, aclExecCond() empties it and records each term it
+ * evaluates as (suite << 16) | (term << 2) | result (after negation). Null when tracing is off.
+ */
+export const condTrace: { terms: number[] | null } = { terms: null };
+
 /** HAProxy: acl_exec_cond(): the condition's result (before its if/unless polarity). */
 export function aclExecCond(cond: AclCond, c: SmpCtx): number {
   let condRes = ACL_TEST_FAIL;
+  const tr = condTrace.terms;
+  if (tr !== null) tr.length = 0;
   const suites = cond.suites;
   for (let si = 0; si < suites.length; si++) {
     const suite = suites[si];
@@ -538,6 +548,7 @@ export function aclExecCond(cond: AclCond, c: SmpCtx): number {
       }
       // HAProxy: acl_neg(): MISS stays MISS.
       if (term.neg) aclRes = aclRes === ACL_TEST_PASS ? ACL_TEST_FAIL : aclRes === ACL_TEST_FAIL ? ACL_TEST_PASS : aclRes;
+      if (tr !== null) tr.push((si << 16) | (ti << 2) | aclRes);
       suiteRes &= aclRes;
       if (suiteRes === ACL_TEST_FAIL) break;
     }

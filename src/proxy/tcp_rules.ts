@@ -55,8 +55,34 @@ export interface ProxyRules {
   beResAna: number;
 }
 
-/** Trace hook for --trace=rule: (proxy, rule text, result). */
-export const ruleHooks: { onRule: ((px: Proxy, what: string, result: string) => void) | null } = { onRule: null };
+/* The rule sets, as --trace=rule names them. */
+export const RS_TCP_REQ_CONN = 0;
+export const RS_TCP_REQ_CONT = 1;
+export const RS_TCP_RES_CONT = 2;
+export const RS_USE_BACKEND = 3;
+export const RS_DEFAULT_BACKEND = 4;
+export const RS_USE_SERVER = 5;
+export const RULE_SET_NAMES = [
+  "tcp-request connection", "tcp-request content", "tcp-response content", "use_backend", "default_backend", "use-server",
+];
+
+/**
+ * Trace hook for --trace=rule, called after each rule's condition is evaluated (the ACL terms'
+ * results are then in condTrace, src/proxy/sample.ts): the rule set (RS_*), the proxy whose rule it
+ * is, the stream (null for connection rules, which run before any stream: <fd> is the client's),
+ * the tcp rule (null for use_backend / use-server / default_backend, which name <target>), the
+ * condition, and the verdict. Null when tracing is off: the rule path then tests it and builds
+ * nothing.
+ */
+export type RuleTraceHook = (set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: TcpRule | null,
+  target: string, cond: AclCond | null, verdict: string) => void;
+export const ruleHooks: { onRule: RuleTraceHook | null } = { onRule: null };
+
+/** The verdict of a tcp rule whose condition was evaluated, for the trace. */
+function tcpVerdict(r: TcpRule, ok: boolean): string {
+  if (!ok) return "no match";
+  return r.action === "track-sc" ? `track-sc${r.sc}` : r.action;
+}
 
 /**
  * Builds tables and binds the rules of <proxies> (after servers exist). Returns alerts.
@@ -136,10 +162,6 @@ export function proxyRulesInit(proxies: Proxy[], lookup: ProxyLookup): string[] 
   return alerts;
 }
 
-function traceRule(px: Proxy, r: TcpRule | string, res: string): void {
-  ruleHooks.onRule!(px, typeof r === "string" ? r : `${r.file}:${r.line} ${r.text}`, res);
-}
-
 /** The stick-table key of the sample just fetched, or null. HAProxy: smp_to_stkey(). */
 function sampleKey(tbl: StickTable, s: { type: number; int: number }): number | string | null {
   const smp = s as Parameters<typeof sampleToString>[0];
@@ -192,7 +214,7 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
     const r = rules[i];
     let ok = true;
     if (r.cfg.cond !== null) ok = condPasses(r.cfg.cond, aclExecCond(r.cfg.cond, c));
-    if (ruleHooks.onRule !== null) traceRule(fe, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONN, fe, null, cfd, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     const a = r.cfg.action;
     if (a === "accept") break;
@@ -256,6 +278,7 @@ export interface AnalysedStream {
   stk: (StkCtr | null)[] | null;
   target: Server | null;
   flags: number;
+  readonly uniqId: number;
   clientConn(): import("../net/connection").Connection;
 }
 
@@ -299,12 +322,12 @@ export function tcpInspectRequest(s: AnalysedStream, px: Proxy): number {
     if (r.cfg.cond !== null) {
       const res = aclExecCond(r.cfg.cond, c);
       if (res === ACL_TEST_MISS) {
-        if (ruleHooks.onRule !== null) traceRule(px, r.cfg, "missing data, waiting");
+        if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONT, px, s, -1, r.cfg, "", r.cfg.cond, `missing data, waiting (inspect-delay ${delay} ms)`);
         return missingData(s, delay);
       }
       ok = condPasses(r.cfg.cond, res);
     }
-    if (ruleHooks.onRule !== null) traceRule(px, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONT, px, s, -1, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     const a = r.cfg.action;
     if (a === "accept") break;
@@ -339,12 +362,12 @@ export function processSwitchingRules(s: AnalysedStream): Proxy {
     for (const sw of rules.switching) {
       let ok = true;
       if (sw.cond !== null) ok = condPasses(sw.cond, aclExecCond(sw.cond, c));
-      if (ruleHooks.onRule !== null) traceRule(fe, `use_backend ${sw.be.id}${sw.cond ? ` ${sw.cond.pol} ${sw.cond.text}` : ""}`, ok ? "match" : "no match");
+      if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_USE_BACKEND, fe, s, -1, null, sw.be.id, sw.cond, ok ? `backend ${sw.be.id}` : "no match");
       if (ok) return sw.be;
     }
   }
   const be = fe.defbe ?? fe;
-  if (ruleHooks.onRule !== null) traceRule(fe, `default_backend ${be.id}`, "applied");
+  if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_DEFAULT_BACKEND, fe, s, -1, null, be.id, null, `backend ${be.id}`);
   return be;
 }
 
@@ -355,7 +378,10 @@ export function processServerRules(s: AnalysedStream): Server | null {
   const c = fillCtx(s, be, s.req, SMP_OPT_FINAL);
   for (const sr of be.rules.servers) {
     const ok = condPasses(sr.cond, aclExecCond(sr.cond, c));
-    if (ruleHooks.onRule !== null) traceRule(be, `use-server ${sr.srv.id} ${sr.cond.pol} ${sr.cond.text}`, ok ? "match" : "no match");
+    if (ruleHooks.onRule !== null) {
+      const v = !ok ? "no match" : sr.srv.curState !== SRV_ST_STOPPED ? `server ${sr.srv.id}` : `server ${sr.srv.id} is down, next rule`;
+      ruleHooks.onRule(RS_USE_SERVER, be, s, -1, null, sr.srv.id, sr.cond, v);
+    }
     if (ok && sr.srv.curState !== SRV_ST_STOPPED) return sr.srv;
   }
   return null;
@@ -377,13 +403,13 @@ export function tcpInspectResponse(s: AnalysedStream): number {
     if (r.cfg.cond !== null) {
       const ret = aclExecCond(r.cfg.cond, c);
       if (ret === ACL_TEST_MISS) {
-        if (ruleHooks.onRule !== null) traceRule(be, r.cfg, "missing data, waiting");
+        if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_RES_CONT, be, s, -1, r.cfg, "", r.cfg.cond, `missing data, waiting (inspect-delay ${be.cfg.resInspectDelay} ms)`);
         if (!tickIsSet(s.resAnExp) && be.cfg.resInspectDelay) s.resAnExp = tickAdd(clock.nowMs, be.cfg.resInspectDelay);
         return AN_WAIT;
       }
       ok = condPasses(r.cfg.cond, ret);
     }
-    if (ruleHooks.onRule !== null) traceRule(be, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_RES_CONT, be, s, -1, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     if (r.cfg.action === "accept") break;
     if (r.cfg.action === "reject") {

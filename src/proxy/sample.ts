@@ -14,7 +14,7 @@ import { native } from "../native";
 import { clock } from "../core/clock";
 import type { Connection } from "../net/connection";
 import { connGetToAddr } from "../net/connection";
-import type { Channel } from "./channel";
+import { CF_SHUTR, type Channel } from "./channel";
 import type { AclCond, SampleExpr } from "../config/acl";
 import {
   newSample, patternMatch, sampleToString, Sample, SMP_F_MAY_CHANGE, SMP_T_BIN, SMP_T_BOOL, SMP_T_IPV4,
@@ -158,7 +158,8 @@ function fetchPayload(c: SmpCtx, e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   const off = e.args[0] as number;
   let len = e.args[1] as number;
   const avail = chn.buf === null ? 0 : chn.i;
-  if (len === 0) {
+  const whole = len === 0;
+  if (whole) {
     // HAProxy: a zero length takes everything from <off> on.
     if (avail <= off) return mayChange(c, s);
     len = avail - off;
@@ -167,7 +168,8 @@ function fetchPayload(c: SmpCtx, e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   if (off + len > avail) return mayChange(c, s);
   chnInput(chn, off, len, s);
   s.type = SMP_T_BIN;
-  if (!(c.opt & SMP_OPT_FINAL)) s.flags |= SMP_F_MAY_CHANGE;
+  // HAProxy: smp_fetch_payload(): bytes that are all there do not change; "the rest" may grow.
+  if (whole && !(chn.flags & CF_SHUTR) && !(c.opt & SMP_OPT_FINAL)) s.flags |= SMP_F_MAY_CHANGE;
   return true;
 }
 

@@ -78,6 +78,8 @@ export interface Outcome {
   reply: string;
   how: string;
   ms: number;
+  /** When the first byte came (-1: none). */
+  firstMs: number;
 }
 
 /**
@@ -89,14 +91,16 @@ export function exchange(port: number, local: string, data: Buffer | null, ms = 
     const t0 = Date.now();
     const c = net.connect({ port, host: "127.0.0.1", localAddress: local });
     let reply = "";
+    let firstMs = -1;
     const done = (how: string) => {
       clearTimeout(timer);
       c.destroy();
-      resolve({ reply, how, ms: Date.now() - t0 });
+      resolve({ reply, how, ms: Date.now() - t0, firstMs });
     };
     const timer = setTimeout(() => done("timeout"), ms);
     c.on("connect", () => { if (data) c.write(data); });
     c.on("data", (d) => {
+      if (firstMs < 0) firstMs = Date.now() - t0;
       reply += d.toString("latin1");
       if (!untilEnd && reply.length >= 2) done("data");
     });

@@ -7,8 +7,11 @@
  * Loopback only (several 127.0.0.x source addresses), every wait bounded.
  */
 import { describe, it, expect, afterAll, afterEach } from "vitest";
+import * as fs from "node:fs";
 import * as net from "node:net";
-import { cleanup, freePort, waitFor } from "./helpers";
+import * as path from "node:path";
+import { cleanup, freePort, onCleanup, sleep, tmpDir, waitFor } from "./helpers";
+import { cliQuery } from "./cli-client";
 import { DEFAULTS, exchange, impls, recorder, startImpl, stopImpls } from "./rules-helpers";
 
 const IMPLS = impls("rules e2e", ["1.8.0"]);
@@ -95,4 +98,167 @@ describe("--trace=rule (hapoll)", () => {
     await waitFor(() => /stream_new/.test(h.stdout()), 3000, "the stream trace line");
     expect(h.stdout()).not.toMatch(/ rule {5}/);
   }, 20_000);
+});
+
+/** The `show table <name>` entry of <key>, its expiry left out (it counts down differently in each run). */
+function tableLine(dump: string, key: string): string | null {
+  const line = dump.split("\n").find((l) => l.includes(` key=${key} `));
+  return line === undefined ? null : line.replace(/^0x[0-9a-f]+: /, "").replace(/ exp=\d+/, " exp=*");
+}
+
+/** A PROXY protocol v2 header for TCP over IPv4 (doc/proxy-protocol.txt, section 2.2). */
+function proxyV2(src: string, dst: string, sport: number, dport: number): Buffer {
+  const b = Buffer.alloc(28);
+  Buffer.from("0d0a0d0a000d0a515549540a", "hex").copy(b, 0);
+  b[12] = 0x21; // version 2, PROXY
+  b[13] = 0x11; // AF_INET, STREAM
+  b.writeUInt16BE(12, 14);
+  src.split(".").forEach((x, i) => (b[16 + i] = Number(x)));
+  dst.split(".").forEach((x, i) => (b[20 + i] = Number(x)));
+  b.writeUInt16BE(sport, 24);
+  b.writeUInt16BE(dport, 26);
+  return b;
+}
+
+describe.each(IMPLS)("rules on $name", (impl) => {
+  it("stick-table: an entry leaves `show table` after expire, and the conn_rate window resets", async () => {
+    const port = await freePort();
+    const sock = path.join(tmpDir(), "stats.sock");
+    // the backend answers and closes: each stream ends at once and gives its entry back
+    const D = net.createServer((c) => {
+      c.on("error", () => {});
+      c.end("D:");
+    });
+    await new Promise<void>((r) => D.listen(0, "127.0.0.1", r));
+    onCleanup(() => D.close());
+    await startImpl(impl, `global\n  stats socket ${sock} level admin\n${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n` +
+      "  stick-table type ip size 1k expire 2s store conn_cnt,conn_rate(1s)\n" +
+      "  tcp-request connection track-sc0 src\n  tcp-request connection reject if { sc0_conn_rate gt 2 }\n" +
+      `  default_backend bk_d\nbackend bk_d\n  server d 127.0.0.1:${(D.address() as net.AddressInfo).port}\n`, port);
+    await waitFor(() => fs.existsSync(sock), 5000, "the stats socket");
+    const seq: string[] = [];
+    for (let i = 0; i < 4; i++) seq.push((await exchange(port, "127.0.0.4", null)).how);
+    expect(seq).toEqual(["data", "data", "ECONNRESET", "ECONNRESET"]);
+    let before = "";
+    await waitFor(async () => / use=0 /.test((before = await cliQuery({ path: sock }, "show table fe\n"))), 3000, () => `use=0 in ${before}`, 50);
+    expect(before).toMatch(/^# table: fe, type: ip, size:1024, used:1\n/);
+    // the rate is 1.8's sliding period: 4 when all four fell in one 1 s period, 3 when a boundary fell between them
+    expect(tableLine(before, "127.0.0.4")).toMatch(/^key=127\.0\.0\.4 use=0 exp=\* conn_cnt=4 conn_rate\(1000\)=[34]$/);
+    // nothing touches the entry for longer than `expire` (and than two rate periods)
+    await sleep(3000);
+    const after = await cliQuery({ path: sock }, "show table fe\n");
+    expect(after).toMatch(/^# table: fe, type: ip, size:1024, used:0\n/);
+    expect(tableLine(after, "127.0.0.4")).toBeNull();
+    // a new entry, a new window: accepted again
+    expect((await exchange(port, "127.0.0.4", null)).how).toBe("data");
+    await sleep(100);
+    expect(tableLine(await cliQuery({ path: sock }, "show table fe\n"), "127.0.0.4")).toBe("key=127.0.0.4 use=0 exp=* conn_cnt=1 conn_rate(1000)=1");
+  }, 30_000);
+
+  it("use-server with conditions: the first matching rule picks, a down server falls to the next rule or to the balance", async () => {
+    const A = await recorder("A:");
+    const B = await recorder("B:");
+    const D = await recorder("D:");
+    const dead = await freePort();
+    const rulesCfg = (port: number, s1: string) => `${DEFAULTS}listen li\n  bind 127.0.0.1:${port}\n  balance roundrobin\n` +
+      "  use-server s1 if { src 127.0.0.2 }\n  use-server s2 if { src 127.0.0.2 } || { src 127.0.0.3 }\n" +
+      `  server s1 ${s1} weight 0\n  server s2 127.0.0.1:${B.port} weight 0\n  server s3 127.0.0.1:${D.port}\n`;
+    const port = await freePort();
+    await startImpl(impl, rulesCfg(port, `127.0.0.1:${A.port}`), port);
+    const got: Record<string, string> = {};
+    for (const ip of ["127.0.0.1", "127.0.0.2", "127.0.0.3"]) got[ip] = (await exchange(port, ip, null)).reply;
+    expect(got).toEqual({ "127.0.0.1": "D:", "127.0.0.2": "A:", "127.0.0.3": "B:" });
+    stopImpls();
+    // s1 on a port nothing listens on, health-checked: once it is down, 127.0.0.2 goes on to the s2 rule
+    const port2 = await freePort();
+    await startImpl(impl, rulesCfg(port2, `127.0.0.1:${dead} check inter 100 fall 1 rise 1`), port2);
+    await sleep(1000);
+    const down: Record<string, string> = {};
+    for (const ip of ["127.0.0.1", "127.0.0.2", "127.0.0.3"]) down[ip] = (await exchange(port2, ip, null)).reply;
+    expect(down).toEqual({ "127.0.0.1": "D:", "127.0.0.2": "B:", "127.0.0.3": "B:" });
+  }, 30_000);
+
+  it("tcp-response content accept / reject / close with tcp-response inspect-delay", async () => {
+    // the server answers what the first request bytes ask for, and keeps its side open
+    const srv = net.createServer((c) => {
+      c.on("error", () => {});
+      c.once("data", (d) => {
+        const ask = d.toString();
+        if (ask === "ok") c.end("OK-hello");
+        else if (ask === "bad") c.write("BAD-secret");
+        else if (ask === "cls") c.write("CLS-data");
+        else if (ask === "short") c.write("Z");
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    onCleanup(() => srv.close());
+    const port = await freePort();
+    await startImpl(impl, `${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n  default_backend bk\nbackend bk\n` +
+      "  tcp-response inspect-delay 1s\n" +
+      "  tcp-response content accept if { res.payload(0,2) -m bin 4f4b }\n" +
+      "  tcp-response content reject if { res.payload(0,3) -m bin 424144 }\n" +
+      "  tcp-response content close if { res.payload(0,3) -m bin 434c53 }\n" +
+      `  server s 127.0.0.1:${(srv.address() as net.AddressInfo).port}\n`, port);
+    const run = (ask: string) => exchange(port, "127.0.0.1", Buffer.from(ask), 4000, true);
+    const ok = await run("ok");
+    expect([ok.reply, ok.how]).toEqual(["OK-hello", "end"]);
+    // reject: nothing of the response reaches the client, which is closed
+    const bad = await run("bad");
+    expect(bad.reply).toBe("");
+    expect(bad.how).not.toBe("timeout");
+    // close: what was received is forwarded, then the server side is closed and so is the client's
+    const cls = await run("cls");
+    expect([cls.reply, cls.how]).toEqual(["CLS-data", "end"]);
+    expect(cls.ms).toBeLessThan(900);
+    // one byte: every rule misses data until inspect-delay ends, then none matches and it is forwarded
+    const short = await exchange(port, "127.0.0.1", Buffer.from("short"), 3000, true);
+    expect([short.reply, short.how]).toEqual(["Z", "timeout"]);
+    expect(short.firstMs).toBeGreaterThanOrEqual(900);
+    expect(short.firstMs).toBeLessThan(2500);
+  }, 30_000);
+
+  it("a fixed-length payload that is all there and does not match does not wait; req.len does", async () => {
+    const A = await recorder("A:");
+    const D = await recorder("D:");
+    const port = await freePort();
+    await startImpl(impl, `${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n  tcp-request inspect-delay 1s\n` +
+      "  tcp-request content accept if { req.payload(0,4) -m bin 5353482d }\n" +
+      "  tcp-request content accept if { req.len gt 100 }\n" +
+      `  use_backend bk_a if { req.payload(0,4) -m bin 5353482d }\n  default_backend bk_d\n` +
+      `backend bk_a\n  server a 127.0.0.1:${A.port}\nbackend bk_d\n  server d 127.0.0.1:${D.port}\n`, port);
+    const ssh = await exchange(port, "127.0.0.1", Buffer.from("SSH-2.0-x\r\n"));
+    expect(ssh.reply).toBe("A:");
+    expect(ssh.ms).toBeLessThan(800);
+    // "GET " fails the first rule at once, then req.len waits the delay before the default backend
+    const get = await exchange(port, "127.0.0.1", Buffer.from("GET / HTTP/1.0\r\n"));
+    expect(get.reply).toBe("D:");
+    expect(get.ms).toBeGreaterThanOrEqual(900);
+    expect(get.ms).toBeLessThan(2500);
+  }, 30_000);
+
+  it("tcp-request connection expect-proxy layer4: the PROXY v1 / v2 source is what `src` ACLs see", async () => {
+    const A = await recorder("A:");
+    const D = await recorder("D:");
+    const port = await freePort();
+    await startImpl(impl, `${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n` +
+      "  tcp-request connection expect-proxy layer4 if { src 127.0.0.1 }\n" +
+      "  tcp-request content reject if { src 10.1.2.3 }\n" +
+      "  use_backend bk_a if { src 192.168.7.0/24 }\n" +
+      `  default_backend bk_d\nbackend bk_a\n  server a 127.0.0.1:${A.port}\nbackend bk_d\n  server d 127.0.0.1:${D.port}\n`, port);
+    const v1 = (src: string) => Buffer.from(`PROXY TCP4 ${src} 127.0.0.1 5555 ${port}\r\nhello`);
+    const v2 = (src: string) => Buffer.concat([proxyV2(src, "127.0.0.1", 5555, port), Buffer.from("hello")]);
+    const a1 = A.got.length;
+    expect((await exchange(port, "127.0.0.1", v1("192.168.7.9"))).reply).toBe("A:");
+    expect((await exchange(port, "127.0.0.1", v2("192.168.7.10"))).reply).toBe("A:");
+    expect((await exchange(port, "127.0.0.1", v1("172.16.0.1"))).reply).toBe("D:");
+    expect((await exchange(port, "127.0.0.1", v2("172.16.0.2"))).reply).toBe("D:");
+    expect((await exchange(port, "127.0.0.1", v1("10.1.2.3"), 3000, true)).reply).toBe("");
+    expect((await exchange(port, "127.0.0.1", v2("10.1.2.3"), 3000, true)).reply).toBe("");
+    await sleep(100);
+    // the header is consumed: the backend sees only the data
+    expect(A.got.slice(a1).map((b) => b.toString())).toEqual(["hello", "hello"]);
+    // from another source the rule does not apply: a header is then data, and src is the real one
+    const other = await exchange(port, "127.0.0.2", v1("192.168.7.9"));
+    expect(other.reply).toBe("D:");
+  }, 30_000);
 });

@@ -135,7 +135,13 @@ describe("ACL expressions and conditions (HAProxy acl.c)", () => {
     const ssh = Buffer.from("SSH-2.0-OpenSSH\r\n");
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: ssh, final: false })).toBe(ACL_TEST_PASS);
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: ssh.subarray(0, 2), final: false })).toBe(ACL_TEST_MISS);
-    expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
+    // bytes that are all there do not change (1.8's smp_fetch_payload): no match is a FAIL at once
+    expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_FAIL);
+    // "the rest of the buffer" (length 0) may still grow: a MISS until final
+    expect(evalCond("{ req.payload(0,0) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
+    expect(evalCond("{ req.payload(0,0) -m bin 5353482d }", { data: Buffer.from("GET /"), final: true })).toBe(ACL_TEST_FAIL);
+    // req.len is always "may change" (1.8's smp_fetch_len): a failed comparison waits
+    expect(evalCond("{ req.len gt 10 }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: true })).toBe(ACL_TEST_FAIL);
     expect(evalCond("WAIT_END", { data: ssh, final: false })).toBe(ACL_TEST_MISS);
     expect(evalCond("WAIT_END", { data: ssh, final: true })).toBe(ACL_TEST_PASS);

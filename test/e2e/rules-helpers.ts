@@ -110,3 +110,8 @@ export function exchange(port: number, local: string, data: Buffer | null, ms = 
 }
 
 export const DEFAULTS = "defaults\n  mode tcp\n  timeout connect 2s\n  timeout client 10s\n  timeout server 10s\n";
+
+/** `backend bk_<x>` sections, one server <x> each: { a: portA, d: portD } -> bk_a, bk_d. */
+export function backendsCfg(ports: Record<string, number>): string {
+  return Object.entries(ports).map(([x, p]) => `backend bk_${x}\n  server ${x} 127.0.0.1:${p}\n`).join("");
+}

@@ -7,10 +7,11 @@
  * Loopback only (several 127.0.0.x source addresses), every wait bounded.
  */
 import { describe, it, expect, afterAll, afterEach } from "vitest";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { cleanup, freePort, onCleanup, sleep, tmpDir, waitFor } from "./helpers";
+import { BIN, cleanup, freePort, onCleanup, sleep, tmpDir, waitFor } from "./helpers";
 import { cliQuery } from "./cli-client";
 import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl, stopImpls } from "./rules-helpers";
 
@@ -98,6 +99,48 @@ describe("--trace=rule (hapoll)", () => {
     await waitFor(() => /stream_new/.test(h.stdout()), 3000, "the stream trace line");
     expect(h.stdout()).not.toMatch(/ rule {5}/);
   }, 20_000);
+});
+
+describe("hapoll tour --rules", () => {
+  /** The tour's step headings ("N. title"), in order. */
+  const headings = (out: string) => out.split("\n").filter((l) => l.startsWith("=== ")).map((l) => l.slice(4));
+  /** The lines between heading <h> (a prefix of its title) and the next heading. */
+  const stepBody = (out: string, h: string) => {
+    const lines = out.split("\n");
+    const i = lines.findIndex((l) => l.startsWith("=== ") && l.includes(h));
+    const j = lines.findIndex((l, k) => k > i && l.startsWith("=== "));
+    return i < 0 ? [] : lines.slice(i + 1, j < 0 ? undefined : j);
+  };
+
+  it("shows where the rules run, with the rule trace lines of its one connection; the plain tour has no such step", async () => {
+    const run = (extra: string[]) => spawnSync(process.execPath, [BIN, "tour", "--port", String(port), "--server-port", String(srv), ...extra],
+      { encoding: "utf8", timeout: 30_000 });
+    const port = await freePort();
+    const srv = await freePort();
+    const r = run(["--rules"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain("    tcp-request connection accept if { src 127.0.0.1 }\n");
+    const h = headings(r.stdout).map((x) => x.replace(/^\d+\. /, "").split("  ")[0]);
+    // connection rules between the accept and the stream; content rules inside process_stream, before a server is picked
+    const at = (t: string) => h.findIndex((x) => x.startsWith(t));
+    expect(at("tcp_exec_l4_rules()")).toBe(at("fd_update_events()") + 1);
+    expect(at("session_accept_fd()")).toBe(at("tcp_exec_l4_rules()") + 1);
+    expect(at("tcp_inspect_request()")).toBe(at("process_stream()") + 1);
+    expect(at("sess_prepare_conn_req()")).toBe(at("tcp_inspect_request()") + 1);
+    const l4 = stepBody(r.stdout, "tcp_exec_l4_rules()").filter((l) => / rule {5}/.test(l));
+    expect(l4).toHaveLength(2);
+    expect(l4[0]).toMatch(/ rule {5}fd=\d+ mysql_1 tcp-request connection \S+:\d+: reject if \{ src 10\.0\.0\.0\/8 \} \| \{ src 10\.0\.0\.0\/8 \}=FAIL -> no match$/);
+    expect(l4[1]).toMatch(/ rule {5}fd=\d+ mysql_1 tcp-request connection \S+:\d+: accept if \{ src 127\.0\.0\.1 \} \| \{ src 127\.0\.0\.1 \}=PASS -> accept$/);
+    const cont = stepBody(r.stdout, "tcp_inspect_request()").filter((l) => / rule {5}/.test(l));
+    // the client's line may or may not be in at the first look: then a MISS comes first
+    expect(cont.at(-2)).toMatch(/ rule {5}[0-9a-f]{8} mysql_1 tcp-request content \S+:\d+: accept if \{ req\.len gt 0 \} \| \{ req\.len gt 0 \}=PASS -> accept$/);
+    expect(cont.at(-1)).toMatch(/ rule {5}[0-9a-f]{8} mysql_1 default_backend: mysql_1 -> backend mysql_1$/);
+    for (const l of cont.slice(0, -2)) expect(l).toMatch(/=MISS -> missing data, waiting \(inspect-delay 2000 ms\)$/);
+    const plain = run([]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).not.toMatch(/ rule {5}|tcp_exec_l4_rules|tcp_inspect_request|tcp-request/);
+    expect(headings(plain.stdout)).toHaveLength(h.length - 2);
+  }, 60_000);
 });
 
 /** The `show table <name>` entry of <key>, its expiry left out (it counts down differently in each run). */

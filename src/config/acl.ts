@@ -147,6 +147,11 @@ CONVS.upper = { kw: "upper", args: [], minArgs: 0, inType: SMP_T_STR, out: SMP_T
 CONVS.hex = { kw: "hex", args: [], minArgs: 0, inType: SMP_T_BIN, out: SMP_T_STR };
 CONVS.ipmask = { kw: "ipmask", args: ["str"], minArgs: 1, inType: SMP_T_ADDR, out: SMP_T_IPV4 };
 
+/** All converter keywords (for the docs and their test). */
+export function convNames(): string[] {
+  return Object.keys(CONVS);
+}
+
 /** Finds a fetch keyword (no prototype lookups). */
 export function findFetch(kw: string): FetchKw | undefined {
   return FETCHES[kw];

@@ -99,12 +99,22 @@ function listText() {
 
 /** Runs <n> connections through <port> from one client process. */
 async function drive(port, n) {
-  const c = spawn(process.execPath, [__filename, "--client", "--port", String(port), "--conns", String(n), "--concurrency", String(CONC)],
-    { stdio: ["ignore", "pipe", "inherit"] });
+  const c = child(spawn(process.execPath, [__filename, "--client", "--port", String(port), "--conns", String(n), "--concurrency", String(CONC)],
+    { stdio: ["ignore", "pipe", "inherit"] }));
   const r = JSON.parse(await firstLine(c));
   if (r.errors) throw new Error(`${r.errors} of ${n} connections failed`);
   if (r.conns !== n) throw new Error(`${r.conns} of ${n} connections made`);
   return r;
+}
+
+/** Child processes alive now (killed on exit, also when the bench is interrupted). */
+const live = new Set();
+process.on("exit", () => live.forEach((c) => c.kill("SIGKILL")));
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => process.exit(1));
+function child(proc) {
+  live.add(proc);
+  proc.on("exit", () => live.delete(proc));
+  return proc;
 }
 
 /** One measurement: start <impl> on the config, warm it, count its CPU over CONNS connections. */
@@ -112,9 +122,9 @@ async function measure(impl, withRules, bport, dir) {
   const port = await freePort();
   const cfg = path.join(dir, `${impl.name}-${withRules ? "rules" : "plain"}.cfg`);
   fs.writeFileSync(cfg, config(port, bport, withRules, path.join(dir, "nets.lst")));
-  const p = impl.bin === null
+  const p = child(impl.bin === null
     ? spawn(process.execPath, [path.join(ROOT, "bin/hapoll"), "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] })
-    : spawn(impl.bin, ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] });
+    : spawn(impl.bin, ["-db", "-f", cfg], { stdio: ["ignore", "ignore", "pipe"] }));
   let err = "";
   p.stderr.on("data", (d) => (err += d));
   try {
@@ -140,8 +150,7 @@ async function main() {
   else process.stderr.write(`bench:rules: HAProxy 1.8.0 skipped: ${h18.reason}\n`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-bench-rules-"));
   fs.writeFileSync(path.join(dir, "nets.lst"), listText());
-  const backend = spawn(process.execPath, [__filename, "--backend"], { stdio: ["ignore", "pipe", "inherit"] });
-  process.on("exit", () => backend.kill("SIGKILL"));
+  const backend = child(spawn(process.execPath, [__filename, "--backend"], { stdio: ["ignore", "pipe", "inherit"] }));
   const bport = Number(await firstLine(backend));
 
   const rows = [];

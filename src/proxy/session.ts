@@ -29,7 +29,7 @@ import { bFree } from "./buffer";
 import { addrString, logDate, sendLog, LOG_INFO } from "./log";
 import type { Proxy } from "./server";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
-import { l4ExpectProxy, l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
+import { l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
 import type { StkCtr } from "./sample";
 
 /** Embryonic sessions alive (for tests and the SIGQUIT dump). */
@@ -93,7 +93,7 @@ export function sessionAcceptFd(l: Listener, cfd: number, addr: Buffer, addrLen:
       counters.jobs--;
       return false;
     }
-    expectProxy = l4ExpectProxy(fe, addr, addrLen, cfd);
+    expectProxy = l4Tracked.expectProxy;
   } else {
     l4Tracked.stk = null;
   }

@@ -191,8 +191,12 @@ function trackRule(c: SmpCtx, r: RtRule, stk: (StkCtr | null)[]): boolean {
   return true;
 }
 
-/** Stick counters tracked by the last tcpExecL4Rules() call, handed to the stream (null: none). */
-export const l4Tracked: { stk: (StkCtr | null)[] | null } = { stk: null };
+/**
+ * What the last tcpExecL4Rules() call leaves for the session: the stick counters it tracked (null:
+ * none), handed to the stream, and whether an `expect-proxy layer4` rule matched before the rules
+ * ended (HAProxy: CO_FL_ACCEPT_PROXY set by tcp_exec_l4_rules()).
+ */
+export const l4Tracked: { stk: (StkCtr | null)[] | null; expectProxy: boolean } = { stk: null, expectProxy: false };
 
 /**
  * HAProxy: tcp_exec_l4_rules(): the frontend's connection rules at accept, before any stream.
@@ -209,6 +213,7 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
   c.chn = null;
   c.opt = SMP_OPT_FINAL;
   l4Tracked.stk = null;
+  l4Tracked.expectProxy = false;
   c.stk = null;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
@@ -231,28 +236,13 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
     if (a === "track-sc") {
       if (c.stk === null) c.stk = [null, null, null];
       trackRule(c, r, c.stk);
+    } else if (a === "expect-proxy") {
+      // the caller makes the embryonic session that waits for the header
+      l4Tracked.expectProxy = true;
     }
-    // expect-proxy layer4 is handled by the caller (it needs the embryonic session).
   }
   l4Tracked.stk = c.stk;
   return true;
-}
-
-/** Whether the l4 rules of <fe> ask for a PROXY header (expect-proxy layer4 matched). */
-export function l4ExpectProxy(fe: Proxy, addr: Buffer, addrLen: number, cfd: number): boolean {
-  const c = ctx;
-  for (const r of fe.rules!.l4) {
-    if (r.cfg.action !== "expect-proxy") continue;
-    c.px = c.fe = c.be = fe;
-    c.addr = addr;
-    c.addrLen = addrLen;
-    c.fd = cfd;
-    c.conn = null;
-    c.chn = null;
-    c.opt = SMP_OPT_FINAL;
-    if (r.cfg.cond === null || condPasses(r.cfg.cond, aclExecCond(r.cfg.cond, c))) return true;
-  }
-  return false;
 }
 
 /** Gives back tracked entries (end of a stream). */

@@ -285,4 +285,21 @@ describe.each(IMPLS)("rules on $name", (impl) => {
     const other = await exchange(port, "127.0.0.2", v1("192.168.7.9"));
     expect(other.reply).toBe("D:");
   }, 30_000);
+
+  it("expect-proxy layer4 after an accept that matched does not apply (the first accept ends the rules)", async () => {
+    const A = await recorder("A:");
+    const D = await recorder("D:");
+    const port = await freePort();
+    await startImpl(impl, `${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n` +
+      "  tcp-request connection accept if { src 127.0.0.2 }\n" +
+      "  tcp-request connection expect-proxy layer4 if { src 127.0.0.0/8 }\n" +
+      "  use_backend bk_a if { src 192.168.7.0/24 }\n" +
+      `  default_backend bk_d\n${backendsCfg({ a: A.port, d: D.port })}`, port);
+    const hdr = `PROXY TCP4 192.168.7.9 127.0.0.1 5555 ${port}\r\n`;
+    expect((await exchange(port, "127.0.0.1", Buffer.from(hdr + "one"))).reply).toBe("A:");
+    expect((await exchange(port, "127.0.0.2", Buffer.from(hdr + "two"))).reply).toBe("D:");
+    await sleep(100);
+    expect(A.got.map((x) => x.toString())).toEqual(["one"]);
+    expect(D.got.map((x) => x.toString())).toEqual([hdr + "two"]);
+  }, 30_000);
 });

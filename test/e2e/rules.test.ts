@@ -89,6 +89,35 @@ describe("--trace=rule (hapoll)", () => {
     expect(first[0]).not.toBe(second[0]);
   }, 30_000);
 
+  it("traces use-server (a matching rule whose server is down goes on) and tcp-response content rules", async () => {
+    const port = await freePort();
+    const dead = await freePort();
+    // the server answers "OK..." at once
+    const srv = net.createServer((c) => {
+      c.on("error", () => {});
+      c.once("data", () => c.end("OK-x"));
+    });
+    await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+    onCleanup(() => srv.close());
+    const sport = (srv.address() as net.AddressInfo).port;
+    const h = (await startImpl(IMPLS[0], `${DEFAULTS}listen li\n  bind 127.0.0.1:${port}\n` +
+      "  use-server s1 if { src 127.0.0.1 }\n  use-server s2 if { src 127.0.0.1 }\n" +
+      "  tcp-response inspect-delay 1s\n  tcp-response content accept if { res.payload(0,2) -m bin 4f4b }\n" +
+      `  server s1 127.0.0.1:${dead} check inter 100 fall 1 rise 1\n  server s2 127.0.0.1:${sport}\n`, port, ["--trace=rule"]))!;
+    await sleep(800); // s1 is found down
+    const r = await exchange(port, "127.0.0.1", Buffer.from("hi"), 3000, true);
+    expect([r.reply, r.how]).toEqual(["OK-x", "end"]);
+    await waitFor(() => /tcp-response content .*-> accept/.test(h.stdout()), 3000, "the tcp-response trace line");
+    const lines = h.stdout().split("\n").filter((l) => / rule {5}/.test(l)).map((l) => l.replace(/^\[\s*\d+\] rule {5}[0-9a-f]{8} /, ""));
+    const f = h.cfgPath;
+    expect(lines.filter((l) => !/=MISS/.test(l))).toEqual([
+      `li default_backend: li -> backend li`,
+      `li use-server ${f}:8: s1 if { src 127.0.0.1 } | { src 127.0.0.1 }=PASS -> server s1 is down, next rule`,
+      `li use-server ${f}:9: s2 if { src 127.0.0.1 } | { src 127.0.0.1 }=PASS -> server s2`,
+      `li tcp-response content ${f}:11: accept if { res.payload(0,2) -m bin 4f4b } | { res.payload(0,2) -m bin 4f4b }=PASS -> accept`,
+    ]);
+  }, 30_000);
+
   it("prints no rule line when the rule subsystem is not asked for", async () => {
     const port = await freePort();
     const D = await recorder("D:");

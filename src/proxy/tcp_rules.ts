@@ -383,7 +383,9 @@ export function processServerRules(s: AnalysedStream): Server | null {
 export function tcpInspectResponse(s: AnalysedStream): number {
   const res = s.res;
   const be = s.be;
-  const partial = (res.flags & 0x20) || (tickIsSet(s.resAnExp) && tickIsExpired(s.resAnExp, clock.nowMs)) || !be.cfg.resInspectDelay
+  // HAProxy: unlike requests, no inspect-delay does not make the data final: a rule missing data
+  // waits for more, or for the end of the response (shutr, which a server timeout also brings).
+  const partial = (res.flags & 0x20) || (tickIsSet(s.resAnExp) && tickIsExpired(s.resAnExp, clock.nowMs))
     ? SMP_OPT_FINAL : 0;
   const c = fillCtx(s, be, res, partial);
   const rules = be.rules!.res;

@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
-import { BIN, cleanup, freePort, onCleanup, sleep, tmpDir, waitFor } from "./helpers";
+import { BIN, cleanup, freePort, onCleanup, sleep, tmpDir, waitFor, waitListen } from "./helpers";
 import { cliQuery } from "./cli-client";
 import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl, stopImpls } from "./rules-helpers";
 
@@ -265,12 +265,18 @@ describe.each(IMPLS)("rules on $name", (impl) => {
     await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
     onCleanup(() => srv.close());
     const port = await freePort();
+    const port2 = await freePort();
+    const sport = (srv.address() as net.AddressInfo).port;
     await startImpl(impl, `${DEFAULTS}frontend fe\n  bind 127.0.0.1:${port}\n  default_backend bk\nbackend bk\n` +
       "  tcp-response inspect-delay 1s\n" +
       "  tcp-response content accept if { res.payload(0,2) -m bin 4f4b }\n" +
       "  tcp-response content reject if { res.payload(0,3) -m bin 424144 }\n" +
       "  tcp-response content close if { res.payload(0,3) -m bin 434c53 }\n" +
-      `  server s 127.0.0.1:${(srv.address() as net.AddressInfo).port}\n`, port);
+      `  server s 127.0.0.1:${sport}\n` +
+      // no inspect-delay: a rule missing data waits for the end of the response (here the server timeout)
+      `frontend fe2\n  bind 127.0.0.1:${port2}\n  default_backend bk2\nbackend bk2\n  timeout server 1500ms\n` +
+      `  tcp-response content accept if { res.payload(0,2) -m bin 4f4b }\n  server s 127.0.0.1:${sport}\n`, port);
+    await waitListen(port2, 5000);
     const run = (ask: string) => exchange(port, "127.0.0.1", Buffer.from(ask), 4000, true);
     const ok = await run("ok");
     expect([ok.reply, ok.how]).toEqual(["OK-hello", "end"]);
@@ -287,6 +293,9 @@ describe.each(IMPLS)("rules on $name", (impl) => {
     expect([short.reply, short.how]).toEqual(["Z", "timeout"]);
     expect(short.firstMs).toBeGreaterThanOrEqual(900);
     expect(short.firstMs).toBeLessThan(2500);
+    const nodelay = await exchange(port2, "127.0.0.1", Buffer.from("short"), 4000, true);
+    expect([nodelay.reply, nodelay.how]).toEqual(["Z", "end"]);
+    expect(nodelay.firstMs).toBeGreaterThanOrEqual(1300);
   }, 30_000);
 
   it("tcp-request connection expect-proxy layer4: the PROXY v1 / v2 source is what `src` ACLs see", async () => {

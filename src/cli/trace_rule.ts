@@ -14,10 +14,9 @@
  */
 import { trace, traceOn } from "../core/trace";
 import type { AclCond } from "../config/acl";
-import type { TcpRule } from "../config/types";
 import { ACL_TEST_MISS, ACL_TEST_PASS, condTrace } from "../proxy/sample";
 import type { Proxy } from "../proxy/server";
-import { AnalysedStream, RS_DEFAULT_BACKEND, RULE_SET_NAMES, ruleHooks } from "../proxy/tcp_rules";
+import { AnalysedStream, RS_DEFAULT_BACKEND, RULE_SET_NAMES, RuleRef, ruleHooks } from "../proxy/tcp_rules";
 
 /** A term's result word. */
 function resName(r: number): string {
@@ -41,8 +40,8 @@ export function condTermsText(cond: AclCond, recorded: readonly number[]): strin
 }
 
 /** The rule as written, without its rule-set words. */
-function ruleText(set: number, rule: TcpRule | null, target: string, cond: AclCond | null): string {
-  if (rule !== null) {
+function ruleText(set: number, rule: RuleRef | null, target: string, cond: AclCond | null): string {
+  if (rule !== null && rule.text !== undefined) {
     const prefix = RULE_SET_NAMES[set] + " ";
     return rule.text.startsWith(prefix) ? rule.text.slice(prefix.length) : rule.text;
   }
@@ -50,12 +49,10 @@ function ruleText(set: number, rule: TcpRule | null, target: string, cond: AclCo
 }
 
 /** The trace line of one rule evaluated (the hook's arguments, see RuleTraceHook). */
-export function ruleTraceLine(set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: TcpRule | null,
+export function ruleTraceLine(set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: RuleRef | null,
   target: string, cond: AclCond | null, verdict: string): string {
   const who = s === null ? `fd=${fd}` : (s.uniqId >>> 0).toString(16).padStart(8, "0");
-  const file = rule !== null ? rule.file : cond !== null ? cond.file : "";
-  const line = rule !== null ? rule.line : cond !== null ? cond.line : 0;
-  const where = file ? ` ${file}:${line}` : "";
+  const where = rule !== null ? ` ${rule.file}:${rule.line}` : "";
   const terms = cond !== null ? condTermsText(cond, condTrace.terms ?? []) : set === RS_DEFAULT_BACKEND ? "" : "no condition";
   return `${who} ${px.id} ${RULE_SET_NAMES[set]}${where}: ${ruleText(set, rule, target, cond)}${terms ? ` | ${terms}` : ""} -> ${verdict}`;
 }

@@ -46,8 +46,10 @@ export interface ProxyRules {
   l4: RtRule[];
   cont: RtRule[];
   res: RtRule[];
-  switching: { be: Proxy; cond: AclCond | null }[];
-  servers: { srv: Server; cond: AclCond }[];
+  /** use_backend rules, with where they are written (for --trace=rule). */
+  switching: { be: Proxy; cond: AclCond | null; file: string; line: number }[];
+  /** use-server rules. */
+  servers: { srv: Server; cond: AclCond; file: string; line: number }[];
   /** Request analysers a stream of this frontend starts with (0: the plain TCP path). */
   feReqAna: number;
   /** Analysers this proxy adds as a backend (HAProxy: be_req_ana / be_rsp_ana). */
@@ -66,15 +68,22 @@ export const RULE_SET_NAMES = [
   "tcp-request connection", "tcp-request content", "tcp-response content", "use_backend", "default_backend", "use-server",
 ];
 
+/** Where a rule is written, and for a tcp rule its text (use_backend / use-server name a target instead). */
+export interface RuleRef {
+  file: string;
+  line: number;
+  text?: string;
+}
+
 /**
  * Trace hook for --trace=rule, called after each rule's condition is evaluated (the ACL terms'
  * results are then in condTrace, src/proxy/sample.ts): the rule set (RS_*), the proxy whose rule it
  * is, the stream (null for connection rules, which run before any stream: <fd> is the client's),
- * the tcp rule (null for use_backend / use-server / default_backend, which name <target>), the
- * condition, and the verdict. Null when tracing is off: the rule path then tests it and builds
+ * the rule (a TcpRule, a use_backend / use-server entry naming <target>, null for default_backend),
+ * the condition, and the verdict. Null when tracing is off: the rule path then tests it and builds
  * nothing.
  */
-export type RuleTraceHook = (set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: TcpRule | null,
+export type RuleTraceHook = (set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: RuleRef | null,
   target: string, cond: AclCond | null, verdict: string) => void;
 export const ruleHooks: { onRule: RuleTraceHook | null } = { onRule: null };
 
@@ -124,14 +133,14 @@ export function proxyRulesInit(proxies: Proxy[], lookup: ProxyLookup): string[] 
         const e = bindCond(u.cond, p, lookup);
         if (e) alerts.push(`parsing [${u.file}:${u.line}] : ${e}`);
       }
-      rules.switching.push({ be, cond: u.cond ?? null });
+      rules.switching.push({ be, cond: u.cond ?? null, file: u.file, line: u.line });
     }
     for (const u of c.useServers as UseServerRule[]) {
       const srv = p.servers.find((s) => s.id === u.name);
       if (!srv) continue;
       const e = bindCond(u.cond, p, lookup);
       if (e) alerts.push(`parsing [${u.file}:${u.line}] : ${e}`);
-      rules.servers.push({ srv, cond: u.cond });
+      rules.servers.push({ srv, cond: u.cond, file: u.file, line: u.line });
     }
     if (c.cap.fe && (rules.cont.length || rules.switching.some((x) => x.cond !== null))) {
       rules.feReqAna = (rules.cont.length ? AN_REQ_INSPECT_FE : 0) | AN_REQ_SWITCHING_RULES;
@@ -352,7 +361,7 @@ export function processSwitchingRules(s: AnalysedStream): Proxy {
     for (const sw of rules.switching) {
       let ok = true;
       if (sw.cond !== null) ok = condPasses(sw.cond, aclExecCond(sw.cond, c));
-      if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_USE_BACKEND, fe, s, -1, null, sw.be.id, sw.cond, ok ? `backend ${sw.be.id}` : "no match");
+      if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_USE_BACKEND, fe, s, -1, sw, sw.be.id, sw.cond, ok ? `backend ${sw.be.id}` : "no match");
       if (ok) return sw.be;
     }
   }
@@ -370,7 +379,7 @@ export function processServerRules(s: AnalysedStream): Server | null {
     const ok = condPasses(sr.cond, aclExecCond(sr.cond, c));
     if (ruleHooks.onRule !== null) {
       const v = !ok ? "no match" : sr.srv.curState !== SRV_ST_STOPPED ? `server ${sr.srv.id}` : `server ${sr.srv.id} is down, next rule`;
-      ruleHooks.onRule(RS_USE_SERVER, be, s, -1, null, sr.srv.id, sr.cond, v);
+      ruleHooks.onRule(RS_USE_SERVER, be, s, -1, sr, sr.srv.id, sr.cond, v);
     }
     if (ok && sr.srv.curState !== SRV_ST_STOPPED) return sr.srv;
   }

@@ -9,7 +9,7 @@ import { buildAclCond, type Acl, type AclCond } from "../../src/config/acl";
 import { aclExecCond, bindCond, condTrace, SmpCtx, SMP_OPT_FINAL } from "../../src/proxy/sample";
 import { Proxy } from "../../src/proxy/server";
 import { condTermsText, ruleTraceLine } from "../../src/cli/trace_rule";
-import { RS_DEFAULT_BACKEND, RS_TCP_REQ_CONN, RS_USE_SERVER, type AnalysedStream } from "../../src/proxy/tcp_rules";
+import { RS_DEFAULT_BACKEND, RS_TCP_REQ_CONN, RS_USE_BACKEND, RS_USE_SERVER, type AnalysedStream } from "../../src/proxy/tcp_rules";
 import type { TcpRule } from "../../src/config/types";
 
 const PX = new Proxy({ name: "fe", cap: { fe: true, be: true } } as never, 1);
@@ -64,8 +64,11 @@ describe("--trace=rule lines", () => {
     expect(ruleTraceLine(RS_TCP_REQ_CONN, PX, null, 12, rule, "", c, "no match"))
       .toBe("fd=12 fe tcp-request connection t.cfg:7: reject if FALSE | FALSE=FAIL -> no match");
     const s = { uniqId: 26 } as AnalysedStream;
-    expect(ruleTraceLine(RS_USE_SERVER, PX, s, -1, null, "s1", c, "no match"))
-      .toBe("0000001a fe use-server t.cfg:7: s1 if FALSE | FALSE=FAIL -> no match");
+    expect(ruleTraceLine(RS_USE_SERVER, PX, s, -1, { file: "t.cfg", line: 9 }, "s1", c, "no match"))
+      .toBe("0000001a fe use-server t.cfg:9: s1 if FALSE | FALSE=FAIL -> no match");
+    // an unconditional use_backend still says where it is written
+    expect(ruleTraceLine(RS_USE_BACKEND, PX, s, -1, { file: "t.cfg", line: 11 }, "bk", null, "backend bk"))
+      .toBe("0000001a fe use_backend t.cfg:11: bk | no condition -> backend bk");
     expect(ruleTraceLine(RS_DEFAULT_BACKEND, PX, s, -1, null, "bk", null, "backend bk"))
       .toBe("0000001a fe default_backend: bk -> backend bk");
   });

@@ -14,12 +14,12 @@
  */
 const { spawn } = require("node:child_process");
 const fs = require("node:fs");
-const net = require("node:net");
 const os = require("node:os");
 const path = require("node:path");
 
 const { parseFlags } = require("./lib/common.js");
 const { freePort, isListening } = require("./lib/ports.js");
+const { CLK_TCK, pongBackend, pingLoops, firstLine, cpuTicks } = require("./lib/conns.js");
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -31,64 +31,17 @@ const arg = (name, def) => flags[name] ?? def;
 /* ---- child roles ---- */
 
 if (flags.backend) {
-  const srv = net.createServer((s) => {
-    s.on("error", () => {});
-    s.once("data", () => s.end("pong\n"));
-  });
-  srv.listen(0, "127.0.0.1", () => process.stdout.write(`${srv.address().port}\n`));
-  process.on("SIGTERM", () => process.exit(0));
+  pongBackend();
   return;
 }
 
 if (flags.client) {
-  const port = Number(arg("port"));
-  const conc = Number(arg("concurrency", "32"));
   const until = Date.now() + Number(arg("ms", "3000"));
-  let conns = 0;
-  let errors = 0;
-  let running = conc;
-  const one = () => {
-    if (Date.now() >= until) {
-      if (--running === 0) {
-        process.stdout.write(JSON.stringify({ conns, errors }) + "\n");
-        process.exit(0);
-      }
-      return;
-    }
-    let got = "";
-    let done = false;
-    const c = net.connect({ port, host: "127.0.0.1" });
-    const finish = (ok) => {
-      if (done) return;
-      done = true;
-      if (ok) conns++;
-      else errors++;
-      c.destroy();
-      setImmediate(one);
-    };
-    c.on("connect", () => c.write("ping\n"));
-    c.on("data", (d) => (got += d));
-    c.on("end", () => finish(got === "pong\n"));
-    c.on("error", () => finish(false));
-    c.on("close", () => finish(got === "pong\n"));
-  };
-  for (let i = 0; i < conc; i++) one();
+  pingLoops(Number(arg("port")), Number(arg("concurrency", "32")), "ping\n", () => Date.now() < until);
   return;
 }
 
 /* ---- the driver ---- */
-
-function firstLine(proc) {
-  return new Promise((resolve, reject) => {
-    let buf = "";
-    proc.stdout.on("data", (d) => {
-      buf += d;
-      const i = buf.indexOf("\n");
-      if (i >= 0) resolve(buf.slice(0, i));
-    });
-    proc.on("exit", (code) => reject(new Error(`child exited (${code}) before reporting`)));
-  });
-}
 
 /** <root> and all its descendants (from /proc). */
 function procTree(root) {
@@ -108,22 +61,6 @@ function procTree(root) {
   for (let i = 0; i < out.length; i++) out.push(...(kids.get(out[i]) ?? []));
   return out;
 }
-
-/** CPU time (user + system, in clock ticks) used so far by <pids>. */
-function cpuTicks(pids) {
-  let t = 0;
-  for (const p of pids) {
-    try {
-      const st = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-      const f = st.slice(st.lastIndexOf(")") + 2).split(" ");
-      t += Number(f[11]) + Number(f[12]);
-    } catch {
-      /* gone */
-    }
-  }
-  return t;
-}
-const CLK_TCK = 100;
 
 async function main() {
   const nbproc = Number(arg("nbproc", "1"));

@@ -146,9 +146,9 @@ export function usageText(): string {
     "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
     "        -x <unix_socket> get listening sockets from a unix socket\n" +
     "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
-    "        hapoll tour [--port <n>] [--server-port <n>] : follow one connection through the machinery, annotated\n" +
+    "        hapoll tour [--port <n>] [--server-port <n>] [--rules] : follow one connection through the machinery, annotated\n" +
     "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
-    "        --trace[=fd,updt,poll,cache,task,listener,si,stream] traces internal events to stdout\n\n";
+    "        --trace[=fd,updt,poll,cache,task,listener,si,stream,rule] traces internal events to stdout\n\n";
 }
 
 /** Thrown by parseArgs for bad arguments: the message is printed with the usage, exit 1. */

@@ -13,8 +13,16 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { native, C, type NativeBinding } from "../native";
 
-/** The seed document's configuration, with its two ports as parameters. */
-export function seedConfig(port: number, srvPort: number): string {
+/** The rules `hapoll tour --rules` adds to the seed's proxy: two connection rules, two content rules. */
+export const TOUR_RULES = [
+  "tcp-request connection reject if { src 10.0.0.0/8 }",
+  "tcp-request connection accept if { src 127.0.0.1 }",
+  "tcp-request inspect-delay 2s",
+  "tcp-request content accept if { req.len gt 0 }",
+];
+
+/** The seed document's configuration, with its two ports as parameters (and TOUR_RULES with <rules>). */
+export function seedConfig(port: number, srvPort: number, rules = false): string {
   return `global
     maxconn 500
 defaults
@@ -25,7 +33,7 @@ defaults
 listen mysql_1
     bind :${port}
     mode tcp
-    server srv1 127.0.0.1:${srvPort}
+${rules ? TOUR_RULES.map((r) => `    ${r}\n`).join("") : ""}    server srv1 127.0.0.1:${srvPort}
 `;
 }
 
@@ -53,8 +61,11 @@ function anyPort(n: NativeBinding): number {
   return info ? info.port : 0;
 }
 
-/** The steps of the story: the first trace line matching <match> opens the step. */
-export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
+/**
+ * The steps of the story: the first trace line matching <match> opens the step. Steps marked
+ * <rules> are shown only when the configuration has rules (`hapoll tour --rules`).
+ */
+export const TOUR_STEPS: { match: RegExp; title: string; text: string; rules?: boolean }[] = [
   {
     match: /listener .* NEW -> INIT/,
     title: "create_listeners(), tcpv4_add_listener()  [src/listener.c, src/proto_tcp.c]",
@@ -86,6 +97,15 @@ export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
     text: "epoll_wait() reported the listening fd readable: fd_may_recv() sets READY, and ACTIVE+READY puts the fd\nin the fd cache. The cache walk calls its iocb: listener_accept() accepts until EAGAIN (fd_cant_recv).",
   },
   {
+    match: / rule {5}fd=\d+ /,
+    rules: true,
+    title: "tcp_exec_l4_rules()  [src/tcp_rules.c, called by session_accept_fd() in src/session.c]",
+    text: "The `tcp-request connection` rules run right at accept, before any stream exists: there is no buffer yet,\n" +
+      "so they can only look at what the socket knows (src, dst, ports, stick counters). Each line shows the rule,\n" +
+      "each ACL term's result and the verdict; the first accept or reject ends the list. A reject closes the fd\n" +
+      "at once with SO_LINGER {1,0} (a single RST) and the session is freed without a stream.",
+  },
+  {
     match: /session_accept_fd/,
     title: "session_accept_fd() -> stream_new()  [src/session.c, src/stream.c]",
     text: "The client fd is registered with conn_fd_handler() as its iocb and marked READY both ways (speculative\nI/O), and conn_xprt_want_recv() makes it ACTIVE for reading: it joins the fd cache behind the listener,\nso in this same cache walk a first recv() is tried before any server exists (up to 15360 bytes: the\nlast tune.maxrewrite bytes wait until data is forwarded). The stream's task is woken with TASK_WOKEN_INIT.",
@@ -94,6 +114,16 @@ export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
     match: /process_runnable_tasks -> process_stream/,
     title: "process_stream()  [src/stream.c]",
     text: "The stream task runs. The server side (si_b) starts in SI_ST_INI; with no analysers in TCP mode the\nrequest channel has AUTO_CONNECT, so it moves to REQ.",
+  },
+  {
+    match: / rule {5}[0-9a-f]{8} /,
+    rules: true,
+    title: "tcp_inspect_request() as the AN_REQ_INSPECT_FE analyser  [src/tcp_rules.c, src/stream.c]",
+    text: "The frontend has `tcp-request content` rules, so the stream starts with request analysers instead of\n" +
+      "AUTO_CONNECT: process_stream() calls tcp_inspect_request() each time it runs, and no server is chosen\n" +
+      "until the analysers are done. A rule whose fetch needs more data (req.len, req.payload...) answers MISS:\n" +
+      "the analyser returns and waits for more bytes, at most `tcp-request inspect-delay` (req->analyse_exp).\n" +
+      "Once the client's line is in, the rule matches, the analyser is removed and the connect can start.",
   },
   {
     match: /REQ -> ASS/,
@@ -127,13 +157,14 @@ export const TOUR_STEPS: { match: RegExp; title: string; text: string }[] = [
   },
 ];
 
-/** Annotate <trace> (the child's stdout) with the steps' headings. */
-export function annotateTour(trace: string): string {
+/** Annotate <trace> (the child's stdout) with the steps' headings (the rule steps with <rules>). */
+export function annotateTour(trace: string, rules = false): string {
+  const steps = TOUR_STEPS.filter((s) => rules || !s.rules);
   const out: string[] = [];
   let step = 0;
   for (const line of trace.split("\n")) {
-    while (step < TOUR_STEPS.length && TOUR_STEPS[step].match.test(line)) {
-      const s = TOUR_STEPS[step];
+    while (step < steps.length && steps[step].match.test(line)) {
+      const s = steps[step];
       out.push("", `=== ${step + 1}. ${s.title}`, ...s.text.split("\n").map((t) => `    ${t}`), "");
       step++;
     }
@@ -143,8 +174,9 @@ export function annotateTour(trace: string): string {
 }
 
 /** The usage of `hapoll tour`. */
-export const TOUR_USAGE = "Usage : hapoll tour [--port <listen port>] [--server-port <echo server port>]\n" +
-  "        (default: the seed's 3307 and 10000, or free ones when those are taken)\n";
+export const TOUR_USAGE = "Usage : hapoll tour [--port <listen port>] [--server-port <echo server port>] [--rules]\n" +
+  "        (default: the seed's 3307 and 10000, or free ones when those are taken;\n" +
+  "        --rules adds tcp-request rules to the seed and shows where they run)\n";
 
 /**
  * Run the tour. <args>: `--port <n>` (the proxy's port) and `--server-port <n>` (the echo server's);
@@ -153,8 +185,13 @@ export const TOUR_USAGE = "Usage : hapoll tour [--port <listen port>] [--server-
 export function runTour(binPath: string, args: string[] = []): number {
   const n = native;
   const asked: Record<string, number> = {};
+  let rules = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i];
+    if (a === "--rules") {
+      rules = true;
+      continue;
+    }
     if (a !== "--port" && a !== "--server-port") {
       process.stderr.write(`tour: unknown option '${a}'\n${TOUR_USAGE}`);
       return 1;
@@ -178,16 +215,17 @@ export function runTour(binPath: string, args: string[] = []): number {
   const srvPort = asked["--server-port"] ?? (portFree(n, 10000) ? 10000 : anyPort(n));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "hapoll-tour-"));
   const cfg = path.join(dir, "seed.cfg");
-  fs.writeFileSync(cfg, seedConfig(port, srvPort));
+  fs.writeFileSync(cfg, seedConfig(port, srvPort, rules));
   const header =
     "hapoll tour: one connection through HAProxy 1.8's machinery, as hapoll reproduces it.\n\n" +
     `The seed configuration (ports ${port} and ${srvPort}${Object.keys(asked).length ? ", as asked" : port !== 3307 || srvPort !== 10000 ? ", moved because the seed's were taken" : ""}):\n\n` +
-    seedConfig(port, srvPort).split("\n").map((l) => "    " + l).join("\n") +
+    seedConfig(port, srvPort, rules).split("\n").map((l) => "    " + l).join("\n") +
     "\nreadcfgfile() -> cfg_parse_global() / cfg_parse_listen()  [src/cfgparse.c]: the file becomes a proxy\n" +
     "`mysql_1` with one listener and one server. A built-in echo server plays srv1, and a client inside the\n" +
-    "same loop sends one line through the proxy. Trace columns: [loop turn] subsystem event.\n";
+    "same loop sends one line through the proxy. Trace columns: [loop turn] subsystem event.\n" +
+    (rules ? "The proxy also has tcp-request rules: `rule` lines show each one evaluated (--trace=rule).\n" : "");
   const r = spawnSync(process.execPath, [binPath, "-f", cfg, "--echo", `127.0.0.1:${srvPort}`,
-    "--trace=fd,updt,poll,cache,task,listener,si,stream", "--tour-client", `127.0.0.1:${port}`, "-q"], {
+    `--trace=fd,updt,poll,cache,task,listener,si,stream${rules ? ",rule" : ""}`, "--tour-client", `127.0.0.1:${port}`, "-q"], {
     encoding: "utf8",
     timeout: 20_000,
   });
@@ -196,7 +234,7 @@ export function runTour(binPath: string, args: string[] = []): number {
     process.stderr.write(`tour: hapoll exited with ${r.status ?? r.signal}\n${r.stderr}`);
     return 1;
   }
-  process.stdout.write(header + annotateTour(r.stdout) +
+  process.stdout.write(header + annotateTour(r.stdout, rules) +
     "\nThe client got its line back and the process stopped itself (SIGUSR1, soft stop). See docs/internals.md.\n");
   return 0;
 }

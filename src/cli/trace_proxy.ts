@@ -8,6 +8,7 @@ import { listenerHooks, LI_NAMES } from "../net/listener";
 import { siHooks, SI_ST_NAMES } from "../proxy/stream_interface";
 import { streamHooks, type Stream } from "../proxy/stream";
 import { addrString } from "../proxy/log";
+import { enableRuleTrace } from "./trace_rule";
 
 /** The HAProxy function behind each listener transition. */
 function listenerWhy(from: number, to: number): string {
@@ -30,8 +31,9 @@ function listenerWhy(from: number, to: number): string {
   return why[key] ?? (to === 2 ? "unbind_listener" : "");
 }
 
-/** Wire listener / si / stream tracing according to what traceOn() says. */
+/** Wire listener / si / stream / rule tracing according to what traceOn() says. */
 export function enableProxyTrace(): void {
+  enableRuleTrace();
   listenerHooks.onState = traceOn("listener")
     ? (l, from, to) => trace("listener", `${l.proxy.id} ${l.label} ${LI_NAMES[from]} -> ${LI_NAMES[to]} (${listenerWhy(from, to)})`)
     : null;

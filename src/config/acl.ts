@@ -147,6 +147,11 @@ CONVS.upper = { kw: "upper", args: [], minArgs: 0, inType: SMP_T_STR, out: SMP_T
 CONVS.hex = { kw: "hex", args: [], minArgs: 0, inType: SMP_T_BIN, out: SMP_T_STR };
 CONVS.ipmask = { kw: "ipmask", args: ["str"], minArgs: 1, inType: SMP_T_ADDR, out: SMP_T_IPV4 };
 
+/** All converter keywords (for the docs and their test). */
+export function convNames(): string[] {
+  return Object.keys(CONVS);
+}
+
 /** Finds a fetch keyword (no prototype lookups). */
 export function findFetch(kw: string): FetchKw | undefined {
   return FETCHES[kw];
@@ -293,7 +298,10 @@ export interface AclExpr {
 
 /** A named or anonymous ACL (several `acl` lines with one name are OR'ed). HAProxy: struct acl. */
 export interface Acl {
+  /** The name ("" for an anonymous ACL). */
   name: string;
+  /** An anonymous ACL's expression as written between the braces (for --trace=rule). */
+  text?: string;
   exprs: AclExpr[];
   /** Union / intersection of the expressions' checkpoints (HAProxy: acl->val). */
   val: number;
@@ -482,7 +490,7 @@ export function buildAclCond(words: string[], acls: Map<string, Acl>, ctx: AclCt
       if (end >= words.length) return { err: "missing closing '}' in condition" };
       const e = parseAclExpr(words.slice(k + 1, end), ctx);
       if ("err" in e) return e;
-      acl = { name: "", exprs: [e], val: 0 };
+      acl = { name: "", text: words.slice(k + 1, end).join(" "), exprs: [e], val: 0 };
       acl.val = aclVal(acl);
       k = end;
     } else {

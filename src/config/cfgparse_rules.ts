@@ -85,8 +85,8 @@ function cond(h: RuleHost, px: RuleProxy, a: string[], k: number): AclCond | { e
   return r;
 }
 
-/** 1.8 actions of tcp-request/tcp-response that hapoll does not implement. */
-const UNSUPPORTED_ACTIONS = new Set([
+/** 1.8's tcp-request / tcp-response actions hapoll refuses (with lua.*), for the README's list and its test. */
+export const UNSUPPORTED_ACTIONS = new Set([
   "capture", "silent-drop", "set-var", "unset-var", "sc-inc-gpc0", "sc-inc-gpc1", "sc-set-gpt0", "set-src",
   "set-src-port", "set-dst", "set-dst-port", "expect-netscaler-cip", "send-spoe-group", "set-mark", "set-tos",
 ]);
@@ -335,9 +335,10 @@ function parseSize(s: string): number | null {
   return Number(m[1]) * mult;
 }
 
-const STORE_RATES = new Set(["conn_rate", "sess_rate", "bytes_in_rate", "bytes_out_rate"]);
-const STORE_PLAIN = new Set(["conn_cur", "conn_cnt", "sess_cnt", "bytes_in_cnt", "bytes_out_cnt"]);
-const STORE_1_8 = new Set([
+/** The stick-table `store` types: rates (with a period), plain counters, and 1.8's that hapoll refuses. */
+export const STORE_RATES = new Set(["conn_rate", "sess_rate", "bytes_in_rate", "bytes_out_rate"]);
+export const STORE_PLAIN = new Set(["conn_cur", "conn_cnt", "sess_cnt", "bytes_in_cnt", "bytes_out_cnt"]);
+export const STORE_1_8 = new Set([
   "server_id", "gpt0", "gpc0", "gpc0_rate", "http_req_cnt", "http_req_rate", "http_err_cnt", "http_err_rate",
 ]);
 
@@ -373,7 +374,7 @@ export function parseStickTable(h: RuleHost, px: RuleProxy, args: string[]): voi
       t.expire = v as number;
       k++;
     } else if (w === "nopurge") {
-      /* purge on full tables is what hapoll does anyway when entries are unreferenced */
+      h.warn(`${a[0]}: 'nopurge' is not supported by hapoll, ignored (a full table purges its oldest unreferenced entries).`);
     } else if (w === "peers") {
       h.warn(`${a[0]}: 'peers' is not supported by hapoll, ignored (no table replication).`);
       k++;

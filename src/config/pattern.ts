@@ -102,6 +102,12 @@ export interface PatternExpr {
   /** IPv4 networks (unsigned address and mask). */
   v4net: number[];
   v4mask: number[];
+  /**
+   * A long IPv4 list indexed by mask: one set of networks per distinct mask, so a lookup costs one
+   * set probe per mask length instead of one test per network (HAProxy keeps them in a prefix tree).
+   * Built at the first match, dropped when a network is added.
+   */
+  v4idx: { mask: number; nets: Set<number> }[] | null;
   /** IPv6 networks: 16 bytes and a prefix length. */
   v6net: Uint8Array[];
   v6len: number[];
@@ -111,7 +117,7 @@ export interface PatternExpr {
 
 /** A new empty pattern list for method <match>. */
 export function newPatternExpr(match: number, flags: number): PatternExpr {
-  return { match, flags, strSet: new Set(), strs: [], regs: [], bins: [], lo: [], hi: [], v4net: [], v4mask: [], v6net: [], v6len: [], count: 0 };
+  return { match, flags, strSet: new Set(), strs: [], regs: [], bins: [], lo: [], hi: [], v4net: [], v4mask: [], v4idx: null, v6net: [], v6len: [], count: 0 };
 }
 
 /** Finds a matching method by name; -1 if unknown. HAProxy: pat_find_match_name(). */
@@ -264,6 +270,7 @@ export function patParseIp(text: string, out: PatternExpr): string | null {
     }
     out.v4net.push((v4 & m) >>> 0);
     out.v4mask.push(m);
+    out.v4idx = null;
     out.count++;
     return null;
   }
@@ -424,6 +431,33 @@ function matchWord(str: string, pat: string, delim: string): boolean {
   return false;
 }
 
+/** Lists up to this long are scanned; longer ones go through the mask index. */
+const V4_SCAN_MAX = 16;
+
+/** Builds <p>'s IPv4 mask index (distinct masks, longest first). */
+function buildV4Index(p: PatternExpr): { mask: number; nets: Set<number> }[] {
+  const byMask = new Map<number, Set<number>>();
+  for (let i = 0; i < p.v4net.length; i++) {
+    let set = byMask.get(p.v4mask[i]);
+    if (set === undefined) byMask.set(p.v4mask[i], (set = new Set()));
+    set.add(p.v4net[i]);
+  }
+  return (p.v4idx = [...byMask].sort((x, y) => y[0] - x[0]).map(([mask, nets]) => ({ mask, nets })));
+}
+
+/** Whether unsigned IPv4 address <a> is in one of <p>'s networks. */
+function matchV4(p: PatternExpr, a: number): boolean {
+  const net = p.v4net;
+  if (net.length <= V4_SCAN_MAX) {
+    const mask = p.v4mask;
+    for (let i = 0; i < net.length; i++) if (((a & mask[i]) >>> 0) === net[i]) return true;
+    return false;
+  }
+  const idx = p.v4idx ?? buildV4Index(p);
+  for (let i = 0; i < idx.length; i++) if (idx[i].nets.has((a & idx[i].mask) >>> 0)) return true;
+  return false;
+}
+
 /**
  * Whether sample <s> matches one of the patterns of <p>. HAProxy: pattern_exec_match() with the
  * pat_match_* function of the method.
@@ -455,9 +489,7 @@ export function patternMatch(p: PatternExpr, s: Sample): boolean {
   if (m === PAT_MATCH_IP) {
     if (s.type === SMP_T_IPV4) {
       const a = s.int;
-      const net = p.v4net;
-      const mask = p.v4mask;
-      for (let i = 0; i < net.length; i++) if (((a & mask[i]) >>> 0) === net[i]) return true;
+      if (matchV4(p, a)) return true;
       if (p.v6net.length) {
         v4mapped.fill(0);
         v4mapped[10] = v4mapped[11] = 0xff;
@@ -475,15 +507,13 @@ export function patternMatch(p: PatternExpr, s: Sample): boolean {
         for (let i = 0; i < 10; i++) if (b[o + i] !== 0) return false;
         if (b[o + 10] !== 0xff || b[o + 11] !== 0xff) return false;
         const a = ((b[o + 12] << 24) | (b[o + 13] << 16) | (b[o + 14] << 8) | b[o + 15]) >>> 0;
-        for (let i = 0; i < p.v4net.length; i++) if (((a & p.v4mask[i]) >>> 0) === p.v4net[i]) return true;
+        if (matchV4(p, a)) return true;
       }
       return false;
     }
     if (s.type === SMP_T_STR) {
       const a = parseIpv4(s.str);
-      if (a !== null) {
-        for (let i = 0; i < p.v4net.length; i++) if (((a & p.v4mask[i]) >>> 0) === p.v4net[i]) return true;
-      }
+      if (a !== null && matchV4(p, a)) return true;
     }
     return false;
   }

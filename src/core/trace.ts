@@ -6,7 +6,7 @@
  *   [   12] poll     epoll_wait(timeout=1000) = 1 event: fd=7 IN
  *   [   12] cache    fd_process_cached_events -> listener_accept(fd=7) ev=I
  *
- * Subsystems: fd, updt, poll, cache, task, listener, si, stream (and "all"). Tracing hooks into
+ * Subsystems: fd, updt, poll, cache, task, listener, si, stream, rule (and "all"). Tracing hooks into
  * the core through nullable hook slots (fdHooks, pollHooks, taskHooks, ...): when tracing is off
  * every slot is null and the hot path pays one null test per event, no formatting.
  * Lines go to the given writer (stdout by default), synchronously.
@@ -20,7 +20,7 @@ import { pollHooks, registry } from "./poller";
 import { taskHooks, type Task, TASK_WOKEN_INIT, TASK_WOKEN_TIMER, TASK_WOKEN_IO, TASK_WOKEN_SIGNAL, TASK_WOKEN_MSG, TASK_WOKEN_RES, TASK_WOKEN_OTHER } from "./task";
 
 /** The subsystems --trace accepts. */
-export const TRACE_SUBSYSTEMS = ["fd", "updt", "poll", "cache", "task", "listener", "si", "stream"] as const;
+export const TRACE_SUBSYSTEMS = ["fd", "updt", "poll", "cache", "task", "listener", "si", "stream", "rule"] as const;
 export type TraceSubsystem = (typeof TRACE_SUBSYSTEMS)[number];
 
 /** Parse "--trace" / "--trace=fd,poll" values. Returns the set, or an error message. */

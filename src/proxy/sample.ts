@@ -13,7 +13,7 @@
 import { native } from "../native";
 import { clock } from "../core/clock";
 import { type Connection, connGetToAddr } from "../net/connection";
-import type { Channel } from "./channel";
+import { CF_SHUTR, type Channel } from "./channel";
 import type { AclCond, SampleExpr } from "../config/acl";
 import {
   newSample, patternMatch, sampleToString, type Sample, SMP_F_MAY_CHANGE, SMP_T_BIN, SMP_T_BOOL, SMP_T_IPV4,
@@ -156,7 +156,8 @@ function fetchPayload(c: SmpCtx, e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   const off = e.args[0] as number;
   let len = e.args[1] as number;
   const avail = chn.buf === null ? 0 : chn.i;
-  if (len === 0) {
+  const whole = len === 0;
+  if (whole) {
     // HAProxy: a zero length takes everything from <off> on.
     if (avail <= off) return mayChange(c, s);
     len = avail - off;
@@ -165,7 +166,8 @@ function fetchPayload(c: SmpCtx, e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   if (off + len > avail) return mayChange(c, s);
   chnInput(chn, off, len, s);
   s.type = SMP_T_BIN;
-  if (!(c.opt & SMP_OPT_FINAL)) s.flags |= SMP_F_MAY_CHANGE;
+  // HAProxy: smp_fetch_payload(): bytes that are all there do not change; "the rest" may grow.
+  if (whole && !(chn.flags & CF_SHUTR) && !(c.opt & SMP_OPT_FINAL)) s.flags |= SMP_F_MAY_CHANGE;
   return true;
 }
 
@@ -196,6 +198,8 @@ function fetchReqLen(c: SmpCtx, _e: SampleExpr, _rt: SmpRt, s: Sample): boolean 
   if (c.chn === null) return false;
   s.type = SMP_T_SINT;
   s.int = c.chn.buf === null ? 0 : c.chn.i;
+  // HAProxy: smp_fetch_len(): always SMP_F_MAY_CHANGE (a failed match waits for more data).
+  s.flags |= SMP_F_MAY_CHANGE;
   return true;
 }
 
@@ -511,9 +515,17 @@ export const ACL_TEST_FAIL = 0;
 export const ACL_TEST_MISS = 1;
 export const ACL_TEST_PASS = 3;
 
+/**
+ * --trace=rule: when <terms> is not null, aclExecCond() empties it and records each term it
+ * evaluates as (suite << 16) | (term << 2) | result (after negation). Null when tracing is off.
+ */
+export const condTrace: { terms: number[] | null } = { terms: null };
+
 /** HAProxy: acl_exec_cond(): the condition's result (before its if/unless polarity). */
 export function aclExecCond(cond: AclCond, c: SmpCtx): number {
   let condRes = ACL_TEST_FAIL;
+  const tr = condTrace.terms;
+  if (tr !== null) tr.length = 0;
   const suites = cond.suites;
   for (let si = 0; si < suites.length; si++) {
     const suite = suites[si];
@@ -536,6 +548,7 @@ export function aclExecCond(cond: AclCond, c: SmpCtx): number {
       }
       // HAProxy: acl_neg(): MISS stays MISS.
       if (term.neg) aclRes = aclRes === ACL_TEST_PASS ? ACL_TEST_FAIL : aclRes === ACL_TEST_FAIL ? ACL_TEST_PASS : aclRes;
+      if (tr !== null) tr.push((si << 16) | (ti << 2) | aclRes);
       suiteRes &= aclRes;
       if (suiteRes === ACL_TEST_FAIL) break;
     }

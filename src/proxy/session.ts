@@ -29,7 +29,7 @@ import { logDate, sendProxyLog, LOG_INFO } from "../core/log";
 import { addrString } from "./log";
 import { type Proxy, listenerProxy } from "./proxy";
 import { sessionCountNew, streamAccept, streamNew } from "./stream";
-import { l4ExpectProxy, l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
+import { l4Tracked, releaseStk, tcpExecL4Rules } from "./tcp_rules";
 import type { StkCtr } from "./sample";
 
 /** Embryonic sessions alive (for tests and the SIGQUIT dump). */
@@ -93,7 +93,7 @@ export function sessionAcceptFd(l: Listener, cfd: number, addr: Buffer, addrLen:
       counters.jobs--;
       return false;
     }
-    expectProxy = l4ExpectProxy(fe, addr, addrLen, cfd);
+    expectProxy = l4Tracked.expectProxy;
   } else {
     l4Tracked.stk = null;
   }

@@ -47,8 +47,10 @@ export interface ProxyRules {
   l4: RtRule[];
   cont: RtRule[];
   res: RtRule[];
-  switching: { be: Proxy; cond: AclCond | null }[];
-  servers: { srv: Server; cond: AclCond }[];
+  /** use_backend rules, with where they are written (for --trace=rule). */
+  switching: { be: Proxy; cond: AclCond | null; file: string; line: number }[];
+  /** use-server rules. */
+  servers: { srv: Server; cond: AclCond; file: string; line: number }[];
   /** Request analysers a stream of this frontend starts with (0: the plain TCP path). */
   feReqAna: number;
   /** Analysers this proxy adds as a backend (HAProxy: be_req_ana / be_rsp_ana). */
@@ -56,8 +58,41 @@ export interface ProxyRules {
   beResAna: number;
 }
 
-/** Trace hook for --trace=rule: (proxy, rule text, result). */
-export const ruleHooks: { onRule: ((px: Proxy, what: string, result: string) => void) | null } = { onRule: null };
+/* The rule sets, as --trace=rule names them. */
+export const RS_TCP_REQ_CONN = 0;
+export const RS_TCP_REQ_CONT = 1;
+export const RS_TCP_RES_CONT = 2;
+export const RS_USE_BACKEND = 3;
+export const RS_DEFAULT_BACKEND = 4;
+export const RS_USE_SERVER = 5;
+export const RULE_SET_NAMES = [
+  "tcp-request connection", "tcp-request content", "tcp-response content", "use_backend", "default_backend", "use-server",
+];
+
+/** Where a rule is written, and for a tcp rule its text (use_backend / use-server name a target instead). */
+export interface RuleRef {
+  file: string;
+  line: number;
+  text?: string;
+}
+
+/**
+ * Trace hook for --trace=rule, called after each rule's condition is evaluated (the ACL terms'
+ * results are then in condTrace, src/proxy/sample.ts): the rule set (RS_*), the proxy whose rule it
+ * is, the stream (null for connection rules, which run before any stream: <fd> is the client's),
+ * the rule (a TcpRule, a use_backend / use-server entry naming <target>, null for default_backend),
+ * the condition, and the verdict. Null when tracing is off: the rule path then tests it and builds
+ * nothing.
+ */
+export type RuleTraceHook = (set: number, px: Proxy, s: AnalysedStream | null, fd: number, rule: RuleRef | null,
+  target: string, cond: AclCond | null, verdict: string) => void;
+export const ruleHooks: { onRule: RuleTraceHook | null } = { onRule: null };
+
+/** The verdict of a tcp rule whose condition was evaluated, for the trace. */
+function tcpVerdict(r: TcpRule, ok: boolean): string {
+  if (!ok) return "no match";
+  return r.action === "track-sc" ? `track-sc${r.sc}` : r.action;
+}
 
 /**
  * Builds tables and binds the rules of <proxies> (after servers exist). Returns alerts.
@@ -99,14 +134,14 @@ export function proxyRulesInit(proxies: Proxy[], lookup: ProxyLookup): string[] 
         const e = bindCond(u.cond, p, lookup);
         if (e) alerts.push(`parsing [${u.file}:${u.line}] : ${e}`);
       }
-      rules.switching.push({ be, cond: u.cond ?? null });
+      rules.switching.push({ be, cond: u.cond ?? null, file: u.file, line: u.line });
     }
     for (const u of c.useServers as UseServerRule[]) {
       const srv = p.servers.find((s) => s.id === u.name);
       if (!srv) continue;
       const e = bindCond(u.cond, p, lookup);
       if (e) alerts.push(`parsing [${u.file}:${u.line}] : ${e}`);
-      rules.servers.push({ srv, cond: u.cond });
+      rules.servers.push({ srv, cond: u.cond, file: u.file, line: u.line });
     }
     if (c.cap.fe && (rules.cont.length || rules.switching.some((x) => x.cond !== null))) {
       rules.feReqAna = (rules.cont.length ? AN_REQ_INSPECT_FE : 0) | AN_REQ_SWITCHING_RULES;
@@ -135,10 +170,6 @@ export function proxyRulesInit(proxies: Proxy[], lookup: ProxyLookup): string[] 
     if (p.rules && p.rules.beResAna && p.cfg.cap.be) p.rules.feReqAna |= AN_REQ_SWITCHING_RULES;
   }
   return alerts;
-}
-
-function traceRule(px: Proxy, r: TcpRule | string, res: string): void {
-  ruleHooks.onRule!(px, typeof r === "string" ? r : `${r.file}:${r.line} ${r.text}`, res);
 }
 
 /** The stick-table key of the sample just fetched, or null. HAProxy: smp_to_stkey(). */
@@ -170,8 +201,12 @@ function trackRule(c: SmpCtx, r: RtRule, stk: (StkCtr | null)[]): boolean {
   return true;
 }
 
-/** Stick counters tracked by the last tcpExecL4Rules() call, handed to the stream (null: none). */
-export const l4Tracked: { stk: (StkCtr | null)[] | null } = { stk: null };
+/**
+ * What the last tcpExecL4Rules() call leaves for the session: the stick counters it tracked (null:
+ * none), handed to the stream, and whether an `expect-proxy layer4` rule matched before the rules
+ * ended (HAProxy: CO_FL_ACCEPT_PROXY set by tcp_exec_l4_rules()).
+ */
+export const l4Tracked: { stk: (StkCtr | null)[] | null; expectProxy: boolean } = { stk: null, expectProxy: false };
 
 /**
  * HAProxy: tcp_exec_l4_rules(): the frontend's connection rules at accept, before any stream.
@@ -188,12 +223,13 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
   c.chn = null;
   c.opt = SMP_OPT_FINAL;
   l4Tracked.stk = null;
+  l4Tracked.expectProxy = false;
   c.stk = null;
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i];
     let ok = true;
     if (r.cfg.cond !== null) ok = condPasses(r.cfg.cond, aclExecCond(r.cfg.cond, c));
-    if (ruleHooks.onRule !== null) traceRule(fe, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONN, fe, null, cfd, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     const a = r.cfg.action;
     if (a === "accept") break;
@@ -210,28 +246,13 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
     if (a === "track-sc") {
       if (c.stk === null) c.stk = [null, null, null];
       trackRule(c, r, c.stk);
+    } else if (a === "expect-proxy") {
+      // the caller makes the embryonic session that waits for the header
+      l4Tracked.expectProxy = true;
     }
-    // expect-proxy layer4 is handled by the caller (it needs the embryonic session).
   }
   l4Tracked.stk = c.stk;
   return true;
-}
-
-/** Whether the l4 rules of <fe> ask for a PROXY header (expect-proxy layer4 matched). */
-export function l4ExpectProxy(fe: Proxy, addr: Buffer, addrLen: number, cfd: number): boolean {
-  const c = ctx;
-  for (const r of fe.rules!.l4) {
-    if (r.cfg.action !== "expect-proxy") continue;
-    c.px = c.fe = c.be = fe;
-    c.addr = addr;
-    c.addrLen = addrLen;
-    c.fd = cfd;
-    c.conn = null;
-    c.chn = null;
-    c.opt = SMP_OPT_FINAL;
-    if (r.cfg.cond === null || condPasses(r.cfg.cond, aclExecCond(r.cfg.cond, c))) return true;
-  }
-  return false;
 }
 
 /** Gives back tracked entries (end of a stream). */
@@ -257,6 +278,7 @@ export interface AnalysedStream {
   stk: (StkCtr | null)[] | null;
   target: Server | null;
   flags: number;
+  readonly uniqId: number;
   clientConn(): Connection;
 }
 
@@ -300,12 +322,12 @@ export function tcpInspectRequest(s: AnalysedStream, px: Proxy): number {
     if (r.cfg.cond !== null) {
       const res = aclExecCond(r.cfg.cond, c);
       if (res === ACL_TEST_MISS) {
-        if (ruleHooks.onRule !== null) traceRule(px, r.cfg, "missing data, waiting");
+        if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONT, px, s, -1, r.cfg, "", r.cfg.cond, `missing data, waiting (inspect-delay ${delay} ms)`);
         return missingData(s, delay);
       }
       ok = condPasses(r.cfg.cond, res);
     }
-    if (ruleHooks.onRule !== null) traceRule(px, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_REQ_CONT, px, s, -1, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     const a = r.cfg.action;
     if (a === "accept") break;
@@ -340,12 +362,12 @@ export function processSwitchingRules(s: AnalysedStream): Proxy {
     for (const sw of rules.switching) {
       let ok = true;
       if (sw.cond !== null) ok = condPasses(sw.cond, aclExecCond(sw.cond, c));
-      if (ruleHooks.onRule !== null) traceRule(fe, `use_backend ${sw.be.id}${sw.cond ? ` ${sw.cond.pol} ${sw.cond.text}` : ""}`, ok ? "match" : "no match");
+      if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_USE_BACKEND, fe, s, -1, sw, sw.be.id, sw.cond, ok ? `backend ${sw.be.id}` : "no match");
       if (ok) return sw.be;
     }
   }
   const be = fe.defbe ?? fe;
-  if (ruleHooks.onRule !== null) traceRule(fe, `default_backend ${be.id}`, "applied");
+  if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_DEFAULT_BACKEND, fe, s, -1, null, be.id, null, `backend ${be.id}`);
   return be;
 }
 
@@ -356,7 +378,10 @@ export function processServerRules(s: AnalysedStream): Server | null {
   const c = fillCtx(s, be, s.req, SMP_OPT_FINAL);
   for (const sr of be.rules.servers) {
     const ok = condPasses(sr.cond, aclExecCond(sr.cond, c));
-    if (ruleHooks.onRule !== null) traceRule(be, `use-server ${sr.srv.id} ${sr.cond.pol} ${sr.cond.text}`, ok ? "match" : "no match");
+    if (ruleHooks.onRule !== null) {
+      const v = !ok ? "no match" : sr.srv.curState !== SRV_ST_STOPPED ? `server ${sr.srv.id}` : `server ${sr.srv.id} is down, next rule`;
+      ruleHooks.onRule(RS_USE_SERVER, be, s, -1, sr, sr.srv.id, sr.cond, v);
+    }
     if (ok && sr.srv.curState !== SRV_ST_STOPPED) return sr.srv;
   }
   return null;
@@ -368,7 +393,9 @@ export function processServerRules(s: AnalysedStream): Server | null {
 export function tcpInspectResponse(s: AnalysedStream): number {
   const res = s.res;
   const be = s.be;
-  const partial = (res.flags & 0x20) || (tickIsSet(s.resAnExp) && tickIsExpired(s.resAnExp, clock.nowMs)) || !be.cfg.resInspectDelay
+  // HAProxy: unlike requests, no inspect-delay does not make the data final: a rule missing data
+  // waits for more, or for the end of the response (shutr, which a server timeout also brings).
+  const partial = (res.flags & 0x20) || (tickIsSet(s.resAnExp) && tickIsExpired(s.resAnExp, clock.nowMs))
     ? SMP_OPT_FINAL : 0;
   const c = fillCtx(s, be, res, partial);
   const rules = be.rules!.res;
@@ -378,13 +405,13 @@ export function tcpInspectResponse(s: AnalysedStream): number {
     if (r.cfg.cond !== null) {
       const ret = aclExecCond(r.cfg.cond, c);
       if (ret === ACL_TEST_MISS) {
-        if (ruleHooks.onRule !== null) traceRule(be, r.cfg, "missing data, waiting");
+        if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_RES_CONT, be, s, -1, r.cfg, "", r.cfg.cond, `missing data, waiting (inspect-delay ${be.cfg.resInspectDelay} ms)`);
         if (!tickIsSet(s.resAnExp) && be.cfg.resInspectDelay) s.resAnExp = tickAdd(clock.nowMs, be.cfg.resInspectDelay);
         return AN_WAIT;
       }
       ok = condPasses(r.cfg.cond, ret);
     }
-    if (ruleHooks.onRule !== null) traceRule(be, r.cfg, ok ? `match -> ${r.cfg.action}` : "no match");
+    if (ruleHooks.onRule !== null) ruleHooks.onRule(RS_TCP_RES_CONT, be, s, -1, r.cfg, "", r.cfg.cond, tcpVerdict(r.cfg, ok));
     if (!ok) continue;
     if (r.cfg.action === "accept") break;
     if (r.cfg.action === "reject") {

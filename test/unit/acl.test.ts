@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fc from "fast-check";
 import { buildAclCond, parseAcl, sampleParseExpr, type Acl, type AclCtx } from "../../src/config/acl";
-import { newPatternExpr, parseIpv6, patParse, patternMatch, newSample, PAT_MATCH_INT, SMP_T_IPV4, SMP_T_STR } from "../../src/config/pattern";
+import { newPatternExpr, parseIpv6, patParse, patternMatch, newSample, PAT_MATCH_INT, PAT_MATCH_IP, SMP_T_IPV4, SMP_T_STR } from "../../src/config/pattern";
 import { parseConfigFiles } from "../../src/config/cfgparse";
 import { aclExecCond, bindCond, condPasses, SmpCtx, SMP_OPT_FINAL, ACL_TEST_MISS, ACL_TEST_PASS, ACL_TEST_FAIL } from "../../src/proxy/sample";
 import { Channel } from "../../src/proxy/channel";
@@ -49,6 +49,34 @@ function evalCond(text: string, opts: { src?: string; data?: Buffer; final?: boo
 }
 
 describe("patterns (HAProxy pattern.c)", () => {
+  it("a long IPv4 list (indexed by mask) matches exactly as a scan of its networks", () => {
+    const ip = (a: number) => [a >>> 24, (a >>> 16) & 255, (a >>> 8) & 255, a & 255].join(".");
+    // prefix lengths 12..32 (a short one would cover most addresses and hide a mismatch), and now and then /0
+    const net = fc.record({ a: fc.integer({ min: 0, max: 0xffffffff }), len: fc.oneof({ weight: 30, arbitrary: fc.integer({ min: 12, max: 32 }) }, { weight: 1, arbitrary: fc.constant(0) }) });
+    fc.assert(fc.property(fc.array(net, { minLength: 17, maxLength: 80 }), fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 20 }), (nets, addrs) => {
+      const p = newPatternExpr(PAT_MATCH_IP, 0);
+      for (const n of nets) expect(patParse(`${ip(n.a)}/${n.len}`, "", false, p)).toBeNull();
+      // probe addresses inside the listed networks too, not only random ones
+      const probes = [...addrs, ...nets.map((n) => n.a)];
+      const s = newSample();
+      s.type = SMP_T_IPV4;
+      for (const a of probes) {
+        s.int = a;
+        const want = nets.some((n) => n.len === 0 || (a >>> (32 - n.len)) === (n.a >>> (32 - n.len)));
+        expect(patternMatch(p, s), `${ip(a)} in ${nets.length} networks`).toBe(want);
+      }
+    }), { numRuns: 300 });
+    // a short list is scanned: the same answers
+    const p = newPatternExpr(PAT_MATCH_IP, 0);
+    for (const n of ["10.0.0.0/8", "192.168.1.7"]) expect(patParse(n, "", false, p)).toBeNull();
+    const s = newSample();
+    s.type = SMP_T_IPV4;
+    for (const [a, want] of [[0x0a0b0c0d, true], [0xc0a80107, true], [0xc0a80108, false]] as const) {
+      s.int = a;
+      expect(patternMatch(p, s)).toBe(want);
+    }
+  });
+
   it("integer ranges and operators: x, x:y, :y, x:, gt/ge/lt/le", () => {
     const p = newPatternExpr(PAT_MATCH_INT, 0);
     expect(patParse("5:10", "", false, p)).toBeNull();
@@ -135,7 +163,13 @@ describe("ACL expressions and conditions (HAProxy acl.c)", () => {
     const ssh = Buffer.from("SSH-2.0-OpenSSH\r\n");
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: ssh, final: false })).toBe(ACL_TEST_PASS);
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: ssh.subarray(0, 2), final: false })).toBe(ACL_TEST_MISS);
-    expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
+    // bytes that are all there do not change (1.8's smp_fetch_payload): no match is a FAIL at once
+    expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_FAIL);
+    // "the rest of the buffer" (length 0) may still grow: a MISS until final
+    expect(evalCond("{ req.payload(0,0) -m bin 5353482d }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
+    expect(evalCond("{ req.payload(0,0) -m bin 5353482d }", { data: Buffer.from("GET /"), final: true })).toBe(ACL_TEST_FAIL);
+    // req.len is always "may change" (1.8's smp_fetch_len): a failed comparison waits
+    expect(evalCond("{ req.len gt 10 }", { data: Buffer.from("GET /"), final: false })).toBe(ACL_TEST_MISS);
     expect(evalCond("{ req.payload(0,4) -m bin 5353482d }", { data: Buffer.from("GET /"), final: true })).toBe(ACL_TEST_FAIL);
     expect(evalCond("WAIT_END", { data: ssh, final: false })).toBe(ACL_TEST_MISS);
     expect(evalCond("WAIT_END", { data: ssh, final: true })).toBe(ACL_TEST_PASS);

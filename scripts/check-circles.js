@@ -4,7 +4,8 @@
 // Reads the import lines of every TypeScript file under src/ (`import ... from`, `import type`,
 // `export ... from`, `import("...")`, `require("...")`) and checks two rules:
 // - Layers: arrows only downward. src/types, src/config and src/native.ts are the ground; then
-//   src/core, src/net, src/proxy, src/cli. No import (value or type) may point to a higher layer,
+//   src/core, src/net, src/proxy, then src/stats (the stats socket) and src/tools (tour, top, echo,
+//   traces) side by side, and src/cli (process start-up) on top. No import (value or type) may point to a higher layer,
 //   and src/config imports only src/config/* and node's modules.
 // - No circle among the value imports: the graph that exists at run time, where a circle is a
 //   CommonJS load-order hazard. An import whose every name is marked `type` is erased by the
@@ -23,10 +24,10 @@ const CONFIG = path.join(SRC, "config");
 const strict = process.argv.includes("--strict") || process.env.CHECK_CIRCLES_STRICT === "1";
 const showTypes = strict || process.argv.includes("--types");
 
-/** Layer of a file: 0 ground (types, config, native.ts), 1 core, 2 net, 3 proxy, 4 cli. */
+/** Layer of a file: 0 ground (types, config, native.ts), 1 core, 2 net, 3 proxy, 4 stats and tools, 5 cli. */
 function layerOf(f) {
   const r = path.relative(SRC, f).split(path.sep)[0];
-  return { types: 0, config: 0, "native.ts": 0, core: 1, net: 2, proxy: 3, cli: 4 }[r] ?? 4;
+  return { types: 0, config: 0, "native.ts": 0, core: 1, net: 2, proxy: 3, stats: 4, tools: 4, cli: 5 }[r] ?? 5;
 }
 
 function listTs(dir) {

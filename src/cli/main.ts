@@ -3,7 +3,6 @@
  * configuration, size the process (maxconn, maxsock, RLIMIT_NOFILE), pick a poller, build proxies,
  * servers and listeners, bind, install the signal handlers, then hand the thread to run_poll_loop().
  */
-import { proxyRulesInit } from "../proxy/tcp_rules";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -18,471 +17,35 @@ import { signalRegisterFct } from "../core/signal";
 import { taskNew, taskSchedule } from "../core/task";
 import { tickAdd } from "../core/ticks";
 import { parseConfigFiles, formatDiag } from "../config/cfgparse";
-import type { ParsedAddress, ParsedConfig, ServerConfig } from "../config/types";
-import { Listener, createListener, enableListener, unbindListener, LI_ASSIGNED } from "../net/listener";
-import { bindListener, type ConnSource } from "../net/proto_tcp";
+import type { ParsedConfig } from "../config/types";
+import { enableListener, unbindListener } from "../net/listener";
+import { bindListener } from "../net/proto_tcp";
 import { bufPool, bufPoolGc, initBufPool } from "../core/buffer";
 import { logState, logAlertLine, logWarningLine, logNoticeLine, sendProxyLog, LOG_NOTICE, LOG_ALERT } from "../core/log";
 import { debugStreamLine, sendConnectLog } from "../proxy/log";
-import { Proxy, PR_STREADY, pauseProxies, resumeProxies, softStop, proxyCapStr, proxies } from "../proxy/proxy";
-import { Server, SRV_ST_STOPPED, SRV_ADMF_RMAINT } from "../proxy/server";
+import { PR_STREADY, pauseProxies, resumeProxies, softStop, proxyCapStr, proxies } from "../proxy/proxy";
+import { SRV_ST_STOPPED } from "../proxy/server";
 import { SF_ERR_KILLED } from "../types/stream-t";
 import { streamHooks, streamShutdownAll } from "../proxy/stream";
-import { sessionAcceptFd } from "../proxy/session";
-import { startHealthChecks, serverCheckInit } from "../proxy/checks";
+import { startHealthChecks } from "../proxy/checks";
 import { agentMaxsock } from "../config/cfg_checks";
-import { startEchoServer } from "./echo";
+import { startEchoServer } from "../tools/echo";
 import { enableTrace, parseTraceSpec, type TraceSubsystem } from "../core/trace";
-import { enableProxyTrace } from "./trace_proxy";
-import { startTourClient } from "./tour_client";
-import { runTour } from "./tour";
-import { runTop } from "./top";
+import { enableProxyTrace } from "../tools/trace_proxy";
+import { startTourClient } from "../tools/tour_client";
+import { runTour } from "../tools/tour";
+import { runTop } from "../tools/top";
 import { runMaster, workerNumber, workerReady, workerXferSocket, detachStdio, DETACH_ENV, type ReloadCheck } from "./master";
 import { getOldSockets, closeUnusedXferSocks } from "../net/xfer_sock";
-import { startStatsSockets, statsSocketFds } from "./cli";
-
-/** hapoll's version, and the HAProxy release it mirrors. */
-export const VERSION = "0.1.0";
-export const MIRRORS = "HA-Proxy 1.8.0 (TCP mode)";
-/** hapoll's release date, in HAProxy's format (`show info`'s Release_date). */
-export const RELEASE_DATE = "2026/11/25";
-/** HAProxy: DEFAULT_MAXCONN. */
-const DEFAULT_MAXCONN = 2000;
-
-/** What the command line asked for. HAProxy: the arguments of main(). */
-export interface CliOptions {
-  files: string[];
-  check: boolean;
-  debug: boolean;
-  foreground: boolean;
-  daemon: boolean;
-  /** -W: master-worker mode (implied by nbproc > 1). */
-  masterWorker: boolean;
-  /** -Ws: master-worker mode telling systemd when it is ready (sd_notify). */
-  systemd: boolean;
-  /** -x <socket>: take the listening sockets of the old process from its stats socket. */
-  oldUnixSocket: string;
-  quiet: boolean;
-  verbose: boolean;
-  pidfile: string;
-  maxconn: number;
-  maxpconn: number;
-  noEpoll: boolean;
-  noKqueue: boolean;
-  noPoll: boolean;
-  noSplice: boolean;
-  noReuseport: boolean;
-  oldPids: number[];
-  oldPidsSig: string;
-  echo: string[];
-  /** --trace[=subsystems]: null when off. */
-  trace: string | null;
-  /** --tour-client <addr>: the tour's in-loop client. */
-  tourClient: string;
-  /** -dr: a server whose name does not resolve starts in maintenance instead of failing. */
-  resolveDontFail: boolean;
-  /** -C <dir>: change to <dir> before reading the configuration. */
-  changeDir: string;
-  /** -m <MB>: the memory limit, in megabytes (0: none). */
-  memmax: number;
-  /** -L <name>: the local peer name (HAProxy's localpeer; hapoll has no peers section). */
-  localPeer: string;
-  version: 0 | 1 | 2;
-}
-
-/** Writes to stdout/stderr synchronously (the loop never lets Node flush asynchronous streams). */
-function out(s: string): void {
-  try {
-    fs.writeSync(1, s);
-  } catch {
-    /* closed stdout */
-  }
-}
-function err(s: string): void {
-  try {
-    fs.writeSync(2, s);
-  } catch {
-    /* closed stderr */
-  }
-}
-
-function displayVersion(): void {
-  out(`hapoll version ${VERSION}, a TypeScript reimplementation of ${MIRRORS}\n`);
-  out(`Node.js ${process.version} on ${process.platform}/${process.arch}\n\n`);
-}
-
-function displayBuildOpts(): void {
-  out("Build options :\n  TARGET  = " + process.platform + "\n  NATIVE  = node-addon-api (" +
-    native.pollerNames().join(", ") + ")\n  OPTIONS = " + (C.HAVE_SPLICE ? "USE_LINUX_SPLICE=1 " : "") + "USE_TPROXY=0\n\n");
-  out(`Default settings :\n  maxconn = ${DEFAULT_MAXCONN}, bufsize = 16384, maxrewrite = 1024, maxpollevents = ${MAX_POLL_EVENTS}\n\n`);
-  out(listPollers());
-  out("\n");
-}
-
-/** HAProxy: usage(). */
-export function usageText(): string {
-  return "Usage : hapoll [-f <cfgfile>]* [ -vdVD ] [ -n <maxconn> ] [ -N <maxpconn> ]\n" +
-    "        [ -p <pidfile> ] [ -sf|-st <pid>* ] [-- <cfgfile>*]\n" +
-    "        -v displays version ; -vv shows known build options.\n" +
-    "        -d enters debug mode ; -db only disables background mode.\n" +
-    "        -V enters verbose mode (disables quiet mode)\n" +
-    "        -D goes daemon\n" +
-    "        -W master-worker mode (implied by nbproc > 1).\n" +
-    "        -Ws master-worker mode with systemd notify support.\n" +
-    "        -q quiet mode : don't display messages\n" +
-    "        -c check mode : only check config files and exit\n" +
-    `        -n sets the maximum total # of connections (${DEFAULT_MAXCONN})\n` +
-    "        -N sets the default, per-proxy maximum # of connections (2000)\n" +
-    "        -p writes pids of all children to this file\n" +
-    "        -de disables epoll() usage even when available\n" +
-    "        -dk disables kqueue() usage even when available\n" +
-    "        -dp disables poll() usage even when available\n" +
-    "        -dS disables splice usage (broken on old kernels)\n" +
-    "        -dR disables SO_REUSEPORT usage\n" +
-    "        -dr ignores server address resolution failures\n" +
-    "        -m limits the usable amount of memory (in MB)\n" +
-    "        -C changes to directory <dir> before loading files\n" +
-    "        -L set local peer name (default to hostname)\n" +
-    "        -sf/-st [pid ]* finishes/terminates old pids.\n" +
-    "        -x <unix_socket> get listening sockets from a unix socket\n" +
-    "        --echo <addr> also serves a built-in echo backend on <addr> (for demos)\n" +
-    "        hapoll tour [--port <n>] [--server-port <n>] [--rules] : follow one connection through the machinery, annotated\n" +
-    "        hapoll top <stats socket> : live view of a running hapoll (q quits)\n" +
-    "        --trace[=fd,updt,poll,cache,task,listener,si,stream,rule] traces internal events to stdout\n\n";
-}
-
-/** Thrown by parseArgs for bad arguments: the message is printed with the usage, exit 1. */
-export class UsageError extends Error {}
-
-/** HAProxy: the argument loop of init(). */
-export function parseArgs(argv: string[]): CliOptions {
-  const o: CliOptions = {
-    files: [], check: false, debug: false, foreground: false, daemon: false, masterWorker: false, systemd: false, oldUnixSocket: "", quiet: false, verbose: false,
-    pidfile: "", maxconn: 0, maxpconn: 0, noEpoll: false, noKqueue: false, noPoll: false, noSplice: false,
-    noReuseport: false, oldPids: [], oldPidsSig: "", echo: [], trace: null, tourClient: "", version: 0,
-    resolveDontFail: false, changeDir: "", memmax: 0, localPeer: os.hostname(),
-  };
-  const num = (flag: string, v: string | undefined): number => {
-    if (v === undefined) throw new UsageError(`option '${flag}' expects an argument`);
-    if (!/^\d+$/.test(v)) throw new UsageError(`option '${flag}' expects a positive number, not '${v}'`);
-    return Number(v);
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "--") {
-      o.files.push(...argv.slice(i + 1));
-      break;
-    }
-    if (a === "--trace" || a.startsWith("--trace=")) {
-      o.trace = a === "--trace" ? "all" : a.slice(8);
-      const t = parseTraceSpec(o.trace);
-      if (typeof t === "string") throw new UsageError(t);
-      continue;
-    }
-    if (a === "--tour-client") {
-      const v = argv[++i];
-      if (!v) throw new UsageError("option '--tour-client' expects an address");
-      o.tourClient = v;
-      continue;
-    }
-    if (a === "--echo") {
-      const v = argv[++i];
-      if (!v) throw new UsageError("option '--echo' expects an address");
-      o.echo.push(v);
-      continue;
-    }
-    if (!a.startsWith("-") || a.length < 2) throw new UsageError(`unexpected argument '${a}'`);
-    const f = a.slice(1);
-    if (f === "v") o.version = Math.max(o.version, 1) as 1;
-    else if (f === "vv") o.version = 2;
-    else if (f === "de") o.noEpoll = true;
-    else if (f === "dk") o.noKqueue = true;
-    else if (f === "dp") o.noPoll = true;
-    else if (f === "dS") o.noSplice = true;
-    else if (f === "dR") o.noReuseport = true;
-    else if (f === "dr") o.resolveDontFail = true;
-    else if (f === "db") o.foreground = true;
-    else if (f === "d") o.debug = true;
-    else if (f === "V") o.verbose = true;
-    else if (f === "c") o.check = true;
-    else if (f === "D") o.daemon = true;
-    else if (f === "W") o.masterWorker = true;
-    else if (f === "Ws") {
-      o.masterWorker = true;
-      o.systemd = true;
-    } else if (f === "x") {
-      // HAProxy: the path must follow and must not look like an option.
-      const v = argv[i + 1];
-      if (v === undefined || v.startsWith("-")) throw new UsageError("Unix socket path expected with the -x flag");
-      if (o.oldUnixSocket) logWarningLine("-x option already set, overwriting the value");
-      o.oldUnixSocket = v;
-      i++;
-    }
-    else if (f === "q") o.quiet = true;
-    else if (f === "sf" || f === "st") {
-      o.oldPidsSig = f === "sf" ? "SIGUSR1" : "SIGTERM";
-      while (i + 1 < argv.length && !argv[i + 1].startsWith("-")) {
-        const pid = Number(argv[++i]);
-        if (!Number.isInteger(pid) || pid <= 0) throw new UsageError(`invalid pid '${argv[i]}' after -${f}`);
-        o.oldPids.push(pid);
-      }
-    } else if (f === "f") {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError("option '-f' expects a file name");
-      o.files.push(v);
-    } else if (f === "p") {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError("option '-p' expects a file name");
-      o.pidfile = v;
-    } else if (f === "n") o.maxconn = num("-n", argv[++i]);
-    else if (f === "N") o.maxpconn = num("-N", argv[++i]);
-    else if (f === "m") o.memmax = num("-m", argv[++i]);
-    else if (f === "C" || f === "L") {
-      const v = argv[++i];
-      if (v === undefined) throw new UsageError(`option '-${f}' expects an argument`);
-      if (f === "C") o.changeDir = v;
-      else o.localPeer = v;
-    }
-    else throw new UsageError(`unknown option '${a}'`);
-  }
-  return o;
-}
-
-/**
- * The C library's words for a failed file system call (HAProxy prints strerror(errno)): Node's
- * "ENOENT: no such file or directory, stat 'x'" becomes "No such file or directory".
- */
-function strerror(e: unknown): string {
-  const m = /^[A-Z0-9]+: ([^,]*)/.exec((e as Error).message ?? "");
-  const t = m ? m[1] : String((e as Error).message ?? e);
-  return t.charAt(0).toUpperCase() + t.slice(1);
-}
-
-/** Read the configuration files; a directory contributes its *.cfg files in order (HAProxy 1.7+). */
-function readConfigFiles(names: string[]): { name: string; text: string }[] | string {
-  const files: { name: string; text: string }[] = [];
-  for (const n of names) {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(n);
-    } catch (e) {
-      return `Cannot open configuration file/directory ${n} : ${strerror(e)}`;
-    }
-    const list = st.isDirectory()
-      ? fs.readdirSync(n).filter((x) => x.endsWith(".cfg")).sort().map((x) => `${n}/${x}`)
-      : [n];
-    for (const f of list) {
-      try {
-        files.push({ name: f, text: fs.readFileSync(f, "utf8") });
-      } catch (e) {
-        return `Could not open configuration file ${f} : ${strerror(e)}`;
-      }
-    }
-  }
-  return files;
-}
-
-/** The names resolved by initAddrs(), and the servers -dr put in maintenance. */
-const resolved = new Map<ParsedAddress, string>();
-const unresolvedServers = new Set<ServerConfig>();
-
-/** The numeric address of a parsed address (resolving a DNS name at start-up, as HAProxy does). */
-function resolveAddr(a: ParsedAddress): string | null {
-  if (a.family === "unix") return a.host;
-  if (!a.needsResolve) return a.host;
-  const done = resolved.get(a);
-  if (done !== undefined) return done;
-  const r = native.resolveHost(a.host, a.family === "ipv6" ? "ipv6" : a.familyForced ? "ipv4" : "any");
-  if (typeof r !== "string") return null;
-  resolved.set(a, r);
-  return r;
-}
-
-/**
- * Resolve the names of the bind and server lines, before -c says anything: -c fails where start-up
- * would. Returns the fatal messages (empty when all resolved). A bind name that does not resolve
- * is a parsing error (HAProxy resolves it in str2sa_range()); a server's fails the start
- * ("Failed to initialize server(s) addr.", srv_init_addr()) unless -dr puts the server in
- * maintenance with a warning.
- */
-function initAddrs(cfg: ParsedConfig, o: CliOptions): string[] {
-  const fatal: string[] = [];
-  const badFiles: string[] = [];
-  for (const pc of cfg.proxies) {
-    if (pc.disabled || !pc.cap.fe) continue;
-    for (const bc of pc.binds) {
-      if (resolveAddr(bc.addr) !== null) continue;
-      const port = bc.addr.raw.slice(bc.addr.raw.lastIndexOf(":"));
-      fatal.push(`parsing [${bc.file}:${bc.line}] : 'bind' : invalid address: '${bc.addr.host}' in '${bc.addr.host}${port}'`);
-      if (!badFiles.includes(bc.file)) badFiles.push(bc.file);
-    }
-  }
-  for (const f of badFiles) fatal.push(`Error(s) found in configuration file : ${f}`);
-  if (badFiles.length) fatal.push("Fatal errors found in configuration.");
-  let srvFail = false;
-  for (const pc of cfg.proxies) {
-    if (pc.disabled) continue;
-    for (const sc of pc.servers) {
-      if (resolveAddr(sc.addr) !== null) continue;
-      const where = `parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'`;
-      if (o.resolveDontFail) {
-        logWarningLine(`${where}, disabling server.`);
-        unresolvedServers.add(sc);
-      } else {
-        fatal.push(`${where}.`);
-        srvFail = true;
-      }
-    }
-  }
-  if (srvFail) fatal.push("Failed to initialize server(s) addr.");
-  return fatal;
-}
-
-/** Build a sockaddr for <host>/<port>; the family is taken from the numeric address. */
-function makeSockaddr(fam: string, host: string, port: number): { buf: Buffer; len: number; family: string } | null {
-  const family = fam === "unix" ? "unix" : host.includes(":") ? "ipv6" : "ipv4";
-  const buf = Buffer.alloc(C.SOCKADDR_MAX);
-  const len = native.sockaddrFrom(family, host, port, buf);
-  if (len < 0) return null;
-  return { buf, len, family };
-}
+import { startStatsSockets, statsSocketFds } from "../stats/cli";
+import { type CliOptions, DEFAULT_MAXCONN, RELEASE_DATE, UsageError, VERSION, displayBuildOpts, displayVersion, err, out, parseArgs, usageText } from "./args";
+import { buildProxies, initAddrs, readConfigFiles, fileErrText } from "./init";
 
 /** The process being run: proxies by name, in configuration order. */
 export const runtime = {
   cfg: null as ParsedConfig | null,
   opts: null as CliOptions | null,
 };
-
-/**
- * The ConnSource of a `source` address (HAProxy: struct conn_src filled by the parser), or an
- * error message.
- */
-function makeConnSource(a: ParsedAddress): ConnSource | string {
-  const host = resolveAddr(a);
-  if (host === null) return `could not resolve address '${a.host}'`;
-  const sa = makeSockaddr(a.family, host, a.portLow);
-  if (!sa) return `invalid address '${a.raw}'`;
-  return {
-    addr: sa.buf, addrLen: sa.len, family: sa.family, host, portLow: a.portLow, portHigh: a.portHigh,
-    nextPort: a.portLow, inet: host !== "0.0.0.0" && host !== "::" && !/^[0:]+$/.test(host),
-  };
-}
-
-/**
- * Build proxies, servers and listeners from the configuration. Returns the alerts (empty when all
- * went well).
- */
-function buildProxies(cfg: ParsedConfig, o: CliOptions): string[] {
-  const alerts: string[] = [];
-  const byName = new Map<string, Proxy>();
-  let uuid = 1;
-  for (const pc of cfg.proxies) {
-    if (pc.disabled) continue;
-    const p = new Proxy(pc, uuid++);
-    if (!p.maxconn) p.maxconn = o.maxpconn || DEFAULT_MAXCONN;
-    p.initialMaxconn = p.maxconn;
-    byName.set(pc.name, p);
-    proxies.push(p);
-    if (pc.source) {
-      const src = makeConnSource(pc.source);
-      if (typeof src === "string") alerts.push(`parsing [${pc.file}:${pc.line}] : 'source ${pc.source.raw}' : ${src}.`);
-      else p.connSrc = src;
-    }
-  }
-  for (const p of proxies) {
-    const pc = p.cfg;
-    if (pc.cap.fe) {
-      // The first unconditional use_backend (HAProxy evaluates the switching rules in order; the
-      // conditional ones run as the AN_REQ_SWITCHING_RULES analyser, src/proxy/tcp_rules.ts).
-      const uncond = pc.useBackends.find((u) => !u.cond);
-      const target = !pc.useBackends.some((u) => u.cond) && uncond ? uncond.name : pc.defaultBackend;
-      p.defbe = target ? byName.get(target) ?? null : pc.cap.be ? p : null;
-      if (target && !p.defbe) alerts.push(`Proxy '${pc.name}': unable to find required default_backend: '${target}'.`);
-    }
-    let puid = 1;
-    for (const sc of pc.servers) {
-      const srv = new Server(sc, p, puid++);
-      serverCheckInit(srv);
-      if (unresolvedServers.has(sc)) {
-        // HAProxy -dr: no address (0.0.0.0), in maintenance until an address is set.
-        srv.curAdmin |= SRV_ADMF_RMAINT;
-        srv.nextAdmin |= SRV_ADMF_RMAINT;
-        srv.curState = srv.nextState = SRV_ST_STOPPED;
-      }
-      const host = unresolvedServers.has(sc) ? "0.0.0.0" : resolveAddr(sc.addr);
-      if (host === null) {
-        alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : could not resolve address '${sc.addr.host}'.`);
-        continue;
-      }
-      const sa = makeSockaddr(sc.addr.family, host, sc.addr.portLow);
-      if (!sa) {
-        alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : invalid address '${sc.addr.raw}'.`);
-        continue;
-      }
-      if (sc.source) {
-        const src = makeConnSource(sc.source);
-        if (typeof src === "string") {
-          alerts.push(`parsing [${sc.file}:${sc.line}] : 'server ${sc.name}' : 'source ${sc.source.raw}' : ${src}.`);
-          continue;
-        }
-        srv.connSrc = src;
-      }
-      srv.addr = sa.buf;
-      srv.addrLen = sa.len;
-      srv.host = host;
-      srv.port = sc.addr.portLow;
-      // The server's family follows its numeric address (a DNS name may give either).
-      (sc.addr as { family: string }).family = sa.family;
-      p.servers.push(srv);
-    }
-    if (!pc.cap.fe) continue;
-    for (const bc of pc.binds) {
-      const host = resolveAddr(bc.addr);
-      if (host === null) {
-        alerts.push(`parsing [${bc.file}:${bc.line}] : 'bind ${bc.raw}' : could not resolve address '${bc.addr.host}'.`);
-        continue;
-      }
-      for (let port = bc.addr.portLow; port <= Math.max(bc.addr.portLow, bc.addr.portHigh); port++) {
-        const sa = makeSockaddr(bc.addr.family, host, port);
-        if (!sa) {
-          alerts.push(`parsing [${bc.file}:${bc.line}] : 'bind ${bc.raw}' : invalid address.`);
-          break;
-        }
-        const label = sa.family === "unix" ? host : sa.family === "ipv6" ? `${host}:${port}` : `${host}:${port}`;
-        const l = new Listener(p, bc, {
-          addr: sa.buf, addrLen: sa.len, family: sa.family, label,
-          maxconn: bc.maxconn || p.maxconn, backlog: bc.backlog || pc.backlog || 0,
-          maxaccept: listenerMaxaccept(cfg.global.tuneMaxaccept || 64, cfg.global.nbproc),
-          accept: acceptStream,
-        });
-        createListener(l);
-        l.setState(LI_ASSIGNED);
-        p.listeners.push(l);
-      }
-    }
-  }
-  // ACL-based rules: stick tables, then each rule bound to its proxies, servers and tables.
-  alerts.push(...proxyRulesInit(proxies, (n) => byName.get(n)));
-  return alerts;
-}
-
-/**
- * HAProxy's per-listener maxaccept (check_config_validity()): with several processes, each takes a
- * share of half of it, for fairness between processes; -1 (unlimited) stays.
- */
-function listenerMaxaccept(maxaccept: number, nbproc: number): number {
-  if (maxaccept <= 0) return maxaccept;
-  if (nbproc > 1) maxaccept = Math.floor((maxaccept + 1) / 2);
-  return Math.floor((maxaccept + nbproc - 1) / nbproc);
-}
-
-/**
- * l->accept for proxy listeners (HAProxy: session_accept_fd): a stream, or first an embryonic
- * session waiting for its PROXY header (accept-proxy).
- */
-function acceptStream(l: Listener, cfd: number, addr: Buffer, addrLen: number): boolean {
-  return sessionAcceptFd(l, cfd, addr, addrLen);
-}
 
 /** -d output: HAProxy's per-stream debug lines on stdout. */
 function installDebugHooks(o: CliOptions): void {
@@ -697,7 +260,7 @@ export function main(argv: string[]): number | null {
     try {
       process.chdir(o.changeDir);
     } catch (e) {
-      err(`[ALERT]    (${process.pid}) : Could not change to directory ${o.changeDir} : ${strerror(e)}\n`);
+      err(`[ALERT]    (${process.pid}) : Could not change to directory ${o.changeDir} : ${fileErrText(e)}\n`);
       return 1;
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The stats socket's building blocks, in-process: the CSV line builder and encodings of `show stat`
- * (src/cli/stats.ts), the CLI's argument splitting and keyword lookup (src/cli/cli.ts), frequency
+ * (src/stats/stats.ts), the CLI's argument splitting and keyword lookup (src/stats/cli.ts), frequency
  * counters (src/core/freq_ctr.ts), and server admin states / weights (src/proxy/server_state.ts, applied
  * by srvUpdateStatus() in src/proxy/server.ts).
  * Expected values are written from HAProxy 1.8's rules (src/stats.c, src/standard.c, src/cli.c,
@@ -19,11 +19,11 @@ import { logState } from "../../src/core/log";
 import { serverParseWeightChangeRequest, srvAdmSetDrain, srvAdmSetMaint, srvAdmSetReady } from "../../src/proxy/server_state";
 import {
   csvEnc, csvHeader, csvLine, jsonInfo, jsonSchema, jsonStatRow, ST_F, ST_F_TOTAL_FIELDS, StatField, typedInfoLines, typedStatLines,
-} from "../../src/cli/stats_dump";
+} from "../../src/stats/stats_dump";
 import {
   fillBeStats, fillFeStats, fillInfo, fillSvStats, fullconn, humanTime, showStat, srvStatus, strtoul, ACCESS_LVL_ADMIN, ACCESS_LVL_USER, ST_SHLGNDS,
-} from "../../src/cli/stats";
-import { cliFindKw, cliSplitArgs, cliUsageMsg, CLI_KEYWORDS } from "../../src/cli/cli";
+} from "../../src/stats/stats";
+import { cliFindKw, cliSplitArgs, cliUsageMsg, CLI_KEYWORDS } from "../../src/stats/cli";
 import { serverCheckInit } from "../../src/proxy/checks";
 
 /** Proxies and servers built from a configuration text, as main.ts builds them. */

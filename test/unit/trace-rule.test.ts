@@ -1,5 +1,5 @@
 /**
- * --trace=rule's line format (src/cli/trace_rule.ts) over real conditions evaluated by
+ * --trace=rule's line format (src/tools/trace_rule.ts) over real conditions evaluated by
  * aclExecCond() with the term recorder on: each term's result after negation, "-" for the terms the
  * evaluation did not reach (an AND suite that failed earlier, an OR already satisfied), "or" between
  * suites, anonymous ACLs as written, and the who / rule set / file:line / verdict parts.
@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { buildAclCond, type Acl, type AclCond } from "../../src/config/acl";
 import { aclExecCond, bindCond, condTrace, SmpCtx, SMP_OPT_FINAL } from "../../src/proxy/sample";
 import { Proxy } from "../../src/proxy/proxy";
-import { condTermsText, ruleTraceLine } from "../../src/cli/trace_rule";
+import { condTermsText, ruleTraceLine } from "../../src/tools/trace_rule";
 import { RS_DEFAULT_BACKEND, RS_TCP_REQ_CONN, RS_USE_BACKEND, RS_USE_SERVER, type AnalysedStream } from "../../src/proxy/tcp_rules";
 import type { TcpRule } from "../../src/config/types";
 

@@ -48,7 +48,7 @@ import { Proxy, listenerProxy, proxies } from "../proxy/proxy";
 import { streams, type Stream } from "../proxy/stream";
 import { type StreamInterface, SI_ST_NAMES } from "../proxy/stream_interface";
 import { E_AGAIN } from "../core/errno";
-import { echoAccept, echoIo } from "./echo";
+import { echoAccept, echoIo } from "../tools/echo";
 import { ACCESS_LVL_ADMIN, ACCESS_LVL_OPER, ACCESS_LVL_USER, PERMISSION_DENIED, atoi, clearCounters, pseudoAddr, showInfo, showSchema, showStat, statsProcess } from "./stats";
 import { showSess, shutdownSession, shutdownSessionsServer } from "./show_sess";
 import { disableServer, enableServer, getWeight, setAgent, setHealth, setServer, setWeight } from "./server_cmds";

@@ -90,11 +90,11 @@ function dumpState(): void {
     for (const s of p.servers) {
       totpend += s.nbpend;
       const st = s.curState !== SRV_ST_STOPPED ? "UP" : "DOWN";
-      const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.cumSess} tot.`;
+      const msg = `SIGHUP: Server ${p.id}/${s.id} is ${st}. Conn: ${s.curSess} act, ${s.nbpend} pend, ${s.counters.cumSess} tot.`;
       logWarningLine(msg);
       sendProxyLog(p, LOG_NOTICE, msg);
     }
-    const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.cumFeconn}+${p.cumBeconn}.`;
+    const conn = `Conn: act(FE+BE): ${p.feconn}+${p.beconn}, ${totpend} pend (${p.nbpend} unass), tot(FE+BE): ${p.feCounters.cumConn}+${p.beCounters.cumConn}.`;
     const act = p.srvAct;
     const bck = p.srvBck;
     let msg: string;
@@ -115,7 +115,7 @@ function dumpPools(): void {
   err(`fdtab: ${n} fds in use, maxfd=${fdtab.maxfd}, cache=${fdtab.cacheNum}; example state ${fdStateString(0)}\n`);
   for (const p of proxies) {
     if (p.cfg.cap.fe && p.listeners.some((l) => l.bind?.acceptProxy)) {
-      err(`Frontend ${p.id}: ${p.failedHandshakes} failed handshakes (PROXY protocol), ${p.cumFeconn} conns.\n`);
+      err(`Frontend ${p.id}: ${p.feCounters.failedHandshakes} failed handshakes (PROXY protocol), ${p.feCounters.cumConn} conns.\n`);
     }
   }
 }

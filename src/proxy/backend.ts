@@ -113,8 +113,8 @@ export function assignServer(s: Stream): number {
       err = SRV_STATUS_FULL;
     } else {
       if (srv !== prevSrv) {
-        be.cumLbconn++;
-        srv.cumLbconn++;
+        be.beCounters.cumLbconn++;
+        srv.counters.cumLbconn++;
       }
       s.target = srv;
       s.flags |= SF_ASSIGNED;
@@ -162,11 +162,11 @@ export function assignServerAndQueue(s: Stream): number {
     if (prevSrv !== null) {
       if (prevSrv !== s.target) {
         s.flags |= SF_REDISP;
-        prevSrv.redispatches++;
-        be.redispatches++;
+        prevSrv.counters.redispatches++;
+        be.beCounters.redispatches++;
       } else {
-        prevSrv.retries++;
-        be.retries++;
+        prevSrv.counters.retries++;
+        be.beCounters.retries++;
       }
     }
   }
@@ -214,12 +214,12 @@ export function srvRedispatchConnect(s: Stream): number {
           continue;
         }
         if (!si.errType) si.errType = SI_ET_QUEUE_ERR;
-        if (srv !== null) srv.failedConns++;
-        be.failedConns++;
+        if (srv !== null) srv.counters.failedConns++;
+        be.beCounters.failedConns++;
         return 1;
       case SRV_STATUS_NOSRV:
         if (!si.errType) si.errType = SI_ET_CONN_ERR;
-        be.failedConns++;
+        be.beCounters.failedConns++;
         return 1;
       case SRV_STATUS_QUEUED:
         si.exp = tickAddIfSet(clock.nowMs, be.cfg.timeouts.queue || be.cfg.timeouts.connect);
@@ -230,9 +230,9 @@ export function srvRedispatchConnect(s: Stream): number {
         if (srv !== null) {
           srvIncSessCtr(srv);
           srvSetSessLast(srv);
-          srv.failedConns++;
+          srv.counters.failedConns++;
         }
-        be.failedConns++;
+        be.beCounters.failedConns++;
         if (mayDequeueTasks(srv, be)) processSrvQueue(srv!);
         return 1;
     }
@@ -279,7 +279,7 @@ export function connectServer(s: Stream): number {
   }
   s.flags &= ~SF_DIRECT;
   s.flags |= SF_CURR_SESS;
-  if (++srv.curSess > srv.maxSess) srv.maxSess = srv.curSess;
+  if (++srv.curSess > srv.counters.curSessMax) srv.counters.curSessMax = srv.curSess;
   const take = s.be.lbprm.serverTakeConn;
   if (take !== null) take(srv);
   return SF_ERR_NONE;
@@ -377,8 +377,8 @@ export function sessUpdateStCer(s: Stream): void {
   si.connRetries--;
   if (si.connRetries < 0) {
     if (!si.errType) si.errType = SI_ET_CONN_ERR;
-    if (srv !== null) srv.failedConns++;
-    be.failedConns++;
+    if (srv !== null) srv.counters.failedConns++;
+    be.beCounters.failedConns++;
     sessChangeServer(s, null);
     if (mayDequeueTasks(srv, be)) processSrvQueue(srv!);
     siShutw(si);
@@ -402,8 +402,8 @@ export function sessUpdateStCer(s: Stream): void {
     s.flags &= ~(SF_DIRECT | SF_ASSIGNED | SF_ADDR_SET);
     si.setState(SI_ST_REQ, "redispatch");
   } else {
-    if (srv !== null) srv.retries++;
-    be.retries++;
+    if (srv !== null) srv.counters.retries++;
+    be.beCounters.retries++;
     si.setState(SI_ST_ASS, "retry");
   }
   if (si.flags & SI_FL_ERR) {
@@ -454,9 +454,9 @@ export function sessUpdateStreamInt(s: Stream): void {
       if (srv !== null) {
         srvIncSessCtr(srv);
         srvSetSessLast(srv);
-        srv.failedConns++;
+        srv.counters.failedConns++;
       }
-      s.be.failedConns++;
+      s.be.beCounters.failedConns++;
       sessChangeServer(s, null);
       if (mayDequeueTasks(srv, s.be)) processSrvQueue(srv!);
       siShutr(si);
@@ -485,8 +485,8 @@ export function sessUpdateStreamInt(s: Stream): void {
     if (si.flags & SI_FL_EXP) {
       si.exp = TICK_ETERNITY;
       s.tQueue = s.elapsed();
-      if (s.target !== null) s.target.failedConns++;
-      s.be.failedConns++;
+      if (s.target !== null) s.target.counters.failedConns++;
+      s.be.beCounters.failedConns++;
       pendconnFree(s);
       siShutr(si);
       siShutw(si);
@@ -552,5 +552,5 @@ export function sessPrepareConnReq(s: Stream): void {
   }
   s.tQueue = s.elapsed();
   si.setState(SI_ST_ASS, "server assigned");
-  s.be.lastSess = nowSec();
+  s.be.beCounters.lastSess = nowSec();
 }

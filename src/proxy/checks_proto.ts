@@ -302,7 +302,7 @@ export function setServerCheckStatus(check: Check, status: number, desc: string)
   if (check.result === CHK_RES_FAILED) {
     // An agent that cannot be reached (a status below L57DATA) does not count as a failure.
     if ((!(check.state & CHK_ST_AGENT) || check.status >= HCHK_STATUS_L57DATA) && check.health >= check.rise) {
-      s.failedChecks++;
+      s.counters.failedChecks++;
       check.health--;
       if (check.health < check.rise) check.health = 0;
     }

@@ -20,6 +20,7 @@ import type { ConnSource } from "../net/proto_tcp";
 import type { SrvTree } from "./lb_tree";
 import { nowSec, PendList, type Server } from "./server";
 import type { ProxyRules } from "./tcp_rules";
+import { BeCounters, FeCounters } from "./counters";
 
 /** HAProxy: PR_STNEW..PR_STSTOPPED (include/types/proxy.h). */
 export const PR_STNEW = 0;
@@ -84,10 +85,6 @@ export class Proxy {
   feconn = 0;
   /** Live backend streams. HAProxy: beconn. */
   beconn = 0;
-  /** Cumulated frontend / backend connections. */
-  cumFeconn = 0;
-  cumBeconn = 0;
-  feconnMax = 0;
   /** Frontend connection limit. HAProxy: maxconn. */
   maxconn: number;
   /** Listeners of this frontend. */
@@ -100,7 +97,6 @@ export class Proxy {
   listenerQueue: Listener[] = [];
   /** Streams waiting for any server of this backend, and the queue. HAProxy: nbpend, pendconns. */
   nbpend = 0;
-  nbpendMax = 0;
   readonly pendconns = new PendList();
   /** Streams queued on this backend or its servers. HAProxy: totpend. */
   totpend = 0;
@@ -116,48 +112,19 @@ export class Proxy {
     setServerStatusUp: null, setServerStatusDown: null, updateServerEweight: null,
     serverTakeConn: null, serverDropConn: null,
   };
-  /** Frontend counters for `show stat` and logs. HAProxy: fe_counters.bytes_in/out, cli/srv_aborts. */
-  bytesIn = 0;
-  bytesOut = 0;
-  cliAborts = 0;
-  srvAborts = 0;
-  /** Frontend connection and session rates and their maxima. HAProxy: fe_conn_per_sec, fe_sess_per_sec. */
+  /**
+   * Activity counters of the frontend side and of the backend side (a `listen` proxy is both and
+   * `show stat` reports each side from its own). HAProxy: fe_counters, be_counters.
+   */
+  readonly feCounters = new FeCounters();
+  readonly beCounters = new BeCounters();
+  /** Frontend connection and session rates. HAProxy: fe_conn_per_sec, fe_sess_per_sec. */
   readonly feConnPerSec = new FreqCtr();
   readonly feSessPerSec = new FreqCtr();
-  feCpsMax = 0;
-  feSpsMax = 0;
-  /**
-   * Backend counters (HAProxy: be_counters). Kept apart from the frontend ones because a `listen`
-   * proxy is both and HAProxy reports each side with its own counters.
-   */
-  beBytesIn = 0;
-  beBytesOut = 0;
-  beCliAborts = 0;
-  beSrvAborts = 0;
-  /** Backend connection failures, retries, redispatches. HAProxy: be_counters.failed_conns ... */
-  failedConns = 0;
-  /**
-   * Connections closed before becoming a stream because their handshake failed: a PROXY header
-   * that was malformed, truncated, or not received within `timeout client` (accept-proxy).
-   */
-  failedHandshakes = 0;
-  /** Connections / requests / responses denied by tcp-request and tcp-response rules. HAProxy: denied_conn, denied_req, denied_resp. */
-  deniedConn = 0;
-  deniedReq = 0;
-  deniedResp = 0;
   /** ACL-based rules bound to runtime objects; null for a proxy without rules (the plain TCP path). */
   rules: ProxyRules | null = null;
-  retries = 0;
-  redispatches = 0;
-  /** Highest beconn seen. HAProxy: be_counters.conn_max (nbpend_max is with the queue above). */
-  beconnMax = 0;
-  /** Times the LB picked a server. HAProxy: be_counters.cum_lbconn (`lbtot`). */
-  cumLbconn = 0;
-  /** Backend session rate and its maximum. HAProxy: be_sess_per_sec, be_counters.sps_max. */
+  /** Backend session rate. HAProxy: be_sess_per_sec. */
   readonly beSessPerSec = new FreqCtr();
-  beSpsMax = 0;
-  /** Wall-clock second of the last session, 0 = never. HAProxy: be_counters.last_sess. */
-  lastSess = 0;
   /**
    * Last time the backend lost its last server or got one back, the seconds it spent without one
    * before that, and how many times it lost its last server. HAProxy: last_change, down_time,
@@ -166,11 +133,6 @@ export class Proxy {
   lastChange = nowSec();
   downTime = 0;
   downTrans = 0;
-  /** Sliding sums of queue / connect / data / total times. HAProxy: be_counters.q_time ... t_time. */
-  qTime = 0;
-  cTime = 0;
-  dTime = 0;
-  tTime = 0;
   /** HAProxy: uuid. */
   uuid: number;
   /** The maxconn the proxy started with (the backends' default fullconn is computed from it). */
@@ -246,7 +208,7 @@ export function stopProxy(p: Proxy): void {
     if (l.state === LI_ASSIGNED) deleteListener(l);
   }
   p.state = PR_STSTOPPED;
-  const msg = `Proxy ${p.id} stopped (FE: ${p.cumFeconn} conns, BE: ${p.cumBeconn} conns).`;
+  const msg = `Proxy ${p.id} stopped (FE: ${p.feCounters.cumConn} conns, BE: ${p.beCounters.cumConn} conns).`;
   logWarningLine(msg);
   sendProxyLog(p, LOG_WARNING, msg);
 }

@@ -69,13 +69,13 @@ export function pendconnAdd(strm: Stream): void {
     strm.pendSrv = srv;
     const count = ++srv.nbpend;
     strm.srvQueueSize += count;
-    if (count > srv.nbpendMax) srv.nbpendMax = count;
+    if (count > srv.counters.nbpendMax) srv.counters.nbpendMax = count;
   } else {
     listAppend(be.pendconns, strm);
     strm.pendSrv = null;
     const count = ++be.nbpend;
     strm.prxQueueSize += count;
-    if (count > be.nbpendMax) be.nbpendMax = count;
+    if (count > be.beCounters.nbpendMax) be.beCounters.nbpendMax = count;
   }
   be.totpend++;
 }

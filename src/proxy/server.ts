@@ -38,6 +38,7 @@ import { type Check } from "./checks";
 import type { SrvTree } from "./lb_tree";
 import type { Proxy } from "./proxy";
 import type { Stream } from "./stream";
+import { BeCounters } from "./counters";
 
 /** HAProxy: SRV_ST_* (enum srv_state, include/types/server.h). */
 export const SRV_ST_STOPPED = 0;
@@ -95,19 +96,8 @@ export class Server {
   served = 0;
   /** Streams with a connection to this server (counted from connect). HAProxy: cur_sess. */
   curSess = 0;
-  /** HAProxy: counters.cur_sess_max. */
-  maxSess = 0;
-  /** Connections opened to this server. HAProxy: counters.cum_sess. */
-  cumSess = 0;
-  /** Times the LB picked this server. HAProxy: counters.cum_lbconn. */
-  cumLbconn = 0;
-  /** HAProxy: counters.failed_conns / retries / redispatches. */
-  failedConns = 0;
-  retries = 0;
-  redispatches = 0;
   /** Streams waiting in this server's queue, and the queue itself. HAProxy: nbpend, pendconns. */
   nbpend = 0;
-  nbpendMax = 0;
   readonly pendconns = new PendList();
   /** Destination sockaddr bytes, built at start-up. */
   addr: Buffer = Buffer.alloc(0);
@@ -122,9 +112,6 @@ export class Server {
   /** HAProxy: maxconn / maxqueue. */
   maxconn: number;
   maxqueue: number;
-  /** Bytes in/out. */
-  bytesIn = 0;
-  bytesOut = 0;
   /** Numeric id (`id`, else the first free one). HAProxy: puid. */
   puid: number;
   /**
@@ -138,23 +125,10 @@ export class Server {
   /** Wall-clock second of the last state change, and the seconds spent down before it. HAProxy: last_change, down_time. */
   lastChange = nowSec();
   downTime = 0;
-  /** Transitions to DOWN (checks or maintenance). HAProxy: counters.down_trans. */
-  downTrans = 0;
-  /** Checks that failed while the server was up. HAProxy: counters.failed_checks. */
-  failedChecks = 0;
-  /** Aborts by the client / the server in data phase. HAProxy: counters.cli_aborts / srv_aborts. */
-  cliAborts = 0;
-  srvAborts = 0;
-  /** Wall-clock second of the last connection sent here, 0 = never. HAProxy: counters.last_sess. */
-  lastSess = 0;
-  /** Connection rate and its maximum. HAProxy: sess_per_sec, counters.sps_max. */
+  /** Activity counters. HAProxy: counters (a struct be_counters). */
+  readonly counters = new BeCounters();
+  /** Connection rate. HAProxy: sess_per_sec. */
   readonly sessPerSec = new FreqCtr();
-  spsMax = 0;
-  /** Sliding sums of queue / connect / data / total times. HAProxy: counters.q_time ... t_time. */
-  qTime = 0;
-  cTime = 0;
-  dTime = 0;
-  tTime = 0;
   /**
    * Reason of the pending operational change. HAProxy: op_st_chg (status -1 = none; otherwise the
    * HCHK_STATUS_* of the check that decided, its code, description and duration).
@@ -256,12 +230,12 @@ export function serverRecalcEweight(srv: Server): void {
 
 /** HAProxy: srv_inc_sess_ctr(): one more connection to <s> (cum_sess, the session rate and its max). */
 export function srvIncSessCtr(s: Server): void {
-  s.cumSess++;
+  s.counters.cumSess++;
   const n = updateFreqCtr(s.sessPerSec, 1);
-  if (n > s.spsMax) s.spsMax = n;
+  if (n > s.counters.spsMax) s.counters.spsMax = n;
 }
 
 /** HAProxy: srv_set_sess_last(). */
 export function srvSetSessLast(s: Server): void {
-  s.lastSess = nowSec();
+  s.counters.lastSess = nowSec();
 }

@@ -255,7 +255,7 @@ export function srvUpdateStatus(s: Server): void {
       // No alert when the server was draining or stopping.
       srvNotify(px, srvWasStopping ? LOG_NOTICE : LOG_ALERT, msg);
       if (prevSrvCount && px.srvBck === 0 && px.srvAct === 0) setBackendDown(px);
-      s.downTrans++;
+      s.counters.downTrans++;
     } else if ((s.curState !== SRV_ST_RUNNING && s.nextState === SRV_ST_RUNNING) ||
                (s.curState !== SRV_ST_STARTING && s.nextState === SRV_ST_STARTING)) {
       if (px.srvBck === 0 && px.srvAct === 0) {
@@ -304,7 +304,7 @@ export function srvUpdateStatus(s: Server): void {
           `${srvName(s)} is going DOWN for maintenance${srvAppendStatus(s, xferred)}`);
       }
       if (prevSrvCount && px.srvBck === 0 && px.srvAct === 0) setBackendDown(px);
-      s.downTrans++;
+      s.counters.downTrans++;
     }
   } else if ((s.curAdmin & SRV_ADMF_MAINT) && !(s.nextAdmin & SRV_ADMF_MAINT)) {
     // Leaving maintenance: UP at once when nothing says otherwise (no check, or a check that

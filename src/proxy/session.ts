@@ -158,7 +158,7 @@ function sessionLogPrefix(sess: Session): string {
 function sessionKillEmbryonic(sess: Session): void {
   const fe = sess.fe;
   const conn = sess.conn;
-  fe.failedHandshakes++;
+  fe.feCounters.failedHandshakes++;
   embryonic.count--;
   let log = fe.cfg.logs.length > 0 && fe.cfg.options.tcplog;
   const code = conn.errCode;

@@ -151,13 +151,13 @@ export function streamAccept(l: Listener, cfd: number, addr: Buffer, addrLen: nu
  */
 export function sessionCountNew(fe: Proxy): void {
   fe.feconn++;
-  fe.cumFeconn++;
-  if (fe.feconn > fe.feconnMax) fe.feconnMax = fe.feconn;
+  fe.feCounters.cumConn++;
+  if (fe.feconn > fe.feCounters.connMax) fe.feCounters.connMax = fe.feconn;
   // HAProxy: proxy_inc_fe_conn_ctr() + proxy_inc_fe_sess_ctr() (TCP mode: one session per connection).
   let n = updateFreqCtr(fe.feConnPerSec, 1);
-  if (n > fe.feCpsMax) fe.feCpsMax = n;
+  if (n > fe.feCounters.cpsMax) fe.feCounters.cpsMax = n;
   n = updateFreqCtr(fe.feSessPerSec, 1);
-  if (n > fe.feSpsMax) fe.feSpsMax = n;
+  if (n > fe.feCounters.spsMax) fe.feCounters.spsMax = n;
   counters.jobs++;
   counters.totalconn++;
 }
@@ -247,11 +247,11 @@ function streamSetBackend(s: Stream, be: Proxy): void {
   s.be = be;
   s.flags |= SF_BE_ASSIGNED;
   be.beconn++;
-  be.cumBeconn++;
+  be.beCounters.cumConn++;
   // HAProxy: proxy_inc_be_ctr() and the be_counters.conn_max update of stream_set_backend().
-  if (be.beconn > be.beconnMax) be.beconnMax = be.beconn;
+  if (be.beconn > be.beCounters.connMax) be.beCounters.connMax = be.beconn;
   const bsps = updateFreqCtr(be.beSessPerSec, 1);
-  if (bsps > be.beSpsMax) be.beSpsMax = bsps;
+  if (bsps > be.beCounters.spsMax) be.beCounters.spsMax = bsps;
   if (s.reqAn !== 0) {
     s.req.wto = be.cfg.timeouts.server;
     s.res.rto = be.cfg.timeouts.server;
@@ -460,9 +460,9 @@ export function processStream(t: Task): Task | null {
     if (siF.state === SI_ST_EST || siF.state === SI_ST_DIS) {
       siShutr(siF);
       siShutw(siF);
-      s.be.beCliAborts++;
-      s.fe.cliAborts++;
-      if (s.target) s.target.cliAborts++;
+      s.be.beCounters.cliAborts++;
+      s.fe.feCounters.cliAborts++;
+      if (s.target) s.target.counters.cliAborts++;
       if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_CLICL;
       if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
     }
@@ -471,9 +471,9 @@ export function processStream(t: Task): Task | null {
     if (siB.state === SI_ST_EST || siB.state === SI_ST_DIS) {
       siShutr(siB);
       siShutw(siB);
-      s.be.beSrvAborts++;
-      s.fe.srvAborts++;
-      if (s.target) s.target.srvAborts++;
+      s.be.beCounters.srvAborts++;
+      s.fe.feCounters.srvAborts++;
+      if (s.target) s.target.counters.srvAborts++;
       if (!(s.flags & SF_ERR_MASK)) s.flags |= SF_ERR_SRVCL;
       if (!(s.flags & SF_FINST_MASK)) s.flags |= SF_FINST_D;
     }
@@ -500,16 +500,16 @@ export function processStream(t: Task): Task | null {
     // Errors and timeouts become termination flags once.
     if (!(s.flags & SF_ERR_MASK)) {
       if (req.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
-        if (req.flags & CF_READ_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
-        else if (req.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
-        else if (req.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beSrvAborts++; }
-        else { s.flags |= SF_ERR_SRVTO; s.be.beSrvAborts++; }
+        if (req.flags & CF_READ_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.feCounters.cliAborts++; }
+        else if (req.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_CLITO; s.fe.feCounters.cliAborts++; }
+        else if (req.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beCounters.srvAborts++; }
+        else { s.flags |= SF_ERR_SRVTO; s.be.beCounters.srvAborts++; }
         sessSetTermFlags(s);
       } else if (res.flags & (CF_READ_ERROR | CF_READ_TIMEOUT | CF_WRITE_ERROR | CF_WRITE_TIMEOUT)) {
-        if (res.flags & CF_READ_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beSrvAborts++; }
-        else if (res.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_SRVTO; s.be.beSrvAborts++; }
-        else if (res.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.cliAborts++; }
-        else { s.flags |= SF_ERR_CLITO; s.fe.cliAborts++; }
+        if (res.flags & CF_READ_ERROR) { s.flags |= SF_ERR_SRVCL; s.be.beCounters.srvAborts++; }
+        else if (res.flags & CF_READ_TIMEOUT) { s.flags |= SF_ERR_SRVTO; s.be.beCounters.srvAborts++; }
+        else if (res.flags & CF_WRITE_ERROR) { s.flags |= SF_ERR_CLICL; s.fe.feCounters.cliAborts++; }
+        else { s.flags |= SF_ERR_CLITO; s.fe.feCounters.cliAborts++; }
         sessSetTermFlags(s);
       }
     }
@@ -646,13 +646,13 @@ export function streamFree(s: Stream): void {
   sessReleaseServer(s);
   s.req.erase();
   s.res.erase();
-  s.fe.bytesIn += s.req.total;
-  s.fe.bytesOut += s.res.total;
-  s.be.beBytesIn += s.req.total;
-  s.be.beBytesOut += s.res.total;
+  s.fe.feCounters.bytesIn += s.req.total;
+  s.fe.feCounters.bytesOut += s.res.total;
+  s.be.beCounters.bytesIn += s.req.total;
+  s.be.beCounters.bytesOut += s.res.total;
   if (s.target) {
-    s.target.bytesIn += s.req.total;
-    s.target.bytesOut += s.res.total;
+    s.target.counters.bytesIn += s.req.total;
+    s.target.counters.bytesOut += s.res.total;
   }
   if (s.flags & SF_BE_ASSIGNED) s.be.beconn--;
   if (s.stk !== null) releaseStk(s.stk, s.req.total, s.res.total);
@@ -677,16 +677,16 @@ function streamUpdateTimeStats(s: Stream): void {
   const t = s.tClose;
   const srv = s.target;
   if (srv) {
-    srv.qTime = swrateAdd(srv.qTime, TIME_STATS_SAMPLES, q);
-    srv.cTime = swrateAdd(srv.cTime, TIME_STATS_SAMPLES, c);
-    srv.dTime = swrateAdd(srv.dTime, TIME_STATS_SAMPLES, d);
-    srv.tTime = swrateAdd(srv.tTime, TIME_STATS_SAMPLES, t);
+    srv.counters.qTime = swrateAdd(srv.counters.qTime, TIME_STATS_SAMPLES, q);
+    srv.counters.cTime = swrateAdd(srv.counters.cTime, TIME_STATS_SAMPLES, c);
+    srv.counters.dTime = swrateAdd(srv.counters.dTime, TIME_STATS_SAMPLES, d);
+    srv.counters.tTime = swrateAdd(srv.counters.tTime, TIME_STATS_SAMPLES, t);
   }
   const be = s.be;
-  be.qTime = swrateAdd(be.qTime, TIME_STATS_SAMPLES, q);
-  be.cTime = swrateAdd(be.cTime, TIME_STATS_SAMPLES, c);
-  be.dTime = swrateAdd(be.dTime, TIME_STATS_SAMPLES, d);
-  be.tTime = swrateAdd(be.tTime, TIME_STATS_SAMPLES, t);
+  be.beCounters.qTime = swrateAdd(be.beCounters.qTime, TIME_STATS_SAMPLES, q);
+  be.beCounters.cTime = swrateAdd(be.beCounters.cTime, TIME_STATS_SAMPLES, c);
+  be.beCounters.dTime = swrateAdd(be.beCounters.dTime, TIME_STATS_SAMPLES, d);
+  be.beCounters.tTime = swrateAdd(be.beCounters.tTime, TIME_STATS_SAMPLES, t);
 }
 
 /** Kill a stream now (SIGTERM-like `shutdown session`, hard stop): both sides shut. */

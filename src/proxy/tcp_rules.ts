@@ -234,7 +234,7 @@ export function tcpExecL4Rules(fe: Proxy, l: Listener, cfd: number, addr: Buffer
     const a = r.cfg.action;
     if (a === "accept") break;
     if (a === "reject") {
-      fe.deniedConn++;
+      fe.feCounters.deniedConn++;
       // a rejected connection gives back what it tracked (HAProxy: session_free() -> session_store_counters()).
       if (c.stk !== null) releaseStk(c.stk, 0, 0);
       l4Tracked.stk = null;
@@ -332,8 +332,8 @@ export function tcpInspectRequest(s: AnalysedStream, px: Proxy): number {
     const a = r.cfg.action;
     if (a === "accept") break;
     if (a === "reject") {
-      s.be.deniedReq++;
-      if (s.fe !== s.be) s.fe.deniedReq++;
+      s.be.feCounters.deniedReq++;
+      if (s.fe !== s.be) s.fe.feCounters.deniedReq++;
       return AN_REJECT;
     }
     if (a === "track-sc") {
@@ -415,8 +415,8 @@ export function tcpInspectResponse(s: AnalysedStream): number {
     if (!ok) continue;
     if (r.cfg.action === "accept") break;
     if (r.cfg.action === "reject") {
-      be.deniedResp++;
-      if (s.fe !== be) s.fe.deniedResp++;
+      be.feCounters.deniedResp++;
+      if (s.fe !== be) s.fe.feCounters.deniedResp++;
       return AN_REJECT;
     }
     if (r.cfg.action === "close") {

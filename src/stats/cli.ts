@@ -409,8 +409,8 @@ function cliAccept(l: Listener, cfd: number, addr: Buffer, addrLen: number): boo
   const a = new CliAppCtx(cfd, l, level, addr, addrLen);
   const px = listenerProxy(l);
   px.feconn++;
-  px.cumFeconn++;
-  if (px.feconn > px.feconnMax) px.feconnMax = px.feconn;
+  px.feCounters.cumConn++;
+  if (px.feconn > px.feCounters.connMax) px.feCounters.connMax = px.feconn;
   counters.totalconn++;
   counters.jobs++;
   cliSessions.add(a);

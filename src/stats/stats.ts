@@ -274,15 +274,15 @@ export function fillFeStats(px: Proxy): StatField[] {
   f[F.svname] = "FRONTEND";
   f[F.mode] = px.cfg.mode;
   f[F.scur] = px.feconn;
-  f[F.smax] = px.feconnMax;
+  f[F.smax] = px.feCounters.connMax;
   f[F.slim] = px.maxconn;
-  f[F.stot] = px.cumFeconn;
-  f[F.bin] = px.bytesIn;
-  f[F.bout] = px.bytesOut;
-  f[F.dreq] = px.deniedReq;
-  f[F.dresp] = px.deniedResp;
+  f[F.stot] = px.feCounters.cumConn;
+  f[F.bin] = px.feCounters.bytesIn;
+  f[F.bout] = px.feCounters.bytesOut;
+  f[F.dreq] = px.feCounters.deniedReq;
+  f[F.dresp] = px.feCounters.deniedResp;
   f[F.ereq] = 0;
-  f[F.dcon] = px.deniedConn;
+  f[F.dcon] = px.feCounters.deniedConn;
   f[F.dses] = 0;
   f[F.status] = px.state === PR_STREADY ? "OPEN" : px.state === PR_STFULL ? "FULL" : "STOP";
   f[F.pid] = 1;
@@ -291,7 +291,7 @@ export function fillFeStats(px: Proxy): StatField[] {
   f[F.type] = STATS_TYPE_FE;
   f[F.rate] = readFreqCtr(px.feSessPerSec);
   f[F.rate_lim] = 0;
-  f[F.rate_max] = px.feSpsMax;
+  f[F.rate_max] = px.feCounters.spsMax;
   f[F.req_rate] = 0;
   f[F.req_rate_max] = 0;
   f[F.req_tot] = 0;
@@ -300,8 +300,8 @@ export function fillFeStats(px: Proxy): StatField[] {
   f[F.comp_byp] = 0;
   f[F.comp_rsp] = 0;
   f[F.conn_rate] = readFreqCtr(px.feConnPerSec);
-  f[F.conn_rate_max] = px.feCpsMax;
-  f[F.conn_tot] = px.cumFeconn;
+  f[F.conn_rate_max] = px.feCounters.cpsMax;
+  f[F.conn_tot] = px.feCounters.cumConn;
   return f;
 }
 
@@ -388,45 +388,45 @@ export function fillSvStats(px: Proxy, sv: Server, flags: number): StatField[] {
   f[F.svname] = sv.id;
   f[F.mode] = px.cfg.mode;
   f[F.qcur] = sv.nbpend;
-  f[F.qmax] = sv.nbpendMax;
+  f[F.qmax] = sv.counters.nbpendMax;
   f[F.scur] = sv.curSess;
-  f[F.smax] = sv.maxSess;
+  f[F.smax] = sv.counters.curSessMax;
   if (sv.maxconn) f[F.slim] = sv.maxconn;
-  f[F.stot] = sv.cumSess;
-  f[F.bin] = sv.bytesIn;
-  f[F.bout] = sv.bytesOut;
+  f[F.stot] = sv.counters.cumSess;
+  f[F.bin] = sv.counters.bytesIn;
+  f[F.bout] = sv.counters.bytesOut;
   f[F.dresp] = 0;
-  f[F.econ] = sv.failedConns;
+  f[F.econ] = sv.counters.failedConns;
   f[F.eresp] = 0;
-  f[F.wretr] = sv.retries;
-  f[F.wredis] = sv.redispatches;
+  f[F.wretr] = sv.counters.retries;
+  f[F.wredis] = sv.counters.redispatches;
   f[F.status] = srvStatus(sv);
   f[F.lastchg] = nowSec() - sv.lastChange;
   f[F.weight] = Math.floor((sv.curEweight * lb.wmult + lb.wdiv - 1) / lb.wdiv);
   f[F.act] = sv.backup ? 0 : 1;
   f[F.bck] = sv.backup ? 1 : 0;
   if (chk !== null && (chk.state & CHK_ST_ENABLED)) {
-    f[F.chkfail] = sv.failedChecks;
-    f[F.chkdown] = sv.downTrans;
+    f[F.chkfail] = sv.counters.failedChecks;
+    f[F.chkdown] = sv.counters.downTrans;
     f[F.downtime] = srvDowntime(sv);
   }
   if (sv.maxqueue) f[F.qlimit] = sv.maxqueue;
   f[F.pid] = 1;
   f[F.iid] = pxUuid(px);
   f[F.sid] = svPuid(sv);
-  f[F.lbtot] = sv.cumLbconn;
+  f[F.lbtot] = sv.counters.cumLbconn;
   f[F.type] = STATS_TYPE_SV;
   f[F.rate] = readFreqCtr(sv.sessPerSec);
-  f[F.rate_max] = sv.spsMax;
+  f[F.rate_max] = sv.counters.spsMax;
   fillCheckStats(f, chk, CHECK_STAT_FIELDS);
   fillCheckStats(f, sv.agent, AGENT_STAT_FIELDS);
-  f[F.cli_abrt] = sv.cliAborts;
-  f[F.srv_abrt] = sv.srvAborts;
-  f[F.lastsess] = ageSec(sv.lastSess);
-  f[F.qtime] = swrateAvg(sv.qTime, TIME_STATS_SAMPLES);
-  f[F.ctime] = swrateAvg(sv.cTime, TIME_STATS_SAMPLES);
-  f[F.rtime] = swrateAvg(sv.dTime, TIME_STATS_SAMPLES);
-  f[F.ttime] = swrateAvg(sv.tTime, TIME_STATS_SAMPLES);
+  f[F.cli_abrt] = sv.counters.cliAborts;
+  f[F.srv_abrt] = sv.counters.srvAborts;
+  f[F.lastsess] = ageSec(sv.counters.lastSess);
+  f[F.qtime] = swrateAvg(sv.counters.qTime, TIME_STATS_SAMPLES);
+  f[F.ctime] = swrateAvg(sv.counters.cTime, TIME_STATS_SAMPLES);
+  f[F.rtime] = swrateAvg(sv.counters.dTime, TIME_STATS_SAMPLES);
+  f[F.ttime] = swrateAvg(sv.counters.tTime, TIME_STATS_SAMPLES);
   if (flags & ST_SHLGNDS) f[F.addr] = addrField(sv.addr, sv.addrLen, sv.port);
   return f;
 }
@@ -441,19 +441,19 @@ export function fillBeStats(px: Proxy, flags: number): StatField[] {
   f[F.svname] = "BACKEND";
   f[F.mode] = px.cfg.mode;
   f[F.qcur] = px.nbpend;
-  f[F.qmax] = px.nbpendMax;
+  f[F.qmax] = px.beCounters.nbpendMax;
   f[F.scur] = px.beconn;
-  f[F.smax] = px.beconnMax;
+  f[F.smax] = px.beCounters.connMax;
   f[F.slim] = fullconn(px);
-  f[F.stot] = px.cumBeconn;
-  f[F.bin] = px.beBytesIn;
-  f[F.bout] = px.beBytesOut;
-  f[F.dreq] = px.deniedReq;
-  f[F.dresp] = px.deniedResp;
-  f[F.econ] = px.failedConns;
+  f[F.stot] = px.beCounters.cumConn;
+  f[F.bin] = px.beCounters.bytesIn;
+  f[F.bout] = px.beCounters.bytesOut;
+  f[F.dreq] = px.feCounters.deniedReq;
+  f[F.dresp] = px.feCounters.deniedResp;
+  f[F.econ] = px.beCounters.failedConns;
   f[F.eresp] = 0;
-  f[F.wretr] = px.retries;
-  f[F.wredis] = px.redispatches;
+  f[F.wretr] = px.beCounters.retries;
+  f[F.wredis] = px.beCounters.redispatches;
   f[F.status] = tot > 0 || !px.servers.length ? "UP" : "DOWN";
   f[F.weight] = Math.floor((tot * lb.wmult + lb.wdiv - 1) / lb.wdiv);
   f[F.act] = px.srvAct;
@@ -464,22 +464,22 @@ export function fillBeStats(px: Proxy, flags: number): StatField[] {
   f[F.pid] = 1;
   f[F.iid] = pxUuid(px);
   f[F.sid] = 0;
-  f[F.lbtot] = px.cumLbconn;
+  f[F.lbtot] = px.beCounters.cumLbconn;
   f[F.type] = STATS_TYPE_BE;
   f[F.rate] = readFreqCtr(px.beSessPerSec);
-  f[F.rate_max] = px.beSpsMax;
+  f[F.rate_max] = px.beCounters.spsMax;
   if (flags & ST_SHLGNDS) f[F.algo] = lbAlgoStr(px);
-  f[F.cli_abrt] = px.beCliAborts;
-  f[F.srv_abrt] = px.beSrvAborts;
+  f[F.cli_abrt] = px.beCounters.cliAborts;
+  f[F.srv_abrt] = px.beCounters.srvAborts;
   f[F.comp_in] = 0;
   f[F.comp_out] = 0;
   f[F.comp_byp] = 0;
   f[F.comp_rsp] = 0;
-  f[F.lastsess] = ageSec(px.lastSess);
-  f[F.qtime] = swrateAvg(px.qTime, TIME_STATS_SAMPLES);
-  f[F.ctime] = swrateAvg(px.cTime, TIME_STATS_SAMPLES);
-  f[F.rtime] = swrateAvg(px.dTime, TIME_STATS_SAMPLES);
-  f[F.ttime] = swrateAvg(px.tTime, TIME_STATS_SAMPLES);
+  f[F.lastsess] = ageSec(px.beCounters.lastSess);
+  f[F.qtime] = swrateAvg(px.beCounters.qTime, TIME_STATS_SAMPLES);
+  f[F.ctime] = swrateAvg(px.beCounters.cTime, TIME_STATS_SAMPLES);
+  f[F.rtime] = swrateAvg(px.beCounters.dTime, TIME_STATS_SAMPLES);
+  f[F.ttime] = swrateAvg(px.beCounters.tTime, TIME_STATS_SAMPLES);
   return f;
 }
 
@@ -540,24 +540,16 @@ export function clearCounters(args: string[], level: number): string {
   const all = args[2] === "all";
   if (level < ACCESS_LVL_OPER || (all && level < ACCESS_LVL_ADMIN)) return PERMISSION_DENIED;
   for (const px of proxies) {
-    px.feconnMax = px.beconnMax = 0;
-    px.feSpsMax = px.feCpsMax = px.beSpsMax = 0;
-    px.nbpendMax = 0;
     if (all) {
-      px.cumFeconn = px.cumBeconn = 0;
-      px.bytesIn = px.bytesOut = px.beBytesIn = px.beBytesOut = 0;
-      px.cliAborts = px.srvAborts = px.beCliAborts = px.beSrvAborts = 0;
-      px.failedConns = px.retries = px.redispatches = px.cumLbconn = 0;
-      px.lastSess = 0;
-      px.qTime = px.cTime = px.dTime = px.tTime = 0;
+      px.feCounters.reset();
+      px.beCounters.reset();
+    } else {
+      px.feCounters.resetMax();
+      px.beCounters.resetMax();
     }
     for (const sv of px.servers) {
-      sv.maxSess = sv.nbpendMax = sv.spsMax = 0;
-      if (all) {
-        sv.cumSess = sv.bytesIn = sv.bytesOut = sv.failedConns = sv.retries = sv.redispatches = 0;
-        sv.cumLbconn = sv.cliAborts = sv.srvAborts = sv.downTrans = sv.failedChecks = sv.lastSess = 0;
-        sv.qTime = sv.cTime = sv.dTime = sv.tTime = 0;
-      }
+      if (all) sv.counters.reset();
+      else sv.counters.resetMax();
     }
   }
   counters.cpsMax = counters.spsMax = 0;

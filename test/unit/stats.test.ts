@@ -191,8 +191,8 @@ describe("show stat rows (HAProxy: stats_fill_fe/sv/be_stats)", () => {
     const [px] = build(cfg);
     px.state = 1;
     px.feconn = 2;
-    px.cumFeconn = 5;
-    px.bytesIn = 10;
+    px.feCounters.cumConn = 5;
+    px.feCounters.bytesIn = 10;
     const f = fillFeStats(px);
     expect([f[ST_F.pxname], f[ST_F.svname], f[ST_F.scur], f[ST_F.slim], f[ST_F.stot], f[ST_F.bin], f[ST_F.status], f[ST_F.type], f[ST_F.mode]])
       .toEqual(["px", "FRONTEND", 2, 500, 5, 10, "OPEN", 0, "tcp"]);
@@ -285,7 +285,7 @@ describe("server admin states and weights (HAProxy: srv_adm_set_*, server_parse_
     const [a, b] = px.servers;
     expect(srvCurrentlyUsable(a)).toBe(true);
     srvAdmSetMaint(a);
-    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), a.downTrans]).toEqual([SRV_ADMF_FMAINT, SRV_ST_STOPPED, false, 1]);
+    expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), a.counters.downTrans]).toEqual([SRV_ADMF_FMAINT, SRV_ST_STOPPED, false, 1]);
     expect([px.srvAct, px.downTrans]).toEqual([0, 1]); // the backend had no server left
     srvAdmSetReady(a);
     expect([a.curAdmin, a.curState, srvCurrentlyUsable(a), px.srvAct]).toEqual([0, SRV_ST_RUNNING, true, 1]);

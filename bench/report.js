@@ -183,6 +183,27 @@ function main() {
   }
   writeOut(file, doc);
   process.stderr.write(`bench:report: wrote ${path.relative(process.cwd(), file)}\n`);
+  // The README quotes the same run (its summary and targets), never figures typed by hand.
+  if (out === path.join(ROOT, "docs")) writeReadme(pol, px, parts);
+}
+
+/** Rewrite README.md's `<!-- generated:bench -->` section from this run. */
+function writeReadme(pol, px, parts) {
+  const file = path.join(ROOT, "README.md");
+  let doc = fs.readFileSync(file, "utf8");
+  const re = /(<!-- generated:bench -->\n)[\s\S]*?(<!-- \/generated:bench -->)/;
+  if (!re.test(doc)) {
+    process.stderr.write("bench:report: no <!-- generated:bench --> section in README.md; left out\n");
+    return;
+  }
+  const m = (px || pol || {}).machine || {};
+  const head =
+    `Measured by \`${[pol && pol.command, px && px.command].filter(Boolean).join("` and `")}\` at commit ${m.commit ?? "?"} ` +
+    `(${m.date ?? "?"}; ${m.nproc ?? "?"} CPUs; load average ${m.loadavg ?? "?"}): ` +
+    "every figure below and in docs/benchmarks.md comes from that one run.\n\n";
+  doc = doc.replace(re, (_, a, b) => `${a}${head}${parts.summary}\nTargets (issue 12):\n\n${parts.targets}${b}`);
+  writeOut(file, doc);
+  process.stderr.write("bench:report: wrote README.md (generated:bench)\n");
 }
 
 main();

@@ -130,7 +130,7 @@ function generated(pol, px, out) {
 
 const SKELETON = `# Benchmarks
 
-Summary (proposed for the README's benchmark section):
+Summary (the README quotes it: bench/report.js writes both):
 
 <!-- generated:summary -->
 <!-- /generated:summary -->

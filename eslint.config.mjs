@@ -27,7 +27,10 @@ export default tseslint.config(
     // (and the one scripts/check-circles.js keeps free of circles) is the graph of value imports.
     files: ["src/**/*.ts"],
     rules: {
-      "@typescript-eslint/consistent-type-imports": ["error", { prefer: "type-imports", fixStyle: "inline-type-imports" }],
+      "@typescript-eslint/consistent-type-imports": [
+        "error",
+        { prefer: "type-imports", fixStyle: "inline-type-imports" },
+      ],
       "no-duplicate-imports": "error",
     },
   },

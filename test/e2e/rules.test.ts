@@ -210,15 +210,17 @@ describe.each(IMPLS)("rules on $name", (impl) => {
     await waitFor(() => fs.existsSync(sock), 5000, "the stats socket");
     const seq: string[] = [];
     for (let i = 0; i < 4; i++) seq.push((await exchange(port, "127.0.0.4", null)).how);
+    const lastTouch = Date.now();
     expect(seq).toEqual(["data", "data", "ECONNRESET", "ECONNRESET"]);
     let before = "";
     await waitFor(async () => / use=0 /.test((before = await cliQuery({ path: sock }, "show table fe\n"))), 3000, () => `use=0 in ${before}`, 50);
     expect(before).toMatch(/^# table: fe, type: ip, size:1024, used:1\n/);
     // the rate is 1.8's sliding period: 4 when all four fell in one 1 s period, 3 when a boundary fell between them
     expect(tableLine(before, "127.0.0.4")).toMatch(/^key=127\.0\.0\.4 use=0 exp=\* conn_cnt=4 conn_rate\(1000\)=[34]$/);
-    // nothing touches the entry for longer than `expire` (and than two rate periods)
-    await sleep(3000);
-    const after = await cliQuery({ path: sock }, "show table fe\n");
+    // nothing touches the entry: it leaves once `expire` (2 s, two rate periods) has passed, not before
+    let after = "";
+    await waitFor(async () => / used:0\n/.test((after = await cliQuery({ path: sock }, "show table fe\n"))), 6000, () => `used:0 in ${after}`, 50);
+    expect(Date.now() - lastTouch, "the entry left before its expire").toBeGreaterThanOrEqual(1500);
     expect(after).toMatch(/^# table: fe, type: ip, size:1024, used:0\n/);
     expect(tableLine(after, "127.0.0.4")).toBeNull();
     // a new entry, a new window: accepted again

@@ -212,13 +212,9 @@ describe("smaller differences (item 8)", () => {
     if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
   });
 
-  it("v6only on an IPv6 bind refuses IPv4 clients, v4v6 accepts them, as in 1.8.0", async () => {
+  it("v6only on an IPv6 bind refuses IPv4 clients, v4v6 accepts them, as in 1.8.0", async (ctx) => {
     const probe = run(process.execPath, ["-e", "const s=require('net').createServer().listen(0,'::',()=>{s.close();process.exit(0)}).on('error',()=>process.exit(1))"]);
-    if (probe.code !== 0) {
-      console.log("dropin: v6only test skipped: no IPv6 on this machine");
-      expect(probe.code).not.toBe(0);
-      return;
-    }
+    if (probe.code !== 0) ctx.skip("dropin: v6only test skipped: no IPv6 on this machine (cannot listen on ::)");
     const [pa, pb] = await freePorts(2);
     const canV4 = (port: number) => new Promise<boolean>((res) => {
       const c = require("node:net").connect(port, "127.0.0.1");

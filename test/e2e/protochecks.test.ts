@@ -68,7 +68,7 @@ function stateLines(stderr: string): string[] {
 
 describe("protocol health checks (issue 16 item 5)", () => {
   it("each check sends 1.8.0's request and judges good and bad answers as 1.8.0 does", async () => {
-    // One set of fake servers per peer (they record the requests): the peers run at the same time.
+    // One set of fake servers per peer (they record the requests).
     const makeSrvs = async () => ({
       smtpok: await fake(str("220 mail.example ESMTP ready\r\n"), null),
       smtpbad: await fake(str("554 5.3.2 no service here\r\n"), null),
@@ -96,7 +96,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
     const cols: Record<string, string[]> = {};
     const lines: Record<string, string[]> = {};
     const requests: Record<string, Record<string, string>> = {};
-    await Promise.all(peers().map(async ([name, bin]) => {
+    for (const [name, bin] of peers()) {
       const srvs = await makeSrvs();
       const [p0] = await freePorts(1);
       const sock = path.join(tmpDir(), "s.sock");
@@ -127,7 +127,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
         return [be, r.toString("hex")];
       }));
       await h.stop();
-    }));
+    }
     expect(cols.hapoll).toEqual([
       "smtpok,s1,UP,L7OK,220,mail.example ESMTP ready,Layer7 check passed",
       "smtpbad,s1,DOWN,L7STS,554,5.3.2 no service here,Layer7 wrong status",
@@ -163,7 +163,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
   it("a server that never answers: Layer6 timeout for ssl-hello-chk, Layer7 timeout for smtpchk, after timeout check", async () => {
     const mute = await fake(null, null);
     const got: Record<string, string[]> = {};
-    await Promise.all(peers().map(async ([name, bin]) => {
+    for (const [name, bin] of peers()) {
       const [p0] = await freePorts(1);
       const sock = path.join(tmpDir(), "s.sock");
       const cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS + "  timeout check 300\n" +
@@ -175,7 +175,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
       for (let i = 0; i < 50 && stateLines(h.stderr()).length < 2; i++) await sleep(100);
       got[name] = stateLines(h.stderr());
       await h.stop();
-    }));
+    }
     expect(got.hapoll).toEqual([
       "Server smtp/s1 is DOWN, reason: Layer7 timeout, check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
       "Server ssl/s1 is DOWN, reason: Layer6 timeout, check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
@@ -236,8 +236,8 @@ describe("agent check (issue 16 item 5)", () => {
     const got: Record<string, string[]> = {};
     const states: Record<string, string[]> = {};
     const lines: Record<string, string[]> = {};
-    // The peers run at the same time (each with its own agent): the steps' 600 ms waits overlap.
-    await Promise.all(peers().map(async ([name, bin]) => {
+    // Each peer gets its own agent (its answer is the step being tested).
+    for (const [name, bin] of peers()) {
       let answer = "up\n";
       const agent = net.createServer((c) => {
         c.on("error", () => {});
@@ -278,7 +278,7 @@ describe("agent check (issue 16 item 5)", () => {
       for (let i = 0; i < 30 && (h.stderr().match(/info: "via agent : up"/g) ?? []).length < 2; i++) await sleep(100);
       lines[name] = stateLines(h.stderr()).filter((l) => l.includes("s1"));
       await h.stop();
-    }));
+    }
     const s1 = got.hapoll.filter((l) => l.split(",")[1] === "s1");
     expect(s1).toEqual([
       "down # it is broken,s1,,DOWN (agent),10,via agent : down (it is broken),L7STS,0,Layer7 wrong status",

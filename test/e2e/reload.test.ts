@@ -512,7 +512,8 @@ describe("master-worker reload (-W / -Ws, SIGUSR2)", () => {
     const pidfile = path.join(dir, "pids");
     const m = await startHapoll(cfgText({ port, be: be.port, sock: path.join(dir, "s.sock") }), { args: ["-W", "-p", pidfile], waitPort: port });
     const first = await waitNewPids(pidfile, [], 1, 10_000);
-    process.kill(m.pid, "SIGUSR2");
+    // Not a bare kill: a master whose worker has not reported ready yet ignores the reload.
+    await sigusr2WhenReady(m);
     const second = await waitNewPids(pidfile, first, 1, 10_000);
     process.kill(m.pid, "SIGKILL");
     expect(await waitGone([...first, ...second], 8000)).toEqual([]);

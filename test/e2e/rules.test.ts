@@ -6,21 +6,18 @@
  * same observable outcome: bytes received, how the connection ended, `show table` lines.
  * Loopback only (several 127.0.0.x source addresses), every wait bounded.
  */
-import { describe, it, expect, afterAll, afterEach } from "vitest";
+import { describe, it, expect, afterEach } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import { BIN, cleanup, freePort, onCleanup, sleep, tmpDir, waitFor, waitListen } from "./helpers";
 import { cliQuery } from "./cli-client";
-import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl, stopImpls } from "./rules-helpers";
+import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl } from "./rules-helpers";
 
 const IMPLS = impls("rules e2e", ["1.8.0"]);
 
-afterEach(() => stopImpls());
-afterAll(async () => {
-  await cleanup();
-});
+afterEach(cleanup);
 
 describe("--trace=rule (hapoll)", () => {
   it("prints each rule evaluated with its rule set, file:line, the ACL terms' results and the verdict", async () => {
@@ -242,7 +239,6 @@ describe.each(IMPLS)("rules on $name", (impl) => {
     const got: Record<string, string> = {};
     for (const ip of ["127.0.0.1", "127.0.0.2", "127.0.0.3"]) got[ip] = (await exchange(port, ip, null)).reply;
     expect(got).toEqual({ "127.0.0.1": "D:", "127.0.0.2": "A:", "127.0.0.3": "B:" });
-    stopImpls();
     // s1 on a port nothing listens on, health-checked: once it is down, 127.0.0.2 goes on to the s2 rule
     const port2 = await freePort();
     await startImpl(impl, rulesCfg(port2, `127.0.0.1:${dead} check inter 100 fall 1 rise 1`), port2);

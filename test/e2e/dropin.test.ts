@@ -121,7 +121,7 @@ describe("-D detaches the standard streams (item 3)", () => {
   }
   const std = (pid: number) => [0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
 
-  it.skipIf(process.platform !== "linux")("returns at once with its pipes closed; the daemon's stdin/stdout/stderr are /dev/null, as 1.8.0's", async () => {
+  it.skipIf(skipBecause(process.platform !== "linux", "dropin.test.ts: the daemon's std fds are read from /proc (Linux)"))("returns at once with its pipes closed; the daemon's stdin/stdout/stderr are /dev/null, as 1.8.0's", async () => {
     const port = 19400 + (process.pid % 500);
     const cfgText = DEFAULTS + `listen l\n  bind 127.0.0.1:${port}\n  server s1 127.0.0.1:9\nfrontend f\n  bind 127.0.0.1:${port + 1}\n`;
     const peers: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];

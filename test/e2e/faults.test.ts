@@ -299,7 +299,7 @@ describe("faults [default poller]", () => {
   it("slowloris (1 byte / 200 ms) under timeout client 1s: kept, byte-exact, and normal clients are served meanwhile", async () => {
     const be = await faultBackend();
     const fe = await frontend(be.port, { timeouts: { client: "1s", server: "10s" } });
-    const slow = Promise.all(Array.from({ length: 40 }, (_, i) => transfer(fe.port, i, 25, { chunk: 1, gapMs: 200, deadlineMs: 15_000 })));
+    const slow = Promise.all(Array.from({ length: 40 }, (_, i) => transfer(fe.port, i, 12, { chunk: 1, gapMs: 200, deadlineMs: 15_000 })));
     await sleep(500);
     const t0 = Date.now();
     const normal = await pool(40, 20, (i) => transfer(fe.port, 1000 + i, 128 * 1024, { deadlineMs: 10_000 }));

@@ -332,7 +332,7 @@ async function main() {
   if (stats.unexpected) failures.push(`${stats.unexpected} transfer(s) cut without a reason: ${JSON.stringify(stats.errors)}`);
   if (fdEnd !== fdBase) failures.push(`fd count ${fdEnd} at the end, baseline ${fdBase}`);
   // A slope fitted on less than 2 minutes mostly measures V8's step-wise heap growth: short runs
-  // (the 20 s one inside npm test, the 1-minute `npm run soak`) are judged on --max-growth only.
+  // (the 12 s one inside npm test, the 1-minute `npm run soak`) are judged on --max-growth only.
   const slopeJudged = post.length > 0 && post[post.length - 1].t - post[0].t >= 120_000;
   if (slopeJudged && slope > opts.maxSlope) failures.push(`RSS slope after warm-up ${slope.toFixed(0)} KiB/min > ${opts.maxSlope}`);
   if (growth > opts.maxGrowth) failures.push(`RSS grew ${growth} KiB after warm-up (> ${opts.maxGrowth})`);

@@ -3,33 +3,27 @@
  * 1.8.0 (the reference build) and HAProxy 2.6 when they are installed, with the same config.
  * Loopback only (several 127.0.0.x source addresses), every wait bounded.
  */
-import { describe, it, expect, afterAll, beforeAll } from "vitest";
+import { describe, it, expect, afterEach, beforeEach } from "vitest";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
 import * as tls from "node:tls";
 import { cleanup, freePort, sleep, startHapoll, tmpDir } from "./helpers";
-import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl, stopImpls } from "./rules-helpers";
+import { DEFAULTS, backendsCfg, exchange, impls, recorder, startImpl } from "./rules-helpers";
 
 const IMPLS = impls("acl e2e", ["1.8.0", "2.6"]);
 
-afterAll(async () => {
-  stopImpls();
-  await cleanup();
-});
+afterEach(cleanup);
 
 describe.each(IMPLS)("ACL rules on $name", (impl) => {
   let A: Awaited<ReturnType<typeof recorder>>;
   let B: Awaited<ReturnType<typeof recorder>>;
   let D: Awaited<ReturnType<typeof recorder>>;
-  beforeAll(async () => {
+  // Fresh backends for each test (a few ms): the file's afterEach(cleanup) closes them with the proxy.
+  beforeEach(async () => {
     A = await recorder("A:");
     B = await recorder("B:");
     D = await recorder("D:");
-  });
-  afterAll(() => {
-    stopImpls();
-    for (const r of [A, B, D]) r.server.close();
   });
   const backends = () => backendsCfg({ a: A.port, b: B.port, d: D.port });
 
@@ -50,7 +44,6 @@ describe.each(IMPLS)("ACL rules on $name", (impl) => {
       "127.0.0.1": "data", "127.0.0.2": "ECONNRESET", "127.0.0.3": "data", "127.0.0.17": "ECONNRESET",
       "127.0.0.5": "ECONNRESET", "127.0.0.70": "ECONNRESET", "127.0.0.200": "data",
     });
-    stopImpls();
   }, 30_000);
 
   it("routes TLS by SNI from real ClientHellos (case-insensitive, default backend), forwarding byte-exact", async () => {
@@ -80,7 +73,6 @@ describe.each(IMPLS)("ACL rules on $name", (impl) => {
     await sleep(100);
     expect(A.got.length).toBe(before + 1);
     expect(A.got[A.got.length - 1].equals(payload)).toBe(true);
-    stopImpls();
   }, 30_000);
 
   // The second rule waits the delay: WAIT_END until it is over; req.len (always "may change" in 1.8)
@@ -97,7 +89,6 @@ describe.each(IMPLS)("ACL rules on $name", (impl) => {
     expect(other.reply).toBe("D:");
     expect(other.ms).toBeGreaterThanOrEqual(600);
     expect(other.ms).toBeLessThan(2500);
-    stopImpls();
   }, 30_000);
 
   it("rate limiting: sc0_conn_rate over a window rejects, a second source address is unaffected", async () => {
@@ -110,7 +101,6 @@ describe.each(IMPLS)("ACL rules on $name", (impl) => {
     for (let i = 0; i < 5; i++) seq.push((await exchange(port, "127.0.0.2", null)).how);
     expect(seq).toEqual(["data", "data", "data", "ECONNRESET", "ECONNRESET"]);
     expect((await exchange(port, "127.0.0.3", null)).how).toBe("data");
-    stopImpls();
   }, 30_000);
 });
 

@@ -19,7 +19,7 @@ const W = (pid: number) => `\\[WARNING\\]  \\(${pid}\\) : `;
 
 /**
  * Wait until <re> matches the process' stderr; returns the elapsed ms or -1 (limits-helpers'
- * msUntilStderr() returns the match and throws instead).
+ * waitStderr() returns the match and throws instead).
  */
 function msUntilStderr(h: { stderr: () => string }, re: RegExp, ms: number): Promise<number> {
   return waitUntil(() => re.test(h.stderr()), ms);

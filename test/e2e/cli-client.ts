@@ -4,21 +4,16 @@
  * interactive session (prompt mode).
  */
 import * as net from "node:net";
+import { onCleanup } from "./helpers";
 
 /** Where a stats socket listens: a unix path, or a TCP port on 127.0.0.1. */
 export type CliTarget = { path: string } | { port: number; host?: string };
 
-const open: net.Socket[] = [];
-
-/** Destroy every socket these helpers opened. */
-export function cliCleanup(): void {
-  while (open.length) open.pop()!.destroy();
-}
-
+/** A connection to <t>, destroyed by helpers.ts' cleanup() (the harness's one cleanup list). */
 function connect(t: CliTarget): net.Socket {
   const o: net.NetConnectOpts = "path" in t ? { path: t.path } : { port: t.port, host: t.host ?? "127.0.0.1" };
   const s = net.connect({ ...o, allowHalfOpen: true } as net.NetConnectOpts);
-  open.push(s);
+  onCleanup(() => s.destroy());
   return s;
 }
 

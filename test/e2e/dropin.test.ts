@@ -9,11 +9,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BIN, cleanup, freePort, sleep, tmpDir } from "./helpers";
+import { BIN, cleanup, freePort, programPath, skipBecause, sleep, tmpDir } from "./helpers";
 import { cliQuery } from "./cli-client";
 import { H18, both, freePorts, norm, peers, run, startPeer } from "./peer-helpers";
 
 afterEach(cleanup);
+
+/** Debian's haproxy (2.6), found in PATH or /usr/sbin; null when not installed. */
+const H26 = programPath("haproxy");
 
 const DEFAULTS = "defaults\n  mode tcp\n  timeout connect 1s\n  timeout client 1s\n  timeout server 1s\n";
 
@@ -118,7 +121,7 @@ describe("-D detaches the standard streams (item 3)", () => {
   }
   const std = (pid: number) => [0, 1, 2].map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
 
-  it.skipIf(process.platform !== "linux")("returns at once with its pipes closed; the daemon's stdin/stdout/stderr are /dev/null, as 1.8.0's", async () => {
+  it.skipIf(skipBecause(process.platform !== "linux", "dropin.test.ts: the daemon's std fds are read from /proc (Linux)"))("returns at once with its pipes closed; the daemon's stdin/stdout/stderr are /dev/null, as 1.8.0's", async () => {
     const port = 19400 + (process.pid % 500);
     const cfgText = DEFAULTS + `listen l\n  bind 127.0.0.1:${port}\n  server s1 127.0.0.1:9\nfrontend f\n  bind 127.0.0.1:${port + 1}\n`;
     const peers: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];
@@ -178,7 +181,7 @@ describe("smaller differences (item 8)", () => {
     ]);
     // le (disabled) still takes 7; ld's explicit 3 moved next_pxid on.
     expect(results.hapoll).toContain("lf,FRONTEND,8,0");
-    if (results["1.8.0"]) expect(results.hapoll).toBe(results["1.8.0"]);
+    if (H18.bin) expect(results.hapoll).toBe(results["1.8.0"]);
   });
 
   it("a configuration whose only proxy is disabled: -c exits 2 with 1.8.0's line on stdout, start-up 1", () => {
@@ -192,7 +195,7 @@ describe("smaller differences (item 8)", () => {
     if (s.ref) expect(s.ref.code).toBe(1);
   });
 
-  it.skipIf(!fs.existsSync("/usr/bin/ss") && !fs.existsSync("/bin/ss"))("the listen backlog defaults as in 1.8.0: bind backlog, else the listener's maxconn", async () => {
+  it.skipIf(skipBecause(!programPath("ss"), "dropin.test.ts: the backlog test reads `ss -ltnH` and ss (iproute2) is not installed"))("the listen backlog defaults as in 1.8.0: bind backlog, else the listener's maxconn", async () => {
     const ports = await freePorts(4);
     const got: Record<string, string[]> = {};
     for (const [name, bin] of peers()) {
@@ -201,21 +204,17 @@ describe("smaller differences (item 8)", () => {
         `listen l3\n  bind 127.0.0.1:${ports[2]} maxconn 33\n  server s1 127.0.0.1:9\n` +
         `listen l4\n  backlog 12\n  bind 127.0.0.1:${ports[3]}\n  server s1 127.0.0.1:9\n`;
       const h = await startPeer(bin, cfgText, ports);
-      const ss = run("ss", ["-ltnH"]).stdout.split("\n");
+      const ss = run(programPath("ss")!, ["-ltnH"]).stdout.split("\n");
       got[name] = ports.map((p) => ss.find((l) => l.includes(`127.0.0.1:${p} `))?.trim().split(/\s+/)[2] ?? "?");
       await h.stop();
     }
     expect(got.hapoll).toEqual(["2000", "77", "33", "12"]);
-    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
   });
 
-  it("v6only on an IPv6 bind refuses IPv4 clients, v4v6 accepts them, as in 1.8.0", async () => {
+  it("v6only on an IPv6 bind refuses IPv4 clients, v4v6 accepts them, as in 1.8.0", async (ctx) => {
     const probe = run(process.execPath, ["-e", "const s=require('net').createServer().listen(0,'::',()=>{s.close();process.exit(0)}).on('error',()=>process.exit(1))"]);
-    if (probe.code !== 0) {
-      console.log("dropin: v6only test skipped: no IPv6 on this machine");
-      expect(probe.code).not.toBe(0);
-      return;
-    }
+    if (probe.code !== 0) ctx.skip("dropin: v6only test skipped: no IPv6 on this machine (cannot listen on ::)");
     const [pa, pb] = await freePorts(2);
     const canV4 = (port: number) => new Promise<boolean>((res) => {
       const c = require("node:net").connect(port, "127.0.0.1");
@@ -282,7 +281,7 @@ describe("source on server lines and in proxies (item 1)", () => {
         await h.stop();
       }
       expect(got.hapoll).toEqual(["127.0.0.2:*", "127.0.0.3:LOW", "127.0.0.3:LOW+1"]);
-      if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+      if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
     } finally {
       be.close();
     }
@@ -357,7 +356,7 @@ describe("runtime commands on the stats socket (item 6)", () => {
     expect(stats.hapoll).toContain("fa,FRONTEND,10,OPEN,");
     expect(stats.hapoll).toContain("bb,b1,,no check,127.0.0.5:81");
     expect(stats.hapoll).not.toContain("lc,");
-    if (answers["1.8.0"]) {
+    if (H18.bin) {
       // The help that ends an unknown command lists 1.8.0's commands, which hapoll partly lacks.
       const strip = (l: string[]) => l.map((x) => x.replace(/(no such command => Unknown command\.).*/s, "$1"));
       expect(strip(answers.hapoll)).toEqual(strip(answers["1.8.0"]));
@@ -403,7 +402,7 @@ describe("help (item 6)", () => {
     }
     expect(got.hapoll[0]).toBe("Unknown command. Please enter one of the following commands only :");
     expect(got.hapoll).toContain("  set maxconn frontend : change a frontend's maxconn setting");
-    if (got["1.8.0"]) {
+    if (H18.bin) {
       const mine = got.hapoll.filter((l) => !l.startsWith("  show pollers"));
       // Same order: hapoll's lines are a subsequence of 1.8.0's.
       let i = 0;
@@ -468,7 +467,7 @@ describe("logging for existing pipelines (item 7)", () => {
     } finally {
       be.close();
     }
-    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
     expect(got.hapoll).toEqual([
       "<133>DATE mytag[PID]: Proxy la started.",
       "<134>DATE mytag[PID]: 127.0.0.1 la la/s1 5 5 -- 1/1/0/0/0 0/0 \"127.0.0.1\" 127.0.0.1",
@@ -542,8 +541,8 @@ describe("health checks: tcp-check and redis-check (item 5)", () => {
       // HAProxy 1.8.0 itself spins (a busy loop, the stats socket unanswered) on these tcp-check
       // rules: the reference here is 2.6, as the brief allows where 1.8.0 cannot serve.
       const list: [string, string[]][] = [["hapoll", [process.execPath, BIN]]];
-      if (run("haproxy", ["-v"]).code === 0) list.push(["2.6", ["haproxy"]]);
-      else console.log("dropin: tcp-check comparison with HAProxy 2.6 skipped: no haproxy on PATH");
+      if (H26) list.push(["2.6", [H26]]);
+      else console.log("dropin: tcp-check comparison with HAProxy 2.6 skipped: haproxy is neither on PATH nor in /usr/sbin");
       for (const [name, bin] of list) {
         const [p0] = await freePorts(1);
         const sock = path.join(tmpDir(), "s.sock");
@@ -568,7 +567,7 @@ describe("health checks: tcp-check and redis-check (item 5)", () => {
       pong.close();
       redis.close();
     }
-    if (got["2.6"]) expect(got.hapoll).toEqual(got["2.6"]);
+    if (H26) expect(got.hapoll).toEqual(got["2.6"]);
     expect(got.hapoll).toEqual([
       "ok,s1,UP,L7OK,Layer7 check passed",
       "bad,s1,DOWN,L7RSP,Layer7 invalid response",

@@ -135,7 +135,7 @@ export interface Tally {
   corrupt: number;
 }
 
-export function tally(ts: Transfer[]): Tally {
+export function tallyTransfers(ts: Transfer[]): Tally {
   const byOutcome: Record<Outcome, number> = { ok: 0, short: 0, reset: 0, refused: 0, error: 0, hung: 0 };
   let bytesVerified = 0;
   let prefix = 0;

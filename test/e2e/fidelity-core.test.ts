@@ -10,11 +10,10 @@
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, echoServer, freePort, roundTrip, sleep, startHapoll, tmpDir, waitListen } from "./helpers";
-import { cliCleanup, cliQuery, parseInfo, parseStat } from "./cli-client";
+import { cliQuery, parseInfo, parseStat } from "./cli-client";
 import { waitFor } from "./limits-helpers";
 
 afterEach(async () => {
-  cliCleanup();
   await cleanup();
 });
 

@@ -25,6 +25,8 @@ const env = fid.environment({ build: false });
 // HAProxy-against-itself check (FIDELITY_SELF=1).
 const POLLERS: string[] = (process.env.FIDELITY_POLLERS ?? "epoll").split(",");
 const SELF = process.env.FIDELITY_SELF === "1";
+/** Captures run at once in the beforeAll (FIDELITY_JOBS overrides; each capture is a proxy under strace). */
+const JOBS = Number(process.env.FIDELITY_JOBS ?? 3);
 const HAPROXY_RUNS = SELF ? ["haproxy#1", "haproxy#2"] : ["haproxy#1"];
 const SCENARIOS: { name: string; title: string }[] = fid.SCENARIOS;
 
@@ -50,7 +52,7 @@ if (env.skip) {
               const c = await fid.capture(sc, prog.replace(/#\d$/, ""), poller, { ...env, keep: false });
               caps.set(key(prog, sc.name, poller), c);
             });
-        await fid.pool(tasks, 2);
+        await fid.pool(tasks, JOBS);
       }, 600_000);
 
       for (const sc of SELF ? SCENARIOS : []) {

@@ -198,14 +198,17 @@ describe.skipIf(skipBecause(!hasProgram("haproxy"), "lb.test.ts: Debian's haprox
     await cleanup();
   });
 
-  /** Run <n> sequential connections (from <ip>) through hapoll and through haproxy with the same config. */
+  /**
+   * Run <n> sequential connections (from <ip>) through hapoll and through haproxy with the same config.
+   * The two proxies run at the same time (each its own port; the servers only answer their name).
+   */
   async function both(cfgOf: (port: number) => string, n: number, ip?: string): Promise<{ hapoll: string[]; haproxy: string[] }> {
     const p1 = await freePort();
-    await startProxy(cfgOf(p1), [p1], []);
-    const hapoll = await fetchNames(p1, n, ip);
     const p2 = await freePort();
-    const ha = await startHaproxy(cfgOf(p2), [p2]);
-    const haproxy = await fetchNames(p2, n, ip);
+    const [hapoll, [ha, haproxy]] = await Promise.all([
+      startProxy(cfgOf(p1), [p1], []).then(() => fetchNames(p1, n, ip)),
+      startHaproxy(cfgOf(p2), [p2]).then(async (h) => [h, await fetchNames(p2, n, ip)] as const),
+    ]);
     expect(ha.proc.exitCode).toBeNull();
     return { hapoll, haproxy };
   }

@@ -207,11 +207,6 @@ export async function waitStderr(h: Hapoll, re: RegExp, ms = 5000): Promise<RegE
   return m!;
 }
 
-/** Resolves with the exit code/signal, or "timeout" if the process is still running after <ms>. */
-export function exitWithin(h: Hapoll, ms: number): Promise<number | string> {
-  return Promise.race([h.exited, sleep(ms).then(() => "timeout" as const)]);
-}
-
 /**
  * fdCount(pid) once it stopped moving: unchanged over <windowMs> (sampled every 100 ms), giving up
  * after ~5 s. Lets a readiness probe's stream finish before a baseline is taken.

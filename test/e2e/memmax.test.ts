@@ -10,10 +10,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, freePort, rssKiB, sleep, tmpDir, waitFor } from "./helpers";
 import { holdServer } from "./limits-helpers";
 import { startProxy } from "./net-helpers";
-import { cliCleanup, cliQuery, parseInfo, parseStat } from "./cli-client";
+import { cliQuery, parseInfo, parseStat } from "./cli-client";
 
 afterEach(async () => {
-  cliCleanup();
   await cleanup();
 });
 

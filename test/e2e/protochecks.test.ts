@@ -12,7 +12,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { BIN, cleanup, onCleanup, sleep, tmpDir } from "./helpers";
 import { cliQuery } from "./cli-client";
-import { both, freePorts, norm, peers, startPeer } from "./peer-helpers";
+import { H18, both, freePorts, norm, peers, startPeer } from "./peer-helpers";
 
 afterEach(cleanup);
 
@@ -68,7 +68,8 @@ function stateLines(stderr: string): string[] {
 
 describe("protocol health checks (issue 16 item 5)", () => {
   it("each check sends 1.8.0's request and judges good and bad answers as 1.8.0 does", async () => {
-    const srvs = {
+    // One set of fake servers per peer (they record the requests).
+    const makeSrvs = async () => ({
       smtpok: await fake(str("220 mail.example ESMTP ready\r\n"), null),
       smtpbad: await fake(str("554 5.3.2 no service here\r\n"), null),
       smtpodd: await fake(str("hello there\r\n"), null),
@@ -83,8 +84,8 @@ describe("protocol health checks (issue 16 item 5)", () => {
       myusererr: await fake(myGreeting, myError(2, "Access denied for user 'hc'@'localhost'")),
       pgok: await fake(null, hex("52 00000008 00000000")),
       pgbad: await fake(null, Buffer.concat([str("E"), hex("00000030"), str("SFATAL\0C28000\0Mno pg_hba.conf entry\0\0")])),
-    };
-    const opts: Record<keyof typeof srvs, string> = {
+    });
+    const opts: Record<keyof Awaited<ReturnType<typeof makeSrvs>>, string> = {
       smtpok: "option smtpchk", smtpbad: "option smtpchk EHLO check.example", smtpodd: "option smtpchk HELO",
       sslok: "option ssl-hello-chk", sslbad: "option ssl-hello-chk",
       ldapok: "option ldap-check", ldapbad: "option ldap-check", ldapodd: "option ldap-check",
@@ -96,13 +97,13 @@ describe("protocol health checks (issue 16 item 5)", () => {
     const lines: Record<string, string[]> = {};
     const requests: Record<string, Record<string, string>> = {};
     for (const [name, bin] of peers()) {
-      for (const s of Object.values(srvs)) s.got.length = 0;
+      const srvs = await makeSrvs();
       const [p0] = await freePorts(1);
       const sock = path.join(tmpDir(), "s.sock");
       // Generous intervals: a loaded machine may stall the first checks (fall 1 would show it).
       let cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS + "  timeout check 3s\n";
       for (const [be, s] of Object.entries(srvs)) {
-        cfg += `backend ${be}\n  ${opts[be as keyof typeof srvs]}\n  server s1 127.0.0.1:${s.port} check inter 3s fall 1 rise 1\n`;
+        cfg += `backend ${be}\n  ${opts[be as keyof typeof opts]}\n  server s1 127.0.0.1:${s.port} check inter 3s fall 1 rise 1\n`;
       }
       cfg += `frontend f\n  bind 127.0.0.1:${p0}\n  default_backend smtpok\n`;
       const h = await startPeer(bin, cfg, [p0], [sock]);
@@ -152,7 +153,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
     expect(requests.hapoll.pgok).toBe("0000001500030000" + "7573657200" + "70677573657200" + "00");
     expect(requests.hapoll.myold).toBe(""); // without user, mysql-check only reads the greeting
     expect(requests.hapoll.sslok.slice(0, 22)).toBe("1603000079010000750300");
-    if (cols["1.8.0"]) {
+    if (H18.bin) {
       expect(cols.hapoll).toEqual(cols["1.8.0"]);
       expect(lines.hapoll).toEqual(lines["1.8.0"]);
       expect(requests.hapoll).toEqual(requests["1.8.0"]);
@@ -179,7 +180,7 @@ describe("protocol health checks (issue 16 item 5)", () => {
       "Server smtp/s1 is DOWN, reason: Layer7 timeout, check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
       "Server ssl/s1 is DOWN, reason: Layer6 timeout, check duration: Nms. 0 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.",
     ]);
-    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
   });
 
   it("bad arguments get 1.8.0's alerts and -c exit codes", () => {
@@ -229,22 +230,22 @@ describe("protocol health checks (issue 16 item 5)", () => {
 
 describe("agent check (issue 16 item 5)", () => {
   it("the agent's words move state, weight and maxconn as in 1.8.0; an unreachable agent changes nothing", async () => {
-    let answer = "up\n";
-    const agent = net.createServer((c) => {
-      c.on("error", () => {});
-      c.end(answer);
-    });
-    await new Promise<void>((r) => agent.listen(0, "127.0.0.1", r));
-    onCleanup(() => agent.close());
-    const agentPort = (agent.address() as net.AddressInfo).port;
     const [deadAgent] = await freePorts(1);
     const backend = await fake(null, null);
     const steps = ["down # it is broken", "up", "50%", "maxconn:3", "drain", "ready 75% foo", "maint", "ready up", "fail", "garbage", "300%", "maxconn:x", "up 100%"];
     const got: Record<string, string[]> = {};
     const states: Record<string, string[]> = {};
     const lines: Record<string, string[]> = {};
+    // Each peer gets its own agent (its answer is the step being tested).
     for (const [name, bin] of peers()) {
-      answer = "up\n";
+      let answer = "up\n";
+      const agent = net.createServer((c) => {
+        c.on("error", () => {});
+        c.end(answer);
+      });
+      await new Promise<void>((r) => agent.listen(0, "127.0.0.1", r));
+      onCleanup(() => agent.close());
+      const agentPort = (agent.address() as net.AddressInfo).port;
       const [p0] = await freePorts(1);
       const sock = path.join(tmpDir(), "s.sock");
       const cfg = `global\n  stats socket ${sock} level admin\n` + DEFAULTS +
@@ -300,7 +301,7 @@ describe("agent check (issue 16 item 5)", () => {
     expect(states.hapoll.map((l) => l.split(" ")[13])).toEqual(["22", "22"]);
     expect(lines.hapoll).toContain("Server b/s1 is DOWN, reason: Layer7 wrong status, code: 0, info: \"via agent : down (it is broken)\", " +
       "check duration: Nms. 1 active and 0 backup servers left. 0 sessions active, 0 requeued, 0 remaining in queue.");
-    if (got["1.8.0"]) {
+    if (H18.bin) {
       expect(got.hapoll).toEqual(got["1.8.0"]);
       // Known difference, not the agent's: s1 has no health check, and 1.8.0 keeps the health its
       // idle check struct was left with by the maintenance (0), which hapoll (no struct) shows as rise.
@@ -357,6 +358,6 @@ describe("agent commands on the stats socket (issue 16 item 5)", () => {
       "enable agent b/s1 => \"\\n\" no check agent",
       "sent: \"hello\"",
     ]);
-    if (got["1.8.0"]) expect(got.hapoll).toEqual(got["1.8.0"]);
+    if (H18.bin) expect(got.hapoll).toEqual(got["1.8.0"]);
   });
 });

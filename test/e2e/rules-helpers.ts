@@ -31,8 +31,6 @@ export function impls(suite: string, peers: ("1.8.0" | "2.6")[]): Impl[] {
   return out;
 }
 
-const running: (() => void)[] = [];
-
 /**
  * Starts <impl> on <cfg> and waits until <port> listens (without connecting). Returns hapoll's
  * handle (null for a peer). <args>: extra hapoll arguments.
@@ -41,22 +39,14 @@ export async function startImpl(impl: Impl, cfg: string, port: number, args: str
   let h: Hapoll | null = null;
   if (impl.bin === null) {
     h = await startHapoll(cfg, { args });
-    running.push(() => h!.proc.kill("SIGKILL"));
   } else {
     const f = path.join(tmpDir(), "haproxy.cfg");
     fs.writeFileSync(f, cfg);
     const p = spawn(impl.bin, ["-db", "-f", f], { stdio: ["ignore", "ignore", "pipe"] });
-    const kill = () => p.kill("SIGKILL");
-    running.push(kill);
-    onCleanup(kill);
+    onCleanup(() => p.kill("SIGKILL"));
   }
   await waitListen(port, 5000);
   return h;
-}
-
-/** Stops every implementation started so far. */
-export function stopImpls(): void {
-  while (running.length) running.pop()!();
 }
 
 /** A backend recording what each connection sent, replying <tag> on connect. */

@@ -7,9 +7,10 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, freePort, sleep, startHapoll, type Hapoll } from "./helpers";
 import {
-  connectOutcome, echoProbe, exitWithin, fdList, holdServer, stableFdCount, tcpConfig,
+  connectOutcome, echoProbe, fdList, holdServer, stableFdCount, tcpConfig,
   TestClient, waitFdBaseline, waitFor, waitStderr,
 } from "./limits-helpers";
+import { exitWithin } from "./net-helpers";
 
 afterEach(async () => {
   await cleanup();

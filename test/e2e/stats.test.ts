@@ -11,10 +11,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fdsAreSockets, freePort, HAS_PROC, hasProgram, skipBecause, nofileOf, POLLER_VARIANTS, roundTrip, sleep, tmpDir, type Hapoll } from "./helpers";
 import { holdServer, TestClient, waitFor, type HoldServer } from "./limits-helpers";
 import { startHaproxy, startProxy, waitLog } from "./net-helpers";
-import { cliCleanup, CliConn, cliQuery, parseInfo, parseStat, type CliTarget } from "./cli-client";
+import { CliConn, cliQuery, parseInfo, parseStat, type CliTarget } from "./cli-client";
 
 afterEach(async () => {
-  cliCleanup();
   await cleanup();
 });
 
@@ -649,7 +648,7 @@ describe("the CLI protocol", () => {
     expect(h.stderr()).not.toMatch(/ALERT/);
   });
 
-  it("`stats timeout 500` closes an idle connection, with or without prompt; activity re-arms it", async () => {
+  it("`stats timeout` (1000 here) closes an idle connection, with or without prompt; activity re-arms it", async () => {
     // 1000 ms: long enough that the 300 ms gaps below stay well inside it on a loaded machine.
     const e = await setup({ global: ["stats timeout 1000"] });
     const idle = new CliConn(e.user);

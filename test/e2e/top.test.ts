@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import * as net from "node:net";
 import * as path from "node:path";
-import { BIN, cleanup, echoServer, freePort, hasProgram, skipBecause, sleep, startHapoll, tmpDir } from "./helpers";
+import { BIN, cleanup, echoServer, freePort, hasProgram, onCleanup, skipBecause, sleep, startHapoll, tmpDir } from "./helpers";
 
 const SESSION = `hapoll-top-${process.pid}`;
 
@@ -25,14 +25,7 @@ async function screenMatching(re: RegExp, ms = 8000): Promise<string> {
   throw new Error(`screen never matched ${re}:\n${screen}`);
 }
 
-afterEach(async () => {
-  try {
-    tmux("kill-session", "-t", SESSION);
-  } catch {
-    /* already gone */
-  }
-  await cleanup();
-});
+afterEach(cleanup);
 
 describe.skipIf(skipBecause(!hasProgram("tmux"), "top.test.ts: tmux is not installed (apt-get install tmux)"))("hapoll top", () => {
   it("shows a live proxied connection appear and disappear, and quits on q", async () => {
@@ -50,6 +43,7 @@ listen px
     server s1 127.0.0.1:${be.port}
 `, { waitPath: sock });
     tmux("new-session", "-d", "-s", SESSION, "-x", "150", "-y", "40", `${process.execPath} ${BIN} top ${sock}`);
+    onCleanup(() => tmux("kill-session", "-t", SESSION));
     let screen = await screenMatching(/streams: 0/);
     expect(screen).toContain(`pid ${h.pid}`);
     expect(screen).toMatch(/listener_accept .*fe=px/);

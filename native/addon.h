@@ -110,11 +110,42 @@ public:
     return Typed<int32_t>(i, napi_int32_array, "an Int32Array", data, len);
   }
 
+  /*
+   * An Int32Array, or the ArrayBuffer of one (<len> in int32 units, the bytes past the last whole
+   * one ignored). The ArrayBuffer is the cheap form for the hot path: a view's data pointer costs V8
+   * a GetBuffer() per call, an ArrayBuffer's is one load. A detached one has no data and length 0.
+   */
+  bool I32OrAb(size_t i, int32_t **data, size_t *len) {
+    return AbOr<int32_t>(i, napi_int32_array, "an Int32Array or an ArrayBuffer", data, len);
+  }
+
+  /* A Float64Array or an ArrayBuffer, as I32OrAb(). */
+  bool F64OrAb(size_t i, double **data, size_t *len) {
+    return AbOr<double>(i, napi_float64_array, "a Float64Array or an ArrayBuffer", data, len);
+  }
+
   bool F64(size_t i, double **data, size_t *len) {
     return Typed<double>(i, napi_float64_array, "a Float64Array", data, len);
   }
 
 private:
+  template <typename T>
+  bool AbOr(size_t i, napi_typedarray_type type, const char *what, T **data, size_t *len) {
+    bool isab = false;
+    if (napi_is_arraybuffer(info_.Env(), info_[i], &isab) == napi_ok && isab) {
+      void *p = nullptr;
+      size_t bytes = 0;
+      if (napi_get_arraybuffer_info(info_.Env(), info_[i], &p, &bytes) != napi_ok) {
+        Fail(i, what);
+        return false;
+      }
+      *data = (T *)p;
+      *len = p == nullptr ? 0 : bytes / sizeof(T);
+      return true;
+    }
+    return Typed<T>(i, type, what, data, len);
+  }
+
   void Fail(size_t i, const char *what) {
     if (!ok)
       return;

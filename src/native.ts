@@ -40,8 +40,15 @@ export interface NativePoller {
    * Events go to <out> as (fd, FD_POLL_* bits) pairs, at most out.length/2 of them.
    * Returns the number of pairs written (0 on timeout or when a caught signal woke the wait),
    * or -errno. Change entries with an fd outside [0, maxsock) are skipped.
+   * With <times> (at least 2 entries, else -EINVAL), the clock of process.hrtime() in ms is written
+   * to times[0] just before the wait and to times[1] just after it (the loop then needs no clock read
+   * of its own). Each array may be given as its ArrayBuffer instead (the cheaper form: the loop's);
+   * a detached one has length 0.
    */
-  poll(changes: Int32Array, nchanges: number, maxfd: number, timeoutMs: number, out: Int32Array): number;
+  poll(
+    changes: Int32Array | ArrayBuffer, nchanges: number, maxfd: number, timeoutMs: number, out: Int32Array | ArrayBuffer,
+    times?: Float64Array | ArrayBuffer,
+  ): number;
   /** Forget <fd> (it is being closed): clear its bits (poll/select); epoll/kqueue: delete it. 0 or -errno. */
   clo(fd: number): number;
 }

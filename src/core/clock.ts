@@ -49,7 +49,16 @@ export function measureIdle(beforePoll: number): void {
 
 /** HAProxy: tv_update_date(). Refresh nowMs / dateMs. */
 export function updateDate(): void {
-  const mono = performance.now();
+  updateDateAt(performance.now());
+}
+
+/**
+ * updateDate() with the monotonic time already read (the poller reads it inside its native call, on
+ * the same clock, see poller.ts). Never goes backwards: a reading from the other source that is a
+ * hair behind the last one keeps the last one.
+ */
+export function updateDateAt(mono: number): void {
+  if (mono < clock.nowMono) mono = clock.nowMono;
   clock.nowMono = mono;
   clock.dateMs = clock.wallDelta + mono;
   clock.nowMs = (Math.floor(clock.dateMs) + clock.tickOffset) | 0;

@@ -10,7 +10,7 @@
  */
 import { C, native, POLL_DIR_R, POLL_DIR_W, FD_POLL_RDHUP_SEEN, type NativePoller } from "../native";
 import { performance } from "node:perf_hooks";
-import { clock, measureIdle, updateDate } from "./clock";
+import { clock, measureIdle, updateDateAt } from "./clock";
 import {
   fdtab, fdOps, fdComputeNewPolledStatus, fdUpdateEvents, initFdtab,
   FD_EV_POLLED_R, FD_EV_POLLED_W, FD_EV_POLLED_RW, FD_F_NEW, FD_F_UPDATED, FD_F_CLONED,
@@ -20,6 +20,26 @@ import { tickIsExpired, tickRemain } from "./ticks";
 
 /** HAProxy: HAP_POLL_F_RDHUP: the poller reports the peer's shutdown as HUP. */
 export const HAP_POLL_F_RDHUP = 0x01;
+
+/**
+ * performance.now() minus process.hrtime() in ms (both read libuv's uv_hrtime() clock, the one the
+ * native poll writes): the tightest bracket of a few readings, so that the poll's times land on the
+ * loop's clock within a microsecond or so (updateDateAt() keeps the clock from stepping back).
+ */
+function hrtimeOffset(): number {
+  let best = Infinity;
+  let offset = 0;
+  for (let i = 0; i < 5; i++) {
+    const a = performance.now();
+    const h = Number(process.hrtime.bigint()) / 1e6;
+    const b = performance.now();
+    if (b - a < best) {
+      best = b - a;
+      offset = (a + b) / 2 - h;
+    }
+  }
+  return offset;
+}
 
 /** HAProxy's preference of each backend. */
 export const POLLER_PREFS: Record<string, number> = { epoll: 300, kqueue: 300, poll: 200, select: 150 };
@@ -74,6 +94,17 @@ export class NativeBackedPoller implements Poller {
   private np: NativePoller | null = null;
   private changes = new Int32Array(0);
   private out = new Int32Array(0);
+  /** The clock before and after each wait, written by the native poll (its 6th argument). */
+  private readonly times = new Float64Array(2);
+  /**
+   * The ArrayBuffers under changes, out and times: what poll() is given, because the addon reads an
+   * ArrayBuffer's data pointer in one load where a typed array costs V8 a GetBuffer() per call.
+   */
+  private changesAb: ArrayBuffer = this.changes.buffer as ArrayBuffer;
+  private outAb: ArrayBuffer = this.out.buffer as ArrayBuffer;
+  private readonly timesAb: ArrayBuffer = this.times.buffer as ArrayBuffer;
+  /** performance.now() minus process.hrtime() in ms: maps the times onto the loop's clock. */
+  private hrOffset = 0;
   /** select adds SCHEDULER_RESOLUTION to its timeout, the others 1 ms (HAProxy does the same). */
   private readonly slack: number;
   /** poll/select keep bitmaps that must forget a closed fd; epoll/kqueue only for cloned fds. */
@@ -120,6 +151,9 @@ export class NativeBackedPoller implements Poller {
     // epoll/kqueue return at most maxpollevents per wait (HAProxy's tune.maxpollevents); poll and
     // select have scanned every fd anyway and report them all, as HAProxy's do.
     this.out = new Int32Array(2 * Math.max(1, this.bitmapBackend ? size : global.maxpollevents));
+    this.changesAb = this.changes.buffer as ArrayBuffer;
+    this.outAb = this.out.buffer as ArrayBuffer;
+    this.hrOffset = hrtimeOffset();
     return true;
   }
 
@@ -174,10 +208,10 @@ export class NativeBackedPoller implements Poller {
     }
 
     const out = this.out;
-    const beforePoll = performance.now();
-    const n = this.np!.poll(ch, nch, t.maxfd, wait, out);
-    updateDate();
-    measureIdle(beforePoll);
+    const times = this.times;
+    const n = this.np!.poll(this.changesAb, nch, t.maxfd, wait, this.outAb, this.timesAb);
+    updateDateAt(times[1] + this.hrOffset);
+    measureIdle(times[0] + this.hrOffset);
     pollStats.changes = nch;
     pollStats.waitMs = wait;
     pollStats.lastResult = n;

@@ -710,6 +710,50 @@ describe.each(native.pollerNames())("poller %s", (name) => {
     p.term();
   });
 
+  it("writes the hrtime clock before and after the wait into an optional 6th argument", () => {
+    const p = newPoller();
+    const times = new Float64Array(2);
+    const before = Number(process.hrtime.bigint()) / 1e6;
+    expect(p.poll(new Int32Array(0), 0, 0, 30, out, times)).toBe(0);
+    const after = Number(process.hrtime.bigint()) / 1e6;
+    expect(times[0]).toBeGreaterThanOrEqual(before);
+    expect(times[1]).toBeLessThanOrEqual(after);
+    // the wait itself lies between the two readings (timeouts are rounded up, never short)
+    expect(times[1] - times[0]).toBeGreaterThanOrEqual(29);
+    expect(p.poll(new Int32Array(0), 0, 0, 0, out, new Float64Array(1))).toBe(-E.EINVAL);
+    expect(p.poll(new Int32Array(0), 0, 0, 0, out, undefined)).toBe(0);
+    expect(() => p.poll(new Int32Array(0), 0, 0, 0, out, new Int32Array(2) as any)).toThrow(TypeError);
+    p.term();
+  });
+
+  it("takes each array as its ArrayBuffer too; a detached one has length 0", () => {
+    const p = newPoller();
+    const [a, b] = socketpair();
+    const maxfd = Math.max(a, b) + 1;
+    const ch = new Int32Array([b, 0, POLL_DIR_R]);
+    const o = new Int32Array(8);
+    const times = new Float64Array(2);
+    expect(p.poll(ch.buffer, 1, maxfd, 0, o.buffer, times.buffer)).toBe(0);
+    expect(sendStr(a, "x")).toBe(1);
+    expect(p.poll(new ArrayBuffer(0), 0, maxfd, 1000, o.buffer, times.buffer)).toBe(1);
+    expect([o[0], o[1] & FD_POLL_IN]).toEqual([b, FD_POLL_IN]);
+    expect(times[1]).toBeGreaterThanOrEqual(times[0]);
+    expect(times[0]).toBeGreaterThan(0);
+    // bytes past the last whole entry do not count: 11 bytes hold 2 int32s, not 3
+    expect(p.poll(new ArrayBuffer(11), 1, maxfd, 0, o.buffer)).toBe(-E.EINVAL);
+    expect(p.poll(new ArrayBuffer(8), 0, maxfd, 0, o.buffer, new ArrayBuffer(15))).toBe(-E.EINVAL);
+    const gone = new ArrayBuffer(12);
+    structuredClone(gone, { transfer: [gone] });
+    expect(p.poll(gone, 1, maxfd, 0, o.buffer)).toBe(-E.EINVAL);
+    const goneOut = new ArrayBuffer(64);
+    structuredClone(goneOut, { transfer: [goneOut] });
+    // no room for any event: none written (the data stays pending, level-triggered)
+    expect(p.poll(new ArrayBuffer(0), 0, maxfd, 0, goneOut)).toBe(0);
+    expect(p.poll(new ArrayBuffer(0), 0, maxfd, 0, o.buffer)).toBe(1);
+    expect(recvStr(b)).toBe("x");
+    p.term();
+  });
+
   it("reports read readiness and stops when unsubscribed", () => {
     const p = newPoller();
     const [a, b] = socketpair();

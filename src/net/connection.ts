@@ -84,12 +84,6 @@ export const CS_FL_EOS = 0x00001000;
 export const CO_SFL_MSG_MORE = 0x0001;
 export const CO_SFL_STREAMER = 0x0002;
 
-const EAGAIN = E_AGAIN;
-const ENOTCONN = E_NOTCONN;
-const EALREADY = E_ALREADY;
-const EINPROGRESS = E_INPROGRESS;
-const EISCONN = E_ISCONN;
-const EINTR = E_INTR;
 
 /**
  * What a connection calls above it: HAProxy 1.8's data_cb of the conn_stream (si_conn_cb: recv,
@@ -414,11 +408,11 @@ export function connRecvProxy(conn: Connection): boolean {
       conn.flags |= CO_FL_SOCK_RD_SH;
       return connHandshakeFail(conn, conn.hsLen ? CO_ER_PRX_TRUNCATED : CO_ER_PRX_EMPTY);
     }
-    if (ret === EAGAIN) {
+    if (ret === E_AGAIN) {
       fdCantRecv(fd);
       return false;
     }
-    if (ret === EINTR) continue;
+    if (ret === E_INTR) continue;
     conn.errno = ret;
     conn.flags |= CO_FL_SOCK_RD_SH | CO_FL_SOCK_WR_SH;
     return connHandshakeFail(conn, CO_ER_PRX_ABORT);
@@ -452,7 +446,7 @@ export function connSendProxy(conn: Connection): boolean {
     let ret = 0;
     if (fdSendReady(fd)) {
       ret = native.send(fd, ppOut, n + conn.sendProxyOfs, -conn.sendProxyOfs, conn.flags & CO_FL_XPRT_WR_ENA ? 1 : 0);
-      if (ret === EAGAIN || ret === ENOTCONN) {
+      if (ret === E_AGAIN || ret === E_NOTCONN) {
         fdCantSend(fd);
         ret = 0;
       } else if (ret < 0) {
@@ -540,16 +534,16 @@ export function tcpConnectProbe(conn: Connection): boolean {
   const ev = fdtab.ev[fd];
   if ((ev & FD_POLL_ERR) || (ev & (FD_POLL_IN | FD_POLL_HUP)) === FD_POLL_HUP) {
     const skerr = native.getsockoptInt(fd, C.SOL_SOCKET, C.SO_ERROR);
-    if (skerr > 0 && -skerr !== EAGAIN) return connectError(conn, -skerr);
+    if (skerr > 0 && -skerr !== E_AGAIN) return connectError(conn, -skerr);
   }
   const ret = native.connect(fd, conn.addr!, conn.addrLen);
   if (ret < 0) {
-    if (ret === EALREADY || ret === EINPROGRESS) {
+    if (ret === E_ALREADY || ret === E_INPROGRESS) {
       conn.flags &= ~CO_FL_SOCK_RD_ENA;
       fdCantSend(fd);
       return false;
     }
-    if (ret !== EISCONN) return connectError(conn, ret);
+    if (ret !== E_ISCONN) return connectError(conn, ret);
   }
   conn.flags &= ~CO_FL_WAIT_L4_CONN;
   return true;

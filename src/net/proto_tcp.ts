@@ -92,7 +92,7 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   let r = native.bind(fd, bindAddr, bindLen);
   if (r < 0) {
     native.close(fd);
-    return `cannot bind socket (${sysErr(r)})`;
+    return `cannot bind socket (${strerror(-r)})`;
   }
   if (tempName) {
     try {
@@ -113,7 +113,7 @@ export function bindListener(l: Listener, opts: BindOptions): string {
   r = native.listen(fd, l.backlog);
   if (r < 0) {
     native.close(fd);
-    return `cannot listen to socket (${sysErr(r)})`;
+    return `cannot listen to socket (${strerror(-r)})`;
   }
   if (tcp && C.TCP_QUICKACK >= 0) native.setsockoptInt(fd, C.IPPROTO_TCP, C.TCP_QUICKACK, 1);
   l.fd = fd;
@@ -150,7 +150,7 @@ function reuseListenerFd(l: Listener, fd: number): string {
     const r = native.listen(fd, l.backlog);
     if (r < 0) {
       native.close(fd);
-      return `cannot listen to socket (${sysErr(r)})`;
+      return `cannot listen to socket (${strerror(-r)})`;
     }
   }
   l.fd = fd;
@@ -160,11 +160,6 @@ function reuseListenerFd(l: Listener, fd: number): string {
   // told explicitly (see pollerClo).
   fdtab.flags[fd] |= FD_F_CLONED;
   return "";
-}
-
-/** strerror()-like text for -errno <r>. */
-export function sysErr(r: number): string {
-  return strerror(-r);
 }
 
 /** HAProxy: CO_ER_PORT_RANGE / CO_ER_CANT_BIND (include/types/connection.h): why a `source` bind failed. */

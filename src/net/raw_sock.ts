@@ -109,9 +109,6 @@ function rawRead0(conn: Connection, done: number): number {
 /** HAProxy: SPLICE_FULL_HINT: stop splicing in once the pipe holds about this much. */
 const SPLICE_FULL_HINT = 16 * 1448;
 
-const EINVAL = E_INVAL;
-const ENOSYS = E_NOSYS;
-const EBADF = E_BADF;
 
 /**
  * HAProxy: raw_sock_to_pipe(). Move data from the socket into <ic>'s kernel pipe without copying it
@@ -145,7 +142,7 @@ export function rawSockToPipe(conn: Connection, ic: XprtChannel): number {
       else fdCantRecv(fd);
       break;
     }
-    if (ret === ENOSYS || ret === EINVAL || ret === EBADF) return done ? done : -1;
+    if (ret === E_NOSYS || ret === E_INVAL || ret === E_BADF) return done ? done : -1;
     conn.errno = ret;
     conn.flags |= CO_FL_ERROR;
     break;
